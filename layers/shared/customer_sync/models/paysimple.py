@@ -1,0 +1,52 @@
+"""PaySimple API v4 customer, with the exact JSON field names of reference/paysimple-api.md."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PaySimpleAddress(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    StreetAddress1: str | None = None
+    StreetAddress2: str | None = None
+    City: str | None = None
+    StateCode: str | None = None
+    ZipCode: str | None = None
+    Country: str | None = None
+
+
+class PaySimpleCustomer(BaseModel):
+    """The full, current record as `GET /v4/customer/{id}` returns it inside `Response`."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    Id: int
+    FirstName: str
+    LastName: str
+    MiddleName: str | None = None
+    Company: str | None = None
+    CustomerAccount: str | None = None
+    Email: str | None = None
+    AltEmail: str | None = None
+    Phone: str | None = None
+    AltPhone: str | None = None
+    MobilePhone: str | None = None
+    Fax: str | None = None
+    Website: str | None = None
+    Notes: str | None = None
+    BillingAddress: PaySimpleAddress | None = None
+    ShippingAddress: PaySimpleAddress | None = None
+    ShippingSameAsBilling: bool = False
+    CreatedOn: datetime | None = None
+    LastModified: datetime | None = None
+
+
+class PaySimpleCredentials(BaseModel):
+    """Per-merchant secret. Never logged, never echoed back by the admin API."""
+
+    model_config = ConfigDict(frozen=True)
+
+    api_username: str = Field(min_length=1)
+    api_key: str = Field(min_length=1)
+    webhook_signing_key: str = Field(min_length=1)
