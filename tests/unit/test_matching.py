@@ -1,0 +1,343 @@
+"""Matching rules, read as a table: which QBO customer a PaySimple customer links to, and when it waits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from customer_sync.domain.matching import (
+    DEFAULT_COLLISION_TEMPLATE,
+    Ambiguous,
+    AmbiguousDetail,
+    CreateNew,
+    LinkTo,
+    MatchDecision,
+    QboCandidate,
+    build_customer_query,
+    build_display_name_query,
+    collision_display_name,
+    collision_template_problems,
+    decide_match,
+    display_name_for,
+    escape_query_value,
+)
+from customer_sync.domain.names import name_key, normalize_name, qbo_safe_name
+from customer_sync.models.paysimple import PaySimpleCustomer
+
+
+def qbo(
+    id: str, given: str | None, family: str | None, email: str | None = None, *, active: bool = True
+) -> QboCandidate:
+    return QboCandidate(
+        id=id,
+        display_name=f"{given} {family}",
+        given_name=given,
+        family_name=family,
+        email=email,
+        active=active,
+        sync_token="0",
+    )
+
+
+@dataclass(frozen=True)
+class MatchCase:
+    what: str
+    first: str
+    last: str
+    email: str | None
+    candidates: list[QboCandidate]
+    expected: MatchDecision
+    linked: frozenset[str] = field(default_factory=frozenset)
+    email_shared: bool = False
+
+
+def by_name(qbo_id: str) -> LinkTo:
+    return LinkTo(qbo_id, "name")
+
+
+def by_email(qbo_id: str) -> LinkTo:
+    return LinkTo(qbo_id, "name+email")
+
+
+def unclear(detail: AmbiguousDetail, *ids: str) -> Ambiguous:
+    return Ambiguous(ids, "ambiguous", detail)
+
+
+def taken(*ids: str) -> Ambiguous:
+    return Ambiguous(ids, "already_linked", "all_name_matches_linked")
+
+
+CREATE = CreateNew()
+ANN = [qbo("1", "Ann", "Lee")]
+SEAN = [qbo("1", "Sean", "O'Brien")]
+MARY_ANN = [qbo("1", "Mary Ann", "Lee")]
+SEAN_CURLY = [qbo("1", "Sean", "O\u2018Brien")]
+ANN_INACTIVE = [qbo("1", "Ann", "Lee", active=False)]
+
+MATCH_CASES = [
+    # --- one name match: link by name, however the name is written ---
+    MatchCase("exact name, one candidate", "Ann", "Lee", None, ANN, by_name("1")),
+    MatchCase("case differs", "ann", "LEE", None, ANN, by_name("1")),
+    MatchCase("extra whitespace", "  Ann ", " Lee  ", None, ANN, by_name("1")),
+    MatchCase("inner whitespace collapsed", "Mary  Ann", "Lee", None, MARY_ANN, by_name("1")),
+    MatchCase("tab in PaySimple name", "Mary\tAnn", "Lee", None, MARY_ANN, by_name("1")),
+    MatchCase("colon in PaySimple name", "Mary:Ann", "Lee", None, MARY_ANN, by_name("1")),
+    MatchCase("O'Brien, straight both sides", "Sean", "O'Brien", None, SEAN, by_name("1")),
+    MatchCase("curly apostrophe in PaySimple", "Sean", "O\u2019Brien", None, SEAN, by_name("1")),
+    MatchCase("curly apostrophe in QBO", "Sean", "O'Brien", None, SEAN_CURLY, by_name("1")),
+    MatchCase("query returned the same customer twice (paging)", "Ann", "Lee", None, ANN + ANN, by_name("1")),
+    MatchCase(
+        "inactive twin is ignored", "Ann", "Lee", "ann@x.com",
+        [qbo("1", "Ann", "Lee", active=False), qbo("2", "Ann", "Lee")], by_name("2"),
+    ),
+    # --- no name match: create ---
+    MatchCase("no candidates", "Ann", "Lee", None, [], CREATE),
+    MatchCase("only an inactive candidate", "Ann", "Lee", None, ANN_INACTIVE, CREATE),
+    MatchCase("query result re-checked: other name", "Ann", "Lee", None, [qbo("1", "Anne", "Lee")], CREATE),
+    MatchCase("first and last swapped", "Ann", "Lee", None, [qbo("1", "Lee", "Ann")], CREATE),
+    MatchCase("candidate without GivenName", "Ann", "Lee", None, [qbo("1", None, "Lee")], CREATE),
+    # --- several name matches: the email decides ---
+    MatchCase(
+        "same name, different emails, one matches", "Ann", "Lee", "ann@b.com",
+        [qbo("1", "Ann", "Lee", "ann@a.com"), qbo("2", "Ann", "Lee", "ann@b.com")], by_email("2"),
+    ),
+    MatchCase(
+        "email compared case-insensitively", "Ann", "Lee", " Ann@B.com",
+        [qbo("1", "Ann", "Lee", "ann@a.com"), qbo("2", "Ann", "Lee", "ANN@b.COM")], by_email("2"),
+    ),
+    MatchCase(
+        "same name, no email matches", "Ann", "Lee", "ann@c.com",
+        [qbo("1", "Ann", "Lee", "ann@a.com"), qbo("2", "Ann", "Lee", "ann@b.com")],
+        unclear("no_email_match", "1", "2"),
+    ),
+    MatchCase(
+        "same name, both have the email", "Ann", "Lee", "ann@a.com",
+        [qbo("1", "Ann", "Lee", "ann@a.com"), qbo("2", "Ann", "Lee", "ann@a.com")],
+        unclear("several_email_matches", "1", "2"),
+    ),
+    MatchCase(
+        "shared email: another PaySimple customer we know has it", "Ann", "Lee", "family@a.com",
+        [qbo("1", "Ann", "Lee", "family@a.com"), qbo("2", "Ann", "Lee", "other@a.com")],
+        unclear("email_shared_with_other_customer", "1", "2"), email_shared=True,
+    ),
+    MatchCase(
+        "same name, PaySimple customer has no email", "Ann", "Lee", None,
+        [qbo("1", "Ann", "Lee", "ann@a.com"), qbo("2", "Ann", "Lee", None)],
+        unclear("no_email", "1", "2"),
+    ),
+    MatchCase(
+        "candidate ids listed in numeric order", "Ann", "Lee", None,
+        [qbo("10", "Ann", "Lee"), qbo("9", "Ann", "Lee")], unclear("no_email", "9", "10"),
+    ),
+    # --- already linked QBO customers are never linked a second time ---
+    MatchCase(
+        "the only candidate is linked to another PaySimple customer", "Ann", "Lee", None,
+        ANN, taken("1"), linked=frozenset({"1"}),
+    ),
+    MatchCase(
+        "every candidate is linked", "Ann", "Lee", "ann@a.com",
+        [qbo("1", "Ann", "Lee", "ann@a.com"), qbo("2", "Ann", "Lee")], taken("1", "2"),
+        linked=frozenset({"1", "2"}),
+    ),
+    MatchCase(
+        "linked twin excluded, the other has the email", "Ann", "Lee", "ann@b.com",
+        [qbo("1", "Ann", "Lee", "ann@b.com"), qbo("2", "Ann", "Lee", "ann@b.com")], by_email("2"),
+        linked=frozenset({"1"}),
+    ),
+    MatchCase(
+        "linked twin excluded, the other lacks the email: still a namesake, so ambiguous",
+        "Ann", "Lee", "ann@b.com",
+        [qbo("1", "Ann", "Lee", "ann@b.com"), qbo("2", "Ann", "Lee", "x@y.com")],
+        unclear("no_email_match", "2"), linked=frozenset({"1"}),
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", MATCH_CASES, ids=[c.what for c in MATCH_CASES])
+def test_match_decision(case: MatchCase) -> None:
+    # Given a PaySimple customer, what the QBO name query returned and what our tables know
+    customer = PaySimpleCustomer(Id=42, FirstName=case.first, LastName=case.last, Email=case.email)
+    # When the match is decided
+    decision = decide_match(
+        customer,
+        case.candidates,
+        linked_qbo_ids=case.linked,
+        email_shared_with_other_customer=case.email_shared,
+    )
+    # Then it is the outcome the table states
+    assert decision == case.expected
+
+
+def test_email_sharing_lookup_runs_only_when_it_decides_and_gets_the_folded_email() -> None:
+    # Given a lookup recording its calls
+    asked: list[str] = []
+
+    def shared(email: str) -> bool:
+        asked.append(email)
+        return False
+
+    customer = PaySimpleCustomer(Id=1, FirstName="Ann", LastName="Lee", Email="Ann@B.com")
+    # When a single name match decides alone
+    decide_match(
+        customer, [qbo("1", "Ann", "Lee")], linked_qbo_ids=(), email_shared_with_other_customer=shared
+    )
+    # Then the lookup is not called
+    assert asked == []
+    # When two name matches need the email
+    decision = decide_match(
+        customer,
+        [qbo("1", "Ann", "Lee", "a@b.com"), qbo("2", "Ann", "Lee", "ann@b.com")],
+        linked_qbo_ids=(),
+        email_shared_with_other_customer=shared,
+    )
+    # Then it is asked once, with the case-folded email, and its answer allows the link
+    assert asked == ["ann@b.com"]
+    assert decision == LinkTo("2", "name+email")
+
+
+def test_candidate_is_read_from_a_qbo_customer_object() -> None:
+    # Given a Customer as QBO's query returns it
+    customer = {
+        "Id": "67",
+        "SyncToken": "3",
+        "DisplayName": "Ann Lee",
+        "GivenName": "Ann",
+        "FamilyName": "Lee",
+        "PrimaryEmailAddr": {"Address": "ann@a.com"},
+        "Active": False,
+        "BillAddr": {"Id": "9", "Line1": "1 Main"},
+    }
+    # When it becomes a candidate
+    # Then the fields matching needs are taken over
+    assert QboCandidate.from_qbo(customer) == QboCandidate(
+        id="67",
+        display_name="Ann Lee",
+        given_name="Ann",
+        family_name="Lee",
+        email="ann@a.com",
+        active=False,
+        sync_token="3",
+    )
+
+
+def test_candidate_without_optional_fields() -> None:
+    # Given a minimal QBO customer (no names, no email, Active omitted)
+    # When read, Then missing values are None and it counts as active
+    candidate = QboCandidate.from_qbo({"Id": "5", "DisplayName": "Acme", "SyncToken": "0"})
+    assert (candidate.given_name, candidate.family_name, candidate.email, candidate.active) == (
+        None,
+        None,
+        None,
+        True,
+    )
+
+
+NAME_NORMALISATION = [
+    # (raw, normalised, key)
+    ("  Ann  ", "Ann", "ann"),
+    ("Mary   Ann", "Mary Ann", "mary ann"),
+    ("Mary\tAnn", "Mary Ann", "mary ann"),
+    ("Mary\nAnn\r\n", "Mary Ann", "mary ann"),
+    ("Mary:Ann", "Mary Ann", "mary ann"),
+    ("O\u2019Brien", "O'Brien", "o'brien"),
+    ("O\u2018Brien", "O'Brien", "o'brien"),
+    ("\u201cBud\u201d Lee", '"Bud" Lee', '"bud" lee'),
+    ("Ann\u00a0Lee", "Ann Lee", "ann lee"),  # no-break space
+    ("Jose\u0301", "Jos\u00e9", "jos\u00e9"),  # decomposed accent composes
+    ("STRASSE", "STRASSE", "strasse"),
+    ("Stra\u00dfe", "Stra\u00dfe", "strasse"),  # casefold, not lower
+    ("", "", ""),
+]
+
+
+@pytest.mark.parametrize(("raw", "normalised", "key"), NAME_NORMALISATION)
+def test_name_normalisation(raw: str, normalised: str, key: str) -> None:
+    # Given a name as merchants type it
+    # When normalised
+    # Then spacing, quotes and forbidden characters are fixed
+    assert normalize_name(raw) == normalised
+    assert name_key(raw) == key
+
+
+def test_qbo_safe_name_keeps_case_and_drops_characters_qbo_refuses() -> None:
+    # Given a name with a colon, tab and newline
+    # When made QBO-safe
+    # Then they become single spaces, case kept
+    assert qbo_safe_name(" McDonald:\tJr\n") == "McDonald Jr"
+
+
+QUERIES = [
+    ("Ann", "Lee", "SELECT * FROM Customer WHERE GivenName = 'Ann' AND FamilyName = 'Lee'"),
+    ("Ann", "O'Neil", "SELECT * FROM Customer WHERE GivenName = 'Ann' AND FamilyName = 'O\\'Neil'"),
+    ("Ann", "O\u2019Neil", "SELECT * FROM Customer WHERE GivenName = 'Ann' AND FamilyName = 'O\\'Neil'"),
+    ("Back\\slash", "Lee", "SELECT * FROM Customer WHERE GivenName = 'Back\\\\slash' AND FamilyName = 'Lee'"),
+    ("  Ann ", "Lee\tSmith", "SELECT * FROM Customer WHERE GivenName = 'Ann' AND FamilyName = 'Lee Smith'"),
+    (
+        "x' OR '1'='1",
+        "Lee",
+        "SELECT * FROM Customer WHERE GivenName = 'x\\' OR \\'1\\'=\\'1' AND FamilyName = 'Lee'",
+    ),
+]
+
+
+@pytest.mark.parametrize(("first", "last", "query"), QUERIES)
+def test_name_query_is_normalised_and_escaped(first: str, last: str, query: str) -> None:
+    # Given first and last names, When the QBO query is built, Then values are normalised and escaped
+    assert build_customer_query(first, last) == query
+
+
+@pytest.mark.parametrize(
+    ("value", "escaped"),
+    [
+        ("plain", "plain"),
+        ("O'Neil", "O\\'Neil"),
+        ("a\\b", "a\\\\b"),
+        ("\\'", "\\\\\\'"),
+        ("O\u2019Neil", "O\\'Neil"),
+    ],
+)
+def test_escape_query_value(value: str, escaped: str) -> None:
+    # Given a raw value, When escaped, Then backslash is doubled before the quote is escaped
+    assert escape_query_value(value) == escaped
+
+
+def test_display_name_query_includes_inactive_customers_by_default() -> None:
+    # Given a display name that collided, When the 6240 check query is built
+    # Then it asks for active and inactive customers alike, escaped
+    assert build_display_name_query("Sean O'Brien") == (
+        "SELECT * FROM Customer WHERE DisplayName = 'Sean O\\'Brien' AND Active IN (true, false)"
+    )
+    assert build_display_name_query("Ann Lee", include_inactive=False) == (
+        "SELECT * FROM Customer WHERE DisplayName = 'Ann Lee'"
+    )
+
+
+def test_display_names_for_create_and_for_the_collision_retry() -> None:
+    # Given a customer whose names need normalising
+    customer = PaySimpleCustomer(Id=42, FirstName=" Sean ", LastName="O\u2019Brien:Jr")
+    # When the display names are built
+    # Then the first is "First Last" and the retry adds the PaySimple id
+    assert display_name_for(customer) == "Sean O'Brien Jr"
+    assert collision_display_name(customer) == "Sean O'Brien Jr (PS-42)"
+    assert DEFAULT_COLLISION_TEMPLATE == "{first} {last} (PS-{id})"
+    assert collision_display_name(customer, "{last}, {first} #{id}") == "O'Brien Jr, Sean #42"
+
+
+@pytest.mark.parametrize(
+    ("template", "problem"),
+    [
+        ("{first} {last}", "must contain {id}"),
+        ("{first} {nickname} {id}", "unknown placeholder {nickname}"),
+        ("{first.__class__} {id}", "unknown placeholder"),
+        ("{first:>999} {id}", "no format spec"),
+        ("{first} {id", "not a valid format string"),
+    ],
+)
+def test_unusable_collision_templates_are_refused(template: str, problem: str) -> None:
+    # Given a template a merchant could save
+    customer = PaySimpleCustomer(Id=1, FirstName="Ann", LastName="Lee")
+    # When checked or used, Then the problem is named and no display name is produced
+    assert any(problem in p for p in collision_template_problems(template))
+    with pytest.raises(ValueError, match=r"collision template|placeholder"):
+        collision_display_name(customer, template)
