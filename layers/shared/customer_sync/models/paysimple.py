@@ -50,3 +50,18 @@ class PaySimpleCredentials(BaseModel):
     api_username: str = Field(min_length=1)
     api_key: str = Field(min_length=1)
     webhook_signing_key: str = Field(min_length=1)
+
+
+class CustomerPage(BaseModel):
+    """One page of `GET /v4/customer?page=N&pagesize=M`, with `Meta.PagingDetails` flattened."""
+
+    model_config = ConfigDict(frozen=True)
+
+    items: list[PaySimpleCustomer]
+    total_items: int = Field(ge=0)
+    page: int = Field(ge=1)
+    items_per_page: int = Field(ge=1)
+
+    @property
+    def has_next_page(self) -> bool:
+        return self.page * self.items_per_page < self.total_items

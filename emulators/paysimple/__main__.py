@@ -1,0 +1,27 @@
+"""`python -m emulators.paysimple --host 127.0.0.1 --port 8002`: the emulator on its own, until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import threading
+
+from emulators.paysimple.server import PaySimpleEmulator
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="PaySimple API v4 + webhooks emulator")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8002)
+    args = parser.parse_args()
+    emulator = PaySimpleEmulator(access_log=True).start(args.host, args.port)
+    print(f"PaySimple emulator on {emulator.base_url} (control API under /_emulator)", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    main()
