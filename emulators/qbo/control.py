@@ -1,0 +1,113 @@
+"""QboEmulatorControl: a small requests-based client of the emulator's /_emulator/ control API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from emulators.qbo.entities import JsonObject
+
+_TIMEOUT_SECONDS = 10
+
+
+class QboEmulatorControl:
+    """Drive a running emulator (in this process or another). Failed requests raise requests.HTTPError."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._session = requests.Session()
+
+    def create_realm(self, realm_id: str | None = None) -> JsonObject:
+        """Connect a company: {"realm_id", "access_token", "refresh_token", "access_token_expires_in",
+        "refresh_token_expires_in"}."""
+        return self._json("POST", "/_emulator/realms", {"realm_id": realm_id})
+
+    def seed_customer(self, realm_id: str, **fields: Any) -> JsonObject:
+        """Create a Customer from QBO JSON fields (DisplayName=..., Active=False, ...) as a create would."""
+        return self._json("POST", f"/_emulator/realms/{realm_id}/customers", fields)
+
+    def seed_vendor(self, realm_id: str, display_name: str, active: bool = True) -> JsonObject:
+        body = {"DisplayName": display_name, "Active": active}
+        return self._json("POST", f"/_emulator/realms/{realm_id}/vendors", body)
+
+    def seed_employee(self, realm_id: str, display_name: str, active: bool = True) -> JsonObject:
+        body = {"DisplayName": display_name, "Active": active}
+        return self._json("POST", f"/_emulator/realms/{realm_id}/employees", body)
+
+    def customers(self, realm_id: str, include_inactive: bool = True) -> list[JsonObject]:
+        return self._list(realm_id, "customers", include_inactive)
+
+    def vendors(self, realm_id: str, include_inactive: bool = True) -> list[JsonObject]:
+        return self._list(realm_id, "vendors", include_inactive)
+
+    def employees(self, realm_id: str, include_inactive: bool = True) -> list[JsonObject]:
+        return self._list(realm_id, "employees", include_inactive)
+
+    def _list(self, realm_id: str, kind: str, include_inactive: bool) -> list[JsonObject]:
+        flag = "true" if include_inactive else "false"
+        found: list[JsonObject] = self._json(
+            "GET", f"/_emulator/realms/{realm_id}/{kind}?include_inactive={flag}"
+        )[kind]
+        return found
+
+    def calls(self, realm_id: str) -> list[JsonObject]:
+        """The call log: {"method", "path", "query", "operation", "status", "requestid", "replayed"}."""
+        found: list[JsonObject] = self._json("GET", f"/_emulator/realms/{realm_id}/calls")["calls"]
+        return found
+
+    def clear_calls(self, realm_id: str) -> None:
+        self._send("DELETE", f"/_emulator/realms/{realm_id}/calls")
+
+    def inject_fault(
+        self,
+        *,
+        realm_id: str | None = None,
+        operation: str | None = None,
+        status: int,
+        count: int = 1,
+        code: str | None = None,
+        body: str | None = None,
+        latency_ms: int = 0,
+    ) -> None:
+        """The next `count` matching calls fail with `status` (operation None: any API call, not token)."""
+        rule = {
+            "realm_id": realm_id,
+            "operation": operation,
+            "status": status,
+            "count": count,
+            "code": code,
+            "body": body,
+            "latency_ms": latency_ms,
+        }
+        self._send("POST", "/_emulator/faults", rule)
+
+    def set_latency(self, latency_ms: int) -> None:
+        self._send("PUT", "/_emulator/latency", {"latency_ms": latency_ms})
+
+    def expire_access_tokens(self, realm_id: str) -> None:
+        self._send("POST", f"/_emulator/realms/{realm_id}/expire-access-tokens")
+
+    def revoke_refresh_tokens(self, realm_id: str) -> None:
+        self._send("POST", f"/_emulator/realms/{realm_id}/revoke-refresh-tokens")
+
+    def issue_authorization_code(self, realm_id: str, redirect_uri: str) -> str:
+        body = {"redirect_uri": redirect_uri}
+        code: str = self._json("POST", f"/_emulator/realms/{realm_id}/authorization-codes", body)["code"]
+        return code
+
+    def set_consent_realm(self, realm_id: str) -> None:
+        """The realm the authorize URL consents for when no `realm_id` query parameter is given."""
+        self._send("PUT", "/_emulator/consent-realm", {"realm_id": realm_id})
+
+    def reset(self) -> None:
+        self._send("POST", "/_emulator/reset")
+
+    def _json(self, method: str, path: str, body: JsonObject | None = None) -> JsonObject:
+        payload: JsonObject = self._send(method, path, body).json()
+        return payload
+
+    def _send(self, method: str, path: str, body: JsonObject | None = None) -> requests.Response:
+        response = self._session.request(method, self.base_url + path, json=body, timeout=_TIMEOUT_SECONDS)
+        response.raise_for_status()
+        return response

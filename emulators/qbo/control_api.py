@@ -1,0 +1,163 @@
+"""The emulator's own control API under /_emulator/ (JSON): seed data, read state, inject faults.
+
+Not part of QBO: no auth, not metered, not in the call log.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request
+
+from emulators.qbo.faults import QboFault
+from emulators.qbo.replies import Reply, empty_reply, json_reply
+from emulators.qbo.store import EmulatorState, FaultRule
+
+_KINDS = {"customers": "Customer", "vendors": "Vendor", "employees": "Employee"}
+_REALM = "/_emulator/realms/<realm_id>"
+
+CONTROL_ROUTES = Map(
+    [
+        Rule("/_emulator/realms", methods=["POST"], endpoint="create_realm"),
+        Rule(f"{_REALM}/<any(customers, vendors, employees):kind>", methods=["POST"], endpoint="seed"),
+        Rule(f"{_REALM}/<any(customers, vendors, employees):kind>", methods=["GET"], endpoint="list"),
+        Rule(f"{_REALM}/calls", methods=["GET"], endpoint="calls"),
+        Rule(f"{_REALM}/calls", methods=["DELETE"], endpoint="clear_calls"),
+        Rule(f"{_REALM}/expire-access-tokens", methods=["POST"], endpoint="expire_access_tokens"),
+        Rule(f"{_REALM}/revoke-refresh-tokens", methods=["POST"], endpoint="revoke_refresh_tokens"),
+        Rule(f"{_REALM}/authorization-codes", methods=["POST"], endpoint="authorization_code"),
+        Rule("/_emulator/faults", methods=["POST"], endpoint="inject_fault"),
+        Rule("/_emulator/latency", methods=["PUT"], endpoint="set_latency"),
+        Rule("/_emulator/consent-realm", methods=["PUT"], endpoint="set_consent_realm"),
+        Rule("/_emulator/reset", methods=["POST"], endpoint="reset"),
+    ]
+)
+
+Handler = Callable[[EmulatorState, Mapping[str, Any], dict[str, Any], Request], Reply]
+
+
+def serve_control_request(state: EmulatorState, request: Request) -> Reply:
+    try:
+        endpoint, args = CONTROL_ROUTES.bind_to_environ(request.environ).match()
+    except HTTPException as error:
+        return json_reply(error.code or 404, {"error": error.name})
+    try:
+        body = json.loads(request.get_data(as_text=True) or "{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return json_reply(400, {"error": "body must be a JSON object"})
+    realm_id = args.get("realm_id")
+    # Calls may be logged under a realm that was never created; consent (a code) creates the realm.
+    realm_free = ("calls", "clear_calls", "authorization_code")
+    if realm_id is not None and endpoint not in realm_free and not state.has_realm(realm_id):
+        return json_reply(404, {"error": f"unknown realm {realm_id}"})
+    try:
+        return _HANDLERS[endpoint](state, args, body, request)
+    except QboFault as fault:
+        return fault.reply(state.clock())
+    except (KeyError, TypeError, ValueError) as error:
+        return json_reply(400, {"error": f"bad control request: {error!r}"})
+
+
+def _create_realm(
+    state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request
+) -> Reply:
+    return json_reply(200, state.create_realm(body.get("realm_id")))
+
+
+def _seed(state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request) -> Reply:
+    return json_reply(201, state.create(args["realm_id"], _KINDS[args["kind"]], body))
+
+
+def _list(state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request) -> Reply:
+    include_inactive = request.args.get("include_inactive", "true").lower() != "false"
+    found = state.entities_of(args["realm_id"], _KINDS[args["kind"]], include_inactive)
+    return json_reply(200, {args["kind"]: found})
+
+
+def _calls(state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request) -> Reply:
+    return json_reply(200, {"calls": state.calls(args["realm_id"])})
+
+
+def _clear_calls(
+    state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request
+) -> Reply:
+    state.clear_calls(args["realm_id"])
+    return empty_reply()
+
+
+def _expire_access_tokens(
+    state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request
+) -> Reply:
+    state.expire_access_tokens(args["realm_id"])
+    return empty_reply()
+
+
+def _revoke_refresh_tokens(
+    state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request
+) -> Reply:
+    state.revoke_refresh_tokens(args["realm_id"])
+    return empty_reply()
+
+
+def _authorization_code(
+    state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request
+) -> Reply:
+    return json_reply(200, {"code": state.issue_authorization_code(args["realm_id"], body["redirect_uri"])})
+
+
+def _inject_fault(
+    state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request
+) -> Reply:
+    state.add_fault(
+        FaultRule(
+            realm_id=body.get("realm_id"),
+            operation=body.get("operation"),
+            status=int(body["status"]),
+            remaining=int(body.get("count", 1)),
+            code=body.get("code"),
+            body=body.get("body"),
+            latency_ms=int(body.get("latency_ms", 0)),
+        )
+    )
+    return empty_reply()
+
+
+def _set_latency(
+    state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request
+) -> Reply:
+    state.set_latency(int(body["latency_ms"]))
+    return empty_reply()
+
+
+def _set_consent_realm(
+    state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request
+) -> Reply:
+    state.set_consent_realm(str(body["realm_id"]))
+    return empty_reply()
+
+
+def _reset(state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request) -> Reply:
+    state.reset()
+    return empty_reply()
+
+
+_HANDLERS: dict[str, Handler] = {
+    "create_realm": _create_realm,
+    "seed": _seed,
+    "list": _list,
+    "calls": _calls,
+    "clear_calls": _clear_calls,
+    "expire_access_tokens": _expire_access_tokens,
+    "revoke_refresh_tokens": _revoke_refresh_tokens,
+    "authorization_code": _authorization_code,
+    "inject_fault": _inject_fault,
+    "set_latency": _set_latency,
+    "set_consent_realm": _set_consent_realm,
+    "reset": _reset,
+}

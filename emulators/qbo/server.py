@@ -1,0 +1,126 @@
+"""QboEmulator: the QBO API, Intuit OAuth and the control API on one real HTTP server in a thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request
+
+from emulators.qbo.api import serve_api_request
+from emulators.qbo.control_api import serve_control_request
+from emulators.qbo.oauth import AUTHORIZE_PATH, TOKEN_PATH, serve_authorize_request, serve_token_request
+from emulators.qbo.replies import json_reply
+from emulators.qbo.store import EmulatorSettings, EmulatorState
+from emulators.qbo.timestamps import new_intuit_tid
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+
+class _QuietRequestHandler(WSGIRequestHandler):
+    """No per-request access log on stderr (tests make thousands of calls)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+class QboEmulator:
+    """A faithful QBO stand-in. `start()` serves it on a daemon thread; `state` gives direct access."""
+
+    def __init__(
+        self,
+        *,
+        client_id: str = "emulator-client-id",
+        client_secret: str = "emulator-client-secret",  # noqa: S107 - the emulator's well-known demo secret
+        access_token_ttl_seconds: int = 3600,
+        refresh_token_ttl_seconds: int = 8_640_000,
+        old_refresh_token_grace_seconds: int = 0,
+        rate_limit_per_minute: int = 500,
+        clock: Callable[[], float] = time.time,
+        rate_limit_per_second: int | None = None,
+        batch_rate_limit_per_minute: int = 40,
+        case_sensitive_queries: bool = False,
+        case_sensitive_display_names: bool = False,
+        accept_email_address_subfield: bool = False,
+        replay_failed_requests: bool = True,
+        shuffle_batch_responses: bool = True,
+        require_json_accept: bool = True,
+    ) -> None:
+        settings = EmulatorSettings(
+            client_id=client_id,
+            client_secret=client_secret,
+            access_token_ttl_seconds=access_token_ttl_seconds,
+            refresh_token_ttl_seconds=refresh_token_ttl_seconds,
+            old_refresh_token_grace_seconds=old_refresh_token_grace_seconds,
+            rate_limit_per_minute=rate_limit_per_minute,
+            rate_limit_per_second=rate_limit_per_second,
+            batch_rate_limit_per_minute=batch_rate_limit_per_minute,
+            case_sensitive_queries=case_sensitive_queries,
+            case_sensitive_display_names=case_sensitive_display_names,
+            accept_email_address_subfield=accept_email_address_subfield,
+            replay_failed_requests=replay_failed_requests,
+            shuffle_batch_responses=shuffle_batch_responses,
+            require_json_accept=require_json_accept,
+        )
+        self.state = EmulatorState(settings, clock)
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self.base_url = ""
+
+    @property
+    def token_url(self) -> str:
+        return self.base_url + TOKEN_PATH
+
+    @property
+    def authorize_url(self) -> str:
+        return self.base_url + AUTHORIZE_PATH
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> QboEmulator:
+        if self._server is not None:
+            raise RuntimeError("the emulator is already running")
+        self._server = make_server(
+            host, port, self.wsgi_app, threaded=True, request_handler=_QuietRequestHandler
+        )
+        self.base_url = f"http://{host}:{self._server.server_port}"
+        server = self._server
+        # A short poll interval keeps stop() fast (tests start and stop emulators often).
+        self._thread = threading.Thread(
+            target=lambda: server.serve_forever(poll_interval=0.05), name="qbo-emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> QboEmulator:
+        return self if self._server is not None else self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def wsgi_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        path = request.path
+        if path.startswith("/_emulator/"):
+            reply = serve_control_request(self.state, request)
+        elif path == TOKEN_PATH:
+            reply = serve_token_request(self.state, request)
+        elif path == AUTHORIZE_PATH:
+            reply = serve_authorize_request(self.state, request)
+        elif path.startswith("/v3/company/"):
+            reply = serve_api_request(self.state, request)
+        else:
+            reply = json_reply(404, {"error": "Not Found", "path": path})
+        return reply.to_response(new_intuit_tid())(environ, start_response)

@@ -1,0 +1,380 @@
+"""All emulator state behind one lock: realms and their entities, tokens, call log, faults, meters."""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from emulators.qbo import entities, faults, query
+from emulators.qbo.entities import EntitySpec, JsonObject, Stamp
+from emulators.qbo.ratelimit import RealmMeter
+from emulators.qbo.replies import Reply
+from emulators.qbo.timestamps import metadata_time
+
+DEMO_REALM_ID = "9130350000000001"
+_FIRST_GENERATED_REALM = 9130350000000101
+_HARD_REFRESH_LIFETIME_SECONDS = 5 * 365 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class EmulatorSettings:
+    client_id: str = "emulator-client-id"
+    client_secret: str = "emulator-client-secret"
+    access_token_ttl_seconds: int = 3600
+    refresh_token_ttl_seconds: int = 8_640_000
+    old_refresh_token_grace_seconds: int = 0
+    authorization_code_ttl_seconds: int = 600
+    rate_limit_per_minute: int = 500
+    rate_limit_per_second: int | None = None
+    batch_rate_limit_per_minute: int = 40
+    case_sensitive_queries: bool = False
+    case_sensitive_display_names: bool = False
+    accept_email_address_subfield: bool = False
+    replay_failed_requests: bool = True
+    shuffle_batch_responses: bool = True
+    require_json_accept: bool = True
+
+
+@dataclass
+class Realm:
+    realm_id: str
+    connected_at: float
+    entities: dict[str, dict[str, JsonObject]] = field(default_factory=dict)  # entity name -> Id -> object
+    next_ids: dict[str, int] = field(default_factory=dict)  # one counter per entity type: Ids overlap
+    next_address_id: int = 1
+    replies: dict[str, Reply] = field(default_factory=dict)  # requestid -> first reply
+
+
+@dataclass
+class AccessToken:
+    realm_id: str
+    expires_at: float
+
+
+@dataclass
+class RefreshToken:
+    realm_id: str
+    expires_at: float
+    superseded_at: float | None = None
+    revoked: bool = False
+
+
+@dataclass
+class AuthorizationCode:
+    realm_id: str
+    redirect_uri: str
+    expires_at: float
+
+
+@dataclass
+class FaultRule:
+    realm_id: str | None
+    operation: str | None  # None matches every API operation, never "token"
+    status: int
+    remaining: int
+    code: str | None = None
+    body: str | None = None
+    latency_ms: int = 0
+
+    def matches(self, realm_id: str | None, operation: str) -> bool:
+        if self.realm_id is not None and self.realm_id != realm_id:
+            return False
+        if self.operation is None:
+            return operation != "token"
+        return self.operation == operation
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    realm_id: str
+    method: str
+    path: str
+    query: dict[str, str]
+    operation: str
+    status: int
+    requestid: str | None
+    replayed: bool
+
+    def as_json(self) -> JsonObject:
+        return {
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "operation": self.operation,
+            "status": self.status,
+            "requestid": self.requestid,
+            "replayed": self.replayed,
+        }
+
+
+class EmulatorState:
+    """Thread-safe: every public method takes `lock` (re-entrant, so callers may hold it across calls)."""
+
+    def __init__(self, settings: EmulatorSettings, clock: Callable[[], float]) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.lock = threading.RLock()
+        self._reset_unlocked()
+
+    def _reset_unlocked(self) -> None:
+        self._realms: dict[str, Realm] = {}
+        self._access_tokens: dict[str, AccessToken] = {}
+        self._refresh_tokens: dict[str, RefreshToken] = {}
+        self._codes: dict[str, AuthorizationCode] = {}
+        self._calls: list[CallRecord] = []
+        self._faults: list[FaultRule] = []
+        self._meter = RealmMeter(
+            self.settings.rate_limit_per_minute,
+            self.settings.rate_limit_per_second,
+            self.settings.batch_rate_limit_per_minute,
+        )
+        self.latency_ms = 0
+        self.consent_realm_id = DEMO_REALM_ID
+
+    def reset(self) -> None:
+        with self.lock:
+            self._reset_unlocked()
+
+    # --- realms and tokens -------------------------------------------------------------------------------
+
+    def create_realm(self, realm_id: str | None = None) -> JsonObject:
+        """Create (or reuse) a company connected to the app, and hand out a fresh token pair for it."""
+        with self.lock:
+            realm = self.ensure_realm(realm_id or self._new_realm_id())
+            grant = self.issue_grant(realm.realm_id)
+            return {
+                "realm_id": realm.realm_id,
+                "access_token": grant["access_token"],
+                "refresh_token": grant["refresh_token"],
+                "access_token_expires_in": grant["expires_in"],
+                "refresh_token_expires_in": grant["x_refresh_token_expires_in"],
+            }
+
+    def ensure_realm(self, realm_id: str) -> Realm:
+        with self.lock:
+            if realm_id not in self._realms:
+                self._realms[realm_id] = Realm(realm_id, self.clock())
+            return self._realms[realm_id]
+
+    def has_realm(self, realm_id: str) -> bool:
+        with self.lock:
+            return realm_id in self._realms
+
+    def _new_realm_id(self) -> str:
+        candidate = _FIRST_GENERATED_REALM + len(self._realms)
+        while str(candidate) in self._realms:
+            candidate += 1
+        return str(candidate)
+
+    def issue_grant(self, realm_id: str) -> JsonObject:
+        """A token endpoint response body for the realm."""
+        with self.lock:
+            now = self.clock()
+            realm = self.ensure_realm(realm_id)
+            hard_expires_at = realm.connected_at + _HARD_REFRESH_LIFETIME_SECONDS
+            refresh_ttl = int(min(self.settings.refresh_token_ttl_seconds, hard_expires_at - now))
+            # Real access tokens are ~1 kB JWEs and refresh tokens short "AB11..." strings.
+            access_token = "eyJlbmMiOiJBMTI4Q0JDLUhTMjU2IiwiYWxnIjoiZGlyIn0.." + secrets.token_urlsafe(700)
+            refresh_token = "AB11" + secrets.token_hex(3) + secrets.token_urlsafe(36)
+            self._access_tokens[access_token] = AccessToken(
+                realm_id, now + self.settings.access_token_ttl_seconds
+            )
+            self._refresh_tokens[refresh_token] = RefreshToken(realm_id, now + refresh_ttl)
+            return {
+                "token_type": "bearer",
+                "access_token": access_token,
+                "expires_in": self.settings.access_token_ttl_seconds,
+                "refresh_token": refresh_token,
+                "x_refresh_token_expires_in": refresh_ttl,
+                "x_refresh_token_hard_expires_in": int(hard_expires_at - now),
+            }
+
+    def access_token_problem(self, token: str | None, realm_id: str) -> str | None:
+        """None when the token may call this realm; else "invalid", "expired" or "forbidden"."""
+        with self.lock:
+            access = self._access_tokens.get(token or "")
+            if access is None:
+                return "invalid"
+            if self.clock() >= access.expires_at:
+                return "expired"
+            if access.realm_id != realm_id:
+                return "forbidden"
+            return None
+
+    def refresh_token_realm(self, token: str) -> str | None:
+        with self.lock:
+            refresh = self._refresh_tokens.get(token)
+            return refresh.realm_id if refresh else None
+
+    def redeem_refresh_token(self, token: str) -> JsonObject | None:
+        """A new grant, rotating the refresh token; None (invalid_grant) when the token is dead."""
+        with self.lock:
+            now = self.clock()
+            refresh = self._refresh_tokens.get(token)
+            if refresh is None or refresh.revoked or now >= refresh.expires_at:
+                return None
+            if refresh.superseded_at is not None:
+                if now >= refresh.superseded_at + self.settings.old_refresh_token_grace_seconds:
+                    return None
+            else:
+                refresh.superseded_at = now
+            return self.issue_grant(refresh.realm_id)
+
+    def issue_authorization_code(self, realm_id: str, redirect_uri: str) -> str:
+        with self.lock:
+            self.ensure_realm(realm_id)
+            code = "AB11" + secrets.token_urlsafe(30)
+            expires_at = self.clock() + self.settings.authorization_code_ttl_seconds
+            self._codes[code] = AuthorizationCode(realm_id, redirect_uri, expires_at)
+            return code
+
+    def authorization_code_realm(self, code: str) -> str | None:
+        with self.lock:
+            issued = self._codes.get(code)
+            return issued.realm_id if issued else None
+
+    def redeem_authorization_code(self, code: str, redirect_uri: str) -> JsonObject | None:
+        """A grant for the code's realm; codes are single use and bound to their redirect_uri."""
+        with self.lock:
+            issued = self._codes.pop(code, None)
+            if issued is None or issued.redirect_uri != redirect_uri or self.clock() >= issued.expires_at:
+                return None
+            return self.issue_grant(issued.realm_id)
+
+    def expire_access_tokens(self, realm_id: str) -> None:
+        with self.lock:
+            now = self.clock()
+            for access in self._access_tokens.values():
+                if access.realm_id == realm_id:
+                    access.expires_at = min(access.expires_at, now)
+
+    def revoke_refresh_tokens(self, realm_id: str) -> None:
+        with self.lock:
+            for refresh in self._refresh_tokens.values():
+                if refresh.realm_id == realm_id:
+                    refresh.revoked = True
+
+    # --- entities -----------------------------------------------------------------------------------------
+
+    def create(self, realm_id: str, entity_name: str, payload: JsonObject) -> JsonObject:
+        with self.lock:
+            realm, spec = self._realm(realm_id), entities.SPECS_BY_NAME[entity_name]
+            next_id = realm.next_ids.get(spec.name, 1)
+            entity = entities.build_new(spec, payload, str(next_id), self._stamp(realm))
+            self._check_unique_name(realm, entity, spec)
+            realm.next_ids[spec.name] = next_id + 1
+            realm.entities.setdefault(spec.name, {})[entity["Id"]] = entity
+            return copy.deepcopy(entity)
+
+    def update(self, realm_id: str, entity_name: str, payload: JsonObject) -> JsonObject:
+        with self.lock:
+            realm, spec = self._realm(realm_id), entities.SPECS_BY_NAME[entity_name]
+            current = realm.entities.get(spec.name, {}).get(str(payload.get("Id")))
+            if current is None:
+                raise faults.object_not_found(str(payload.get("Id")))
+            entity = entities.build_update(spec, current, payload, self._stamp(realm))
+            self._check_unique_name(realm, entity, spec)
+            realm.entities[spec.name][entity["Id"]] = entity
+            return copy.deepcopy(entity)
+
+    def read(self, realm_id: str, entity_name: str, entity_id: str) -> JsonObject:
+        with self.lock:
+            entity = self._realm(realm_id).entities.get(entity_name, {}).get(entity_id)
+            if entity is None:
+                raise faults.object_not_found(entity_id)
+            return copy.deepcopy(entity)
+
+    def query(self, realm_id: str, statement: str) -> JsonObject:
+        """The `QueryResponse` for a statement, or a 4000 fault."""
+        parsed = query.parse(
+            statement, accept_email_address_subfield=self.settings.accept_email_address_subfield
+        )
+        with self.lock:
+            stored = list(self._realm(realm_id).entities.get(parsed.spec.name, {}).values())
+            result = query.run(parsed, stored, case_sensitive=self.settings.case_sensitive_queries)
+            return copy.deepcopy(result)
+
+    def entities_of(self, realm_id: str, entity_name: str, include_inactive: bool = True) -> list[JsonObject]:
+        with self.lock:
+            stored = self._realm(realm_id).entities.get(entity_name, {}).values()
+            return [copy.deepcopy(e) for e in stored if include_inactive or e.get("Active") is True]
+
+    def _realm(self, realm_id: str) -> Realm:
+        realm = self._realms.get(realm_id)
+        if realm is None:
+            raise KeyError(realm_id)
+        return realm
+
+    def _stamp(self, realm: Realm) -> Stamp:
+        def next_address_id() -> str:
+            realm.next_address_id += 1
+            return str(realm.next_address_id - 1)
+
+        return Stamp(now=metadata_time(self.clock()), next_address_id=next_address_id)
+
+    def _check_unique_name(self, realm: Realm, entity: JsonObject, spec: EntitySpec) -> None:
+        """DisplayName is unique across Customers, Vendors and Employees, inactive ones included."""
+        wanted = self._name_key(entity["DisplayName"])
+        for entity_name, stored in realm.entities.items():
+            for holder in stored.values():
+                if entity_name == spec.name and holder["Id"] == entity["Id"]:
+                    continue
+                if self._name_key(holder["DisplayName"]) == wanted:
+                    raise faults.duplicate_name(holder["Id"])
+
+    def _name_key(self, display_name: str) -> str:
+        name = display_name.strip()
+        return name if self.settings.case_sensitive_display_names else name.casefold()
+
+    # --- calls, faults, meters, replays ------------------------------------------------------------------
+
+    def record_call(self, call: CallRecord) -> None:
+        with self.lock:
+            self._calls.append(call)
+
+    def calls(self, realm_id: str) -> list[JsonObject]:
+        with self.lock:
+            return [call.as_json() for call in self._calls if call.realm_id == realm_id]
+
+    def clear_calls(self, realm_id: str) -> None:
+        with self.lock:
+            self._calls = [call for call in self._calls if call.realm_id != realm_id]
+
+    def add_fault(self, rule: FaultRule) -> None:
+        with self.lock:
+            self._faults.append(rule)
+
+    def take_fault(self, realm_id: str | None, operation: str) -> FaultRule | None:
+        """The first rule matching the call, used up by one; None when the call should proceed."""
+        with self.lock:
+            for rule in self._faults:
+                if rule.remaining > 0 and rule.matches(realm_id, operation):
+                    rule.remaining -= 1
+                    self._faults = [r for r in self._faults if r.remaining > 0]
+                    return rule
+            return None
+
+    def admit(self, realm_id: str, cost: int, is_batch: bool) -> bool:
+        with self.lock:
+            return self._meter.admit(realm_id, self.clock(), cost, is_batch)
+
+    def stored_reply(self, realm_id: str, requestid: str) -> Reply | None:
+        with self.lock:
+            realm = self._realms.get(realm_id)
+            return realm.replies.get(requestid) if realm else None
+
+    def store_reply(self, realm_id: str, requestid: str, reply: Reply) -> None:
+        with self.lock:
+            if reply.status < 400 or self.settings.replay_failed_requests:
+                self.ensure_realm(realm_id).replies[requestid] = reply
+
+    def set_consent_realm(self, realm_id: str) -> None:
+        with self.lock:
+            self.consent_realm_id = realm_id
+
+    def set_latency(self, latency_ms: int) -> None:
+        with self.lock:
+            self.latency_ms = latency_ms
