@@ -7,8 +7,12 @@ TOOLS := .venv-tools
 SAM := $(TOOLS)/bin/sam
 INSTALLED := $(VENV)/.installed
 TOOLS_INSTALLED := $(TOOLS)/.installed
+PYTEST_ARGS ?=
 
-.PHONY: install tools test lint format build run bench sam-local openapi clean
+# The SAM CLI needs a region even for offline commands; telemetry would try to reach the network.
+SAM_ENV := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} SAM_CLI_TELEMETRY=0
+
+.PHONY: install tools test lint format build check-build run clean
 
 $(INSTALLED): layers/shared/requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,20 +32,30 @@ $(TOOLS_INSTALLED): requirements-tools.txt
 tools: $(TOOLS_INSTALLED)
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Runs every check even when an earlier one fails, so one run reports everything; fails if any failed.
 lint: install tools
-	$(BIN)/ruff format --check .
-	$(BIN)/ruff check .
-	$(BIN)/mypy
-	$(SAM) validate --lint
+	@failed=""; \
+	$(BIN)/ruff format --check . || failed="$$failed ruff-format"; \
+	$(BIN)/ruff check . || failed="$$failed ruff-check"; \
+	$(BIN)/mypy || failed="$$failed mypy"; \
+	$(SAM_ENV) $(SAM) validate --lint || failed="$$failed sam-validate"; \
+	if [ -n "$$failed" ]; then echo "lint FAILED:$$failed" >&2; exit 1; fi; \
+	echo "lint passed: ruff format, ruff check, mypy, sam validate --lint"
 
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-build: tools
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(SAM) build --cached
+# The layer is built with the project's Python 3.11 first on PATH (BuildMethod python3.11 needs it);
+# samconfig.toml turns on --cached and --parallel.
+build: install tools
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(SAM_ENV) $(SAM) build
+
+# Imports each built handler the way Lambda would: its own directory plus the layer's python/ only.
+check-build: install
+	$(BIN)/python -m local.check_build
 
 run: install
 	$(BIN)/python -m local.run

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from mypy_boto3_sqs.literals import QueueAttributeNameType
 
 from local.cfn import Resolver, load_template, parameter_defaults, resources_of_type
 
@@ -51,15 +52,15 @@ def _create_tables(template: dict[str, Any], resolver: Resolver) -> None:
         )
 
 
-def _queue_attributes(props: dict[str, Any]) -> dict[str, str]:
-    names = {
+def _queue_attributes(props: dict[str, Any]) -> dict[QueueAttributeNameType, str]:
+    names: dict[str, QueueAttributeNameType] = {
         "FifoQueue": "FifoQueue",
         "ContentBasedDeduplication": "ContentBasedDeduplication",
         "VisibilityTimeout": "VisibilityTimeout",
         "MessageRetentionPeriod": "MessageRetentionPeriod",
         "SqsManagedSseEnabled": "SqsManagedSseEnabled",
     }
-    attributes: dict[str, str] = {}
+    attributes: dict[QueueAttributeNameType, str] = {}
     for prop, attribute in names.items():
         if prop in props:
             value = props[prop]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -20,6 +21,10 @@ FAKE_AWS_ENV = {
     "POWERTOOLS_METRICS_NAMESPACE": "CustomerSync",
     "POWERTOOLS_SERVICE_NAME": "customer-sync",
 }
+
+# Powertools' Logger and Metrics read these when a handler module is imported, before any fixture runs.
+for _name in ("POWERTOOLS_TRACE_DISABLED", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_SERVICE_NAME"):
+    os.environ.setdefault(_name, FAKE_AWS_ENV[_name])
 
 
 @pytest.fixture(autouse=True)

@@ -20,6 +20,9 @@ class CustomerChangeMessage(BaseModel):
     event_type: CustomerEventType
     event_id: str = Field(min_length=1, max_length=128)
     occurred_at: datetime
+    # 0 for a webhook; an admin redrive re-sends the same event with the next number, so the sync's
+    # idempotency record of the first (parked) attempt does not swallow the redrive.
+    redrive_attempt: int = Field(default=0, ge=0)
 
     @property
     def message_group_id(self) -> str:
@@ -27,4 +30,6 @@ class CustomerChangeMessage(BaseModel):
 
     @property
     def deduplication_id(self) -> str:
+        if self.redrive_attempt:
+            return f"{self.event_id}#redrive-{self.redrive_attempt}"
         return self.event_id

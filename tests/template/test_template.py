@@ -1,0 +1,450 @@
+"""template.yaml holds the production safety rules: queue semantics, encryption, least privilege, auth and
+alarms. These tests read the template as CloudFormation does (short-form tags included) and pin each rule."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic_settings import BaseSettings
+
+from customer_sync.config import AdminSettings, IngestSettings, SecretNames, SyncSettings
+from local.cfn import PROJECT_ROOT, Resolver, function_spec, load_template, resources_of_type
+
+TEMPLATE = load_template()
+RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
+PARAMETERS: dict[str, dict[str, Any]] = TEMPLATE["Parameters"]
+FUNCTIONS = resources_of_type(TEMPLATE, "AWS::Serverless::Function")
+QUEUES = resources_of_type(TEMPLATE, "AWS::SQS::Queue")
+TABLES = resources_of_type(TEMPLATE, "AWS::DynamoDB::Table")
+SETTINGS_OF_FUNCTION: dict[str, type[BaseSettings]] = {
+    "IngestFunction": IngestSettings,
+    "SyncFunction": SyncSettings,
+    "AdminFunction": AdminSettings,
+}
+PUBLIC_ROUTES = {("/webhooks/paysimple", "post"), ("/oauth/qbo/callback", "get")}
+
+
+def props(logical_id: str) -> dict[str, Any]:
+    return dict(RESOURCES[logical_id]["Properties"])
+
+
+def parameter_default(value: Any) -> Any:
+    """A literal, or the default of the parameter it references."""
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return PARAMETERS[value["Ref"]]["Default"]
+    return value
+
+
+def api_events() -> list[tuple[str, str, dict[str, Any]]]:
+    """(function, event name, event properties) for every API Gateway event in the template."""
+    return [
+        (function_id, event_name, event["Properties"])
+        for function_id, function in FUNCTIONS.items()
+        for event_name, event in function["Properties"].get("Events", {}).items()
+        if event["Type"] == "Api"
+    ]
+
+
+def policy_entries(function_id: str) -> list[Any]:
+    policies = props(function_id).get("Policies", [])
+    return policies if isinstance(policies, list) else [policies]
+
+
+def statement_actions(statement: dict[str, Any]) -> list[str]:
+    actions = statement.get("Action", [])
+    return [actions] if isinstance(actions, str) else list(actions)
+
+
+def function_environment_names(function_id: str) -> set[str]:
+    global_vars = TEMPLATE.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    function_vars = props(function_id).get("Environment", {}).get("Variables", {})
+    return {*global_vars, *function_vars}
+
+
+def sync_sqs_event() -> dict[str, Any]:
+    events = props("SyncFunction")["Events"]
+    (event,) = (event["Properties"] for event in events.values() if event["Type"] == "SQS")
+    return dict(event)
+
+
+# --- CustomerChangesQueue and its DLQ -------------------------------------------------------------------
+
+
+def test_changes_queue_is_fifo_so_changes_to_one_customer_stay_in_order() -> None:
+    # Given the queue between ingest and sync
+    queue = props("CustomerChangesQueue")
+
+    # Then it is a FIFO queue (ordering per MessageGroupId "<merchant>:<customer>")
+    assert queue["FifoQueue"] is True
+
+
+def test_changes_queue_deduplicates_by_event_id_not_by_content() -> None:
+    # Given the queue: ingest sets MessageDeduplicationId = event_id itself
+    queue = props("CustomerChangesQueue")
+
+    # Then content-based deduplication is off (two distinct events may carry identical bodies)
+    assert queue["ContentBasedDeduplication"] is False
+
+
+def test_changes_queue_moves_a_change_to_the_dlq_after_max_receive_count() -> None:
+    # Given the queue's redrive policy
+    redrive = props("CustomerChangesQueue")["RedrivePolicy"]
+
+    # Then poison messages go to CustomerChangesDLQ after a bounded number of receives
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["CustomerChangesDLQ", "Arn"]}
+    assert int(parameter_default(redrive["maxReceiveCount"])) >= 1
+
+
+def test_dead_letter_queue_is_fifo_as_sqs_requires_for_a_fifo_source() -> None:
+    # Given the DLQ of a FIFO queue
+    dlq = props("CustomerChangesDLQ")
+
+    # Then it is FIFO itself (SQS rejects a standard DLQ for a FIFO queue)
+    assert dlq["FifoQueue"] is True
+    assert dlq.get("ContentBasedDeduplication", False) is False
+
+
+@pytest.mark.parametrize("queue_id", sorted(QUEUES))
+def test_every_queue_is_encrypted_at_rest(queue_id: str) -> None:
+    # Given a queue
+    queue = props(queue_id)
+
+    # Then it uses SQS-managed or KMS server-side encryption
+    assert queue.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in queue
+
+
+def test_changes_queue_visibility_timeout_is_at_least_six_times_the_sync_timeout() -> None:
+    # Given the sync function's timeout (AWS recommends visibility >= 6x for SQS event sources)
+    sync_timeout = function_spec(TEMPLATE, "SyncFunction").timeout_seconds
+
+    # When reading the queue's visibility timeout
+    visibility = int(props("CustomerChangesQueue")["VisibilityTimeout"])
+
+    # Then a message cannot reappear while a batch holding it may still be running
+    assert visibility >= 6 * sync_timeout
+
+
+# --- SyncFunction's SQS event source ----------------------------------------------------------------------
+
+
+def test_sync_reads_the_changes_queue() -> None:
+    # Given the SQS event of SyncFunction
+    event = sync_sqs_event()
+
+    # Then it polls CustomerChangesQueue
+    assert event["Queue"] == {"Fn::GetAtt": ["CustomerChangesQueue", "Arn"]}
+
+
+def test_sync_reports_partial_batch_failures() -> None:
+    # Given the SQS event of SyncFunction
+    event = sync_sqs_event()
+
+    # Then one failing message does not make SQS redeliver the whole batch
+    assert "ReportBatchItemFailures" in event["FunctionResponseTypes"]
+
+
+def test_sync_concurrency_is_capped_within_qbo_limits() -> None:
+    # Given the event source's maximum concurrency (QBO allows about 10 concurrent requests per realm)
+    maximum = sync_sqs_event()["ScalingConfig"]["MaximumConcurrency"]
+
+    # When it is a parameter, its whole allowed range counts, not just its default
+    if isinstance(maximum, dict):
+        spec = PARAMETERS[maximum["Ref"]]
+        low, high, default = int(spec["MinValue"]), int(spec["MaxValue"]), int(spec["Default"])
+    else:
+        low = high = default = int(maximum)
+
+    # Then it is set, between AWS's minimum of 2 and 10
+    assert 2 <= low <= default <= high <= 10
+
+
+# --- DynamoDB tables --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("table_id", sorted(TABLES))
+def test_every_table_has_point_in_time_recovery(table_id: str) -> None:
+    # Given a table
+    table = props(table_id)
+
+    # Then it can be restored to any second of the last 35 days
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+
+
+@pytest.mark.parametrize("table_id", sorted(TABLES))
+def test_every_table_is_encrypted_at_rest_with_kms(table_id: str) -> None:
+    # Given a table
+    table = props(table_id)
+
+    # Then server-side encryption is explicitly on
+    assert table["SSESpecification"]["SSEEnabled"] is True
+
+
+def test_idempotency_records_expire_through_ttl() -> None:
+    # Given the Powertools idempotency table (its records carry an "expiration" epoch)
+    table = props("IdempotencyTable")
+
+    # Then DynamoDB deletes expired records by themselves
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expiration", "Enabled": True}
+
+
+@pytest.mark.parametrize("table_id", ["LinksTable", "SettingsTable", "HistoryTable"])
+def test_application_tables_are_keyed_by_pk_and_sk(table_id: str) -> None:
+    # Given an application table (the adapters build "pk"/"sk" keys)
+    key_schema = props(table_id)["KeySchema"]
+
+    # Then its key is exactly pk (hash) + sk (range)
+    assert key_schema == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+
+
+def test_links_table_has_the_by_status_index_for_the_customer_matching_lists() -> None:
+    # Given the links table
+    indexes = props("LinksTable")["GlobalSecondaryIndexes"]
+
+    # Then the linked/unlinked lists can be queried without a scan
+    assert "by_status" in {index["IndexName"] for index in indexes}
+
+
+# --- IAM --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
+def test_function_permissions_are_inline_statements_that_can_be_audited(function_id: str) -> None:
+    # Given the function's Policies (SAM policy templates and managed policies hide their actions)
+    entries = policy_entries(function_id)
+
+    # Then each one is an inline policy document
+    assert entries, f"{function_id} has no policy"
+    assert all(isinstance(entry, dict) and set(entry) == {"Statement"} for entry in entries), entries
+
+
+@pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
+def test_no_function_is_granted_a_wildcard_action(function_id: str) -> None:
+    # Given every statement the function is granted
+    statements = [statement for entry in policy_entries(function_id) for statement in entry["Statement"]]
+
+    # When collecting their actions
+    actions = [action for statement in statements for action in statement_actions(statement)]
+
+    # Then each names one API call: no "*", no "service:*", and no NotAction (which grants everything else)
+    assert actions
+    assert not [action for action in actions if "*" in action], actions
+    assert not [statement for statement in statements if "NotAction" in statement]
+
+
+# --- API Gateway ------------------------------------------------------------------------------------------
+
+
+def test_admin_api_requires_iam_auth_by_default() -> None:
+    # Given the admin API
+    auth = props("AdminApi")["Auth"]
+
+    # Then every method on it needs a SigV4-signed request
+    assert auth["DefaultAuthorizer"] == "AWS_IAM"
+
+
+def test_every_api_event_names_its_api_so_no_implicit_public_api_appears() -> None:
+    # Given every API event (one without RestApiId lands on SAM's implicit, unauthenticated API)
+    events = api_events()
+
+    # Then each one names WebhookApi or AdminApi
+    assert events
+    assert all(
+        event.get("RestApiId") in ({"Ref": "WebhookApi"}, {"Ref": "AdminApi"}) for _, _, event in events
+    )
+
+
+def test_every_admin_route_is_on_the_iam_protected_admin_api() -> None:
+    # Given every route under /admin
+    admin_events = [event for _, _, event in api_events() if str(event["Path"]).startswith("/admin")]
+
+    # Then each is on AdminApi and none opts out of its default IAM authorizer
+    assert admin_events
+    for event in admin_events:
+        assert event["RestApiId"] == {"Ref": "AdminApi"}, event
+        assert event.get("Auth", {}).get("Authorizer", "AWS_IAM") == "AWS_IAM", event
+
+
+@pytest.mark.parametrize(("path", "method"), sorted(PUBLIC_ROUTES))
+def test_webhook_and_oauth_callback_are_on_the_public_api(path: str, method: str) -> None:
+    # Given the routes PaySimple and Intuit call (they cannot sign requests with our IAM credentials)
+    routes = {
+        (event["Path"], str(event["Method"]).lower()): event["RestApiId"] for _, _, event in api_events()
+    }
+
+    # Then each is served by WebhookApi
+    assert routes.get((path, method)) == {"Ref": "WebhookApi"}
+
+
+def test_public_api_serves_nothing_but_the_webhook_and_oauth_callback() -> None:
+    # Given every route on the unauthenticated API
+    public = {
+        (event["Path"], str(event["Method"]).lower())
+        for _, _, event in api_events()
+        if event["RestApiId"] == {"Ref": "WebhookApi"}
+    }
+
+    # Then nothing else is reachable without IAM
+    assert public == PUBLIC_ROUTES
+
+
+# --- Functions --------------------------------------------------------------------------------------------
+
+
+def _top_level_names(module_file: Path) -> set[str]:
+    tree = ast.parse(module_file.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+@pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
+def test_each_function_handler_exists_in_its_code_directory(function_id: str) -> None:
+    # Given the function's CodeUri and Handler ("app.lambda_handler")
+    module_name, attribute = str(props(function_id)["Handler"]).rsplit(".", 1)
+    module_file = PROJECT_ROOT / str(props(function_id)["CodeUri"]) / f"{module_name.replace('.', '/')}.py"
+
+    # Then the module file exists and defines the handler at top level
+    assert module_file.is_file(), f"{module_file} is missing"
+    assert attribute in _top_level_names(module_file)
+
+
+@pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
+def test_each_function_bundles_only_its_own_directory(function_id: str) -> None:
+    # Given the function's CodeUri (shared code comes from the layer)
+    code_uri = Path(str(props(function_id)["CodeUri"]).strip("/"))
+
+    # Then it is one directory under functions/, never the repository
+    assert code_uri.parent == Path("functions")
+    assert (PROJECT_ROOT / code_uri).is_dir()
+
+
+@pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
+def test_every_function_loads_the_shared_layer(function_id: str) -> None:
+    # Given the function's layers (its own, or the Globals' when it declares none)
+    layers = props(function_id).get("Layers", TEMPLATE["Globals"]["Function"].get("Layers", []))
+
+    # Then customer_sync is on its path through SharedLayer
+    assert {"Ref": "SharedLayer"} in layers
+
+
+def test_shared_layer_is_built_for_python_3_11() -> None:
+    # Given the layer
+    layer = RESOURCES["SharedLayer"]
+
+    # Then sam build installs its requirements for the functions' runtime
+    assert layer["Metadata"]["BuildMethod"] == "python3.11"
+    assert layer["Properties"]["CompatibleRuntimes"] == ["python3.11"]
+    assert (PROJECT_ROOT / str(layer["Properties"]["ContentUri"]) / "requirements.txt").is_file()
+
+
+@pytest.mark.parametrize("function_id", sorted(SETTINGS_OF_FUNCTION))
+def test_template_provides_every_required_setting_of_each_function(function_id: str) -> None:
+    # Given the settings model the function validates at cold start
+    model = SETTINGS_OF_FUNCTION[function_id]
+    required = {name.upper() for name, field in model.model_fields.items() if field.is_required()}
+
+    # When reading the environment the template gives the function
+    provided = function_environment_names(function_id)
+
+    # Then no required variable is missing (a missing one would fail every cold start)
+    assert required, f"{model.__name__} has no required field: the mapping is wrong"
+    assert required <= provided, sorted(required - provided)
+
+
+def test_settings_models_cover_every_function() -> None:
+    # Given the functions the template declares
+    declared = set(FUNCTIONS)
+
+    # Then each one has its settings model checked above
+    assert declared == set(SETTINGS_OF_FUNCTION)
+
+
+def test_ingest_times_out_before_paysimples_ten_second_deadline() -> None:
+    # Given PaySimple's rule: a 2xx within 10 s, or the delivery is retried
+    timeout = function_spec(TEMPLATE, "IngestFunction").timeout_seconds
+
+    # Then the ingest function never runs past it
+    assert timeout < 10
+
+
+# --- Secrets ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("secret_id", "expected_name"),
+    [
+        ("QboAppSecret", SecretNames(secret_prefix="test/").qbo_app()),
+        ("OAuthStateKeySecret", "test/oauth-state-key"),
+    ],
+)
+def test_secret_names_come_from_the_prefix_parameter(secret_id: str, expected_name: str) -> None:
+    # Given a SecretPrefix of "test/"
+    resolver = Resolver(parameters={"SecretPrefix": "test/"}, refs={}, attributes={})
+
+    # When resolving the secret's name
+    name = resolver.resolve(props(secret_id)["Name"])
+
+    # Then it is the name the code builds from the same prefix
+    assert name == expected_name
+
+
+# --- Alarms and outputs -----------------------------------------------------------------------------------
+
+
+def test_a_message_in_the_dlq_raises_an_alarm_that_notifies() -> None:
+    # Given the alarms on SQS metrics
+    alarms = resources_of_type(TEMPLATE, "AWS::CloudWatch::Alarm").values()
+    dlq_dimension = {"Name": "QueueName", "Value": {"Fn::GetAtt": ["CustomerChangesDLQ", "QueueName"]}}
+
+    # When picking the one watching the DLQ
+    dlq_alarms = [
+        alarm["Properties"] for alarm in alarms if dlq_dimension in alarm["Properties"]["Dimensions"]
+    ]
+
+    # Then a single visible message breaches it, and it notifies someone
+    assert len(dlq_alarms) == 1
+    alarm = dlq_alarms[0]
+    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    assert float(alarm["Threshold"]) == 0
+    assert alarm["AlarmActions"]
+
+
+def test_alarm_topic_is_one_cloudwatch_can_publish_to() -> None:
+    # Given the topic alarms publish to
+    topic = props("AlarmTopic")
+
+    # Then it is not under the AWS-managed aws/sns key, whose policy does not admit CloudWatch
+    assert topic.get("KmsMasterKeyId") != "alias/aws/sns"
+
+
+@pytest.mark.parametrize(
+    ("output", "api", "path"),
+    [
+        ("WebhookUrl", "WebhookApi", "/webhooks/paysimple"),
+        ("QboOAuthRedirectUri", "WebhookApi", "/oauth/qbo/callback"),
+        ("AdminApiUrl", "AdminApi", "/admin"),
+    ],
+)
+def test_outputs_give_the_url_of_each_entry_point(output: str, api: str, path: str) -> None:
+    # Given the API's stage
+    stage = props(api)["StageName"]
+
+    # When reading the output
+    value = str(TEMPLATE["Outputs"][output]["Value"]["Fn::Sub"])
+
+    # Then it is the https URL of that API, stage and path
+    assert value.startswith(f"https://${{{api}}}.execute-api.")
+    assert value.endswith(f"/{stage}{path}")
