@@ -1,0 +1,482 @@
+"""LinksTable: customer links, the one-owner claim on each QBO customer, and an email index.
+
+Items (all under pk `MERCHANT#<m>`):
+- link   sk `PS#<ps id>`: a CustomerLink plus `status_pk` / `name_sk` (GSI by_status) and `search_text`;
+- claim  sk `QBO#<qbo id>`: `paysimple_customer_id`, the one PaySimple customer holding that QBO customer;
+- email  sk `EMAIL#<email casefold>#PS#<ps id>`: `email`, `paysimple_customer_id`.
+
+A link, its claim and its email entry change together in one TransactWriteItems, conditional on the link's
+version (optimistic concurrency) and on nobody else holding the claim.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from customer_sync.adapters.dynamodb import (
+    MAX_TRANSACTION_ITEMS,
+    DynamoDbTable,
+    cancellation_reasons,
+    decode_cursor,
+    from_item,
+    is_condition_failure,
+    merchant_pk,
+    query_page,
+    string_key,
+    to_item,
+)
+from customer_sync.models.common import Page
+from customer_sync.models.links import (
+    MAX_MERGE_DUPLICATES,
+    CustomerLink,
+    LinkStatus,
+    check_merge_request,
+    email_key,
+    name_sort_key,
+    normalise_query,
+    search_text,
+)
+from customer_sync.ports import (
+    ConcurrentModification,
+    LinkNotFound,
+    QboCustomerAlreadyLinked,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+BY_STATUS_INDEX = "by_status"
+# A merge writes up to three items per duplicate plus three for the primary, within one transaction.
+assert MAX_MERGE_DUPLICATES * 3 + 3 <= MAX_TRANSACTION_ITEMS
+# A filtered list reads this many index entries per round trip, and gives up after this many rounds with a
+# short page and a cursor, so one search never scans a whole large merchant.
+SEARCH_BATCH = 100
+SEARCH_MAX_ROUNDS = 20
+_BATCH_GET_SIZE = 100
+_BATCH_GET_RETRIES = 5
+
+_LINK_FIELDS = frozenset(CustomerLink.model_fields)
+_LIST_KEY_NAMES = ("pk", "sk", "status_pk", "name_sk")
+
+
+def link_sk(paysimple_customer_id: str) -> str:
+    return f"PS#{paysimple_customer_id}"
+
+
+def claim_sk(qbo_customer_id: str) -> str:
+    return f"QBO#{qbo_customer_id}"
+
+
+def email_prefix(email: str) -> str:
+    return f"EMAIL#{email_key(email)}#PS#"
+
+
+def email_sk(email: str, paysimple_customer_id: str) -> str:
+    return f"{email_prefix(email)}{paysimple_customer_id}"
+
+
+def status_pk(merchant_id: str, status: str) -> str:
+    return f"MERCHANT#{merchant_id}#STATUS#{status}"
+
+
+def name_sk(link: CustomerLink) -> str:
+    return f"{name_sort_key(link.first_name, link.last_name)}#{link.paysimple_customer_id}"
+
+
+class _Transaction:
+    """Transaction items plus what a failed condition on each means."""
+
+    def __init__(self) -> None:
+        self.items: list[TransactWriteItemTypeDef] = []
+        self.claims: dict[int, str] = {}  # item index → the QBO id it claims
+
+    def add(self, item: TransactWriteItemTypeDef, *, claims: str | None = None) -> None:
+        if claims is not None:
+            self.claims[len(self.items)] = claims
+        self.items.append(item)
+
+
+class DynamoDbLinksRepository:
+    def __init__(
+        self,
+        table_name: str,
+        *,
+        client: DynamoDBClient | None = None,
+        search_batch: int = SEARCH_BATCH,
+        search_max_rounds: int = SEARCH_MAX_ROUNDS,
+    ) -> None:
+        self._table = DynamoDbTable(table_name, client=client)
+        self._search_batch = search_batch
+        self._search_max_rounds = search_max_rounds
+
+    # -- reads -----------------------------------------------------------------------------------------
+
+    def get(self, merchant_id: str, paysimple_customer_id: str) -> CustomerLink | None:
+        item = self._table.client.get_item(
+            TableName=self._table.name,
+            Key=string_key(pk=merchant_pk(merchant_id), sk=link_sk(paysimple_customer_id)),
+            ConsistentRead=True,
+        ).get("Item")
+        return _link_from_item(item) if item else None
+
+    def qbo_link_owner(self, merchant_id: str, qbo_customer_id: str) -> str | None:
+        item = self._table.client.get_item(
+            TableName=self._table.name,
+            Key=string_key(pk=merchant_pk(merchant_id), sk=claim_sk(qbo_customer_id)),
+            ConsistentRead=True,
+        ).get("Item")
+        return str(from_item(item)["paysimple_customer_id"]) if item else None
+
+    def qbo_link_owners(self, merchant_id: str, qbo_customer_ids: Iterable[str]) -> dict[str, str]:
+        wanted = sorted(set(qbo_customer_ids))
+        owners: dict[str, str] = {}
+        for start in range(0, len(wanted), _BATCH_GET_SIZE):
+            keys = [
+                string_key(pk=merchant_pk(merchant_id), sk=claim_sk(qbo_id))
+                for qbo_id in wanted[start : start + _BATCH_GET_SIZE]
+            ]
+            for item in self._batch_get(keys):
+                values = from_item(item)
+                owners[str(values["qbo_customer_id"])] = str(values["paysimple_customer_id"])
+        return owners
+
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        pending: list[dict[str, Any]] = keys
+        for attempt in range(_BATCH_GET_RETRIES + 1):
+            response = self._table.client.batch_get_item(
+                RequestItems={self._table.name: {"Keys": pending, "ConsistentRead": True}}
+            )
+            found.extend(response.get("Responses", {}).get(self._table.name, []))
+            unprocessed = response.get("UnprocessedKeys", {}).get(self._table.name)
+            if not unprocessed:
+                return found
+            pending = list(unprocessed["Keys"])
+            if attempt < _BATCH_GET_RETRIES:
+                time.sleep(0.05 * 2**attempt)  # DynamoDB asks for backoff before retrying throttled keys
+        raise RuntimeError("DynamoDB kept throttling the read of QBO claims")
+
+    def other_customers_with_email(
+        self, merchant_id: str, email: str, *, excluding_paysimple_customer_id: str
+    ) -> list[str]:
+        if not email.strip():
+            return []
+        wanted = email_key(email)
+        found: set[str] = set()
+        query: dict[str, Any] = {
+            "TableName": self._table.name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": to_item(
+                {":pk": merchant_pk(merchant_id), ":prefix": email_prefix(email)}
+            ),
+            "ConsistentRead": True,
+        }
+        while True:
+            response = self._table.client.query(**query)
+            for item in response.get("Items", []):
+                values = from_item(item)
+                # The prefix alone could also match an email that itself contains "#PS#".
+                if (
+                    values.get("email") == wanted
+                    and values["paysimple_customer_id"] != excluding_paysimple_customer_id
+                ):
+                    found.add(str(values["paysimple_customer_id"]))
+            if "LastEvaluatedKey" not in response:
+                return sorted(found)
+            query["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def list_customers(
+        self,
+        merchant_id: str,
+        status: LinkStatus,
+        *,
+        query: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[CustomerLink]:
+        partition = status_pk(merchant_id, status)
+        request: dict[str, Any] = {
+            "TableName": self._table.name,
+            "IndexName": BY_STATUS_INDEX,
+            "KeyConditionExpression": "status_pk = :status_pk",
+            "ExpressionAttributeValues": to_item({":status_pk": partition}),
+        }
+        if cursor is not None:
+            request["ExclusiveStartKey"] = decode_cursor(
+                cursor,
+                key_names=_LIST_KEY_NAMES,
+                fixed={"status_pk": partition, "pk": merchant_pk(merchant_id)},
+            )
+        needle = normalise_query(query)
+        if needle is not None:
+            request["FilterExpression"] = "contains(search_text, :needle)"
+            request["ExpressionAttributeValues"] = to_item({":status_pk": partition, ":needle": needle})
+
+        items, next_cursor = query_page(
+            self._table.client,
+            request,
+            limit=limit,
+            key_names=_LIST_KEY_NAMES,
+            filtered_batch=self._search_batch if needle is not None else None,
+            max_rounds=self._search_max_rounds,
+        )
+        return Page(items=[_link_from_item(item) for item in items], next_cursor=next_cursor)
+
+    # -- writes ----------------------------------------------------------------------------------------
+
+    def save_linked(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
+        if link.status != "linked":
+            raise ValueError("save_linked stores linked customers only")
+        return self._save(link, expected_version=expected_version)
+
+    def save_unlinked(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
+        if link.status != "unlinked":
+            raise ValueError("save_unlinked stores unlinked customers only")
+        return self._save(link, expected_version=expected_version)
+
+    def update_snapshot(
+        self,
+        merchant_id: str,
+        paysimple_customer_id: str,
+        *,
+        sync_token: str,
+        snapshot: Mapping[str, Any],
+        expected_version: int,
+        synced_at: datetime,
+        event_at: datetime | None = None,
+    ) -> CustomerLink:
+        current = self._current(merchant_id, paysimple_customer_id, expected_version)
+        new = current.with_snapshot(
+            sync_token=sync_token, snapshot=snapshot, synced_at=synced_at, event_at=event_at
+        )
+        return self._save(new, expected_version=expected_version, current=current)
+
+    def mark_source_deleted(
+        self,
+        merchant_id: str,
+        paysimple_customer_id: str,
+        *,
+        expected_version: int,
+        event_at: datetime,
+        now: datetime,
+    ) -> CustomerLink:
+        current = self._current(merchant_id, paysimple_customer_id, expected_version)
+        new = current.deleted_at_source(event_at=event_at, now=now)
+        return self._save(new, expected_version=expected_version, current=current)
+
+    def unlink(self, merchant_id: str, paysimple_customer_id: str, *, now: datetime) -> CustomerLink:
+        current = self.get(merchant_id, paysimple_customer_id)
+        if current is None:
+            raise LinkNotFound(merchant_id, paysimple_customer_id)
+        if current.claimed_qbo_customer_id is None:
+            return current
+        new = current.unlinked_by_admin(now=now)
+        return self._save(new, expected_version=current.version, current=current)
+
+    def merge(
+        self,
+        merchant_id: str,
+        primary_paysimple_customer_id: str,
+        duplicate_paysimple_customer_ids: Sequence[str],
+        qbo_customer_id: str,
+        *,
+        now: datetime,
+    ) -> CustomerLink:
+        duplicate_ids = list(dict.fromkeys(duplicate_paysimple_customer_ids))
+        check_merge_request(primary_paysimple_customer_id, duplicate_ids, qbo_customer_id)
+        primary = self.get(merchant_id, primary_paysimple_customer_id)
+        if primary is None:
+            raise LinkNotFound(merchant_id, primary_paysimple_customer_id)
+        duplicates: list[CustomerLink] = []
+        for duplicate_id in duplicate_ids:
+            duplicate = self.get(merchant_id, duplicate_id)
+            if duplicate is None:
+                raise LinkNotFound(merchant_id, duplicate_id)
+            duplicates.append(duplicate)
+
+        members = [primary_paysimple_customer_id, *duplicate_ids]
+        owner = self.qbo_link_owner(merchant_id, qbo_customer_id)
+        if owner is not None and owner not in members:
+            raise QboCustomerAlreadyLinked(qbo_customer_id, owner)
+
+        transaction = _Transaction()
+        new_primary = primary.as_merge_primary(qbo_customer_id, now=now)
+        self._add_writes(transaction, primary, new_primary, claim_owners=members)
+        for duplicate in duplicates:
+            new_duplicate = duplicate.as_merged_into(primary_paysimple_customer_id, now=now)
+            # The primary's claim put takes over a duplicate's claim on the same QBO customer.
+            self._add_writes(transaction, duplicate, new_duplicate, keep_claims={qbo_customer_id})
+        self._commit(transaction, what=f"merge into PaySimple customer {primary_paysimple_customer_id}")
+        return new_primary.model_copy(update={"version": primary.version + 1})
+
+    # -- internals -------------------------------------------------------------------------------------
+
+    def _current(self, merchant_id: str, paysimple_customer_id: str, expected_version: int) -> CustomerLink:
+        current = self.get(merchant_id, paysimple_customer_id)
+        if current is None:
+            raise LinkNotFound(merchant_id, paysimple_customer_id)
+        if current.version != expected_version:
+            raise ConcurrentModification(f"PaySimple customer {paysimple_customer_id}")
+        return current
+
+    def _save(
+        self, link: CustomerLink, *, expected_version: int, current: CustomerLink | None = None
+    ) -> CustomerLink:
+        if current is None:
+            current = self.get(link.merchant_id, link.paysimple_customer_id)
+        found_version = current.version if current is not None else 0
+        if found_version != expected_version:
+            raise ConcurrentModification(f"PaySimple customer {link.paysimple_customer_id}")
+        transaction = _Transaction()
+        self._add_writes(transaction, current, link, claim_owners=[link.paysimple_customer_id])
+        self._commit(transaction, what=f"PaySimple customer {link.paysimple_customer_id}")
+        return link.model_copy(update={"version": expected_version + 1})
+
+    def _add_writes(
+        self,
+        transaction: _Transaction,
+        current: CustomerLink | None,
+        new: CustomerLink,
+        *,
+        claim_owners: Sequence[str] = (),
+        keep_claims: frozenset[str] | set[str] = frozenset(),
+    ) -> None:
+        """The items that take `current` (as stored, or None) to `new`: the link, its claim, its email."""
+        expected_version = current.version if current is not None else 0
+        transaction.add(self._put_link(new, expected_version))
+        pk = merchant_pk(new.merchant_id)
+        me = new.paysimple_customer_id
+
+        old_claim = current.claimed_qbo_customer_id if current is not None else None
+        new_claim = new.claimed_qbo_customer_id
+        if new_claim is not None and new_claim != old_claim:
+            transaction.add(self._put_claim(pk, new_claim, me, claim_owners), claims=new_claim)
+        if old_claim is not None and old_claim != new_claim and old_claim not in keep_claims:
+            transaction.add(
+                {
+                    "Delete": {
+                        "TableName": self._table.name,
+                        "Key": string_key(pk=pk, sk=claim_sk(old_claim)),
+                        "ConditionExpression": "attribute_not_exists(pk) OR paysimple_customer_id = :me",
+                        "ExpressionAttributeValues": to_item({":me": me}),
+                    }
+                }
+            )
+
+        old_email = current.indexed_email if current is not None else None
+        new_email = new.indexed_email
+        if old_email is not None and old_email != new_email:
+            transaction.add(
+                {
+                    "Delete": {
+                        "TableName": self._table.name,
+                        "Key": string_key(pk=pk, sk=email_sk(old_email, me)),
+                    }
+                }
+            )
+        if new_email is not None and new_email != old_email:
+            transaction.add(
+                {
+                    "Put": {
+                        "TableName": self._table.name,
+                        "Item": to_item(
+                            {
+                                "pk": pk,
+                                "sk": email_sk(new_email, me),
+                                "email": new_email,
+                                "paysimple_customer_id": me,
+                            }
+                        ),
+                    }
+                }
+            )
+
+    def _put_claim(
+        self, pk: str, qbo_customer_id: str, owner: str, allowed_owners: Sequence[str]
+    ) -> TransactWriteItemTypeDef:
+        """Claim a QBO customer unless someone outside `allowed_owners` already holds it."""
+        placeholders = {f":owner{index}": allowed for index, allowed in enumerate(allowed_owners)}
+        item = {"pk": pk, "sk": claim_sk(qbo_customer_id), "paysimple_customer_id": owner}
+        return {
+            "Put": {
+                "TableName": self._table.name,
+                "Item": to_item({**item, "qbo_customer_id": qbo_customer_id}),
+                "ConditionExpression": (
+                    f"attribute_not_exists(pk) OR paysimple_customer_id IN ({', '.join(placeholders)})"
+                ),
+                "ExpressionAttributeValues": to_item(placeholders),
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+
+    def _put_link(self, link: CustomerLink, expected_version: int) -> TransactWriteItemTypeDef:
+        stored = link.model_copy(update={"version": expected_version + 1})
+        item = {
+            **stored.model_dump(mode="json"),
+            "pk": merchant_pk(link.merchant_id),
+            "sk": link_sk(link.paysimple_customer_id),
+            "status_pk": status_pk(link.merchant_id, link.status),
+            "name_sk": name_sk(link),
+            "search_text": search_text(link),
+        }
+        if expected_version == 0:
+            return {
+                "Put": {
+                    "TableName": self._table.name,
+                    "Item": to_item(item),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        return {
+            "Put": {
+                "TableName": self._table.name,
+                "Item": to_item(item),
+                "ConditionExpression": "#version = :expected",
+                "ExpressionAttributeNames": {"#version": "version"},
+                "ExpressionAttributeValues": to_item({":expected": expected_version}),
+            }
+        }
+
+    def _commit(self, transaction: _Transaction, *, what: str) -> None:
+        try:
+            if len(transaction.items) == 1:
+                self._put_alone(transaction.items[0])
+            else:
+                self._table.client.transact_write_items(TransactItems=transaction.items)
+        except ClientError as error:
+            if is_condition_failure(error):
+                raise ConcurrentModification(what) from error
+            reasons = cancellation_reasons(error)
+            if not reasons:
+                raise
+            for index, reason in enumerate(reasons):
+                if reason.get("Code") == "ConditionalCheckFailed" and index in transaction.claims:
+                    qbo_id = transaction.claims[index]
+                    owner = from_item(reason.get("Item") or {}).get("paysimple_customer_id")
+                    raise QboCustomerAlreadyLinked(qbo_id, str(owner)) from error
+            codes = {reason.get("Code") for reason in reasons}
+            if codes & {"ConditionalCheckFailed", "TransactionConflict"}:
+                raise ConcurrentModification(what) from error
+            raise
+
+    def _put_alone(self, item: TransactWriteItemTypeDef) -> None:
+        """A lone link write needs no transaction (half the write cost); same condition, same outcome."""
+        put = item["Put"]
+        kwargs: dict[str, Any] = {"TableName": put["TableName"], "Item": put["Item"]}
+        for name in ("ConditionExpression", "ExpressionAttributeNames", "ExpressionAttributeValues"):
+            if name in put:
+                kwargs[name] = put[name]
+        self._table.client.put_item(**kwargs)
+
+
+def _link_from_item(item: dict[str, Any]) -> CustomerLink:
+    values = from_item(item)
+    return CustomerLink.model_validate(
+        {name: value for name, value in values.items() if name in _LINK_FIELDS}
+    )

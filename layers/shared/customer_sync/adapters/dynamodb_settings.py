@@ -1,0 +1,245 @@
+"""SettingsTable: merchant profile and settings, versioned field mappings, the QBO connect flow's state.
+
+Items:
+- `MERCHANT#<m>` / `PROFILE`: `merchant_id`, `created_at` — the merchant is onboarded;
+- `MERCHANT#<m>` / `SETTINGS`: MerchantSettings plus `version` (optimistic concurrency);
+- `MERCHANT#<m>` / `MAPPING#<version:010d>`: `version`, `effective_at`, `rows`;
+- `MERCHANT#<m>` / `LAST_SYNC`: `at`, only ever moved forward;
+- `OAUTHSTATE#<nonce>` / `OAUTHSTATE`: OAuthState plus `ttl` (epoch seconds) so DynamoDB expires it.
+(`MERCHANT#<m>` / `CONNECTION` belongs to adapters/dynamodb_connection.py; `LOCK#...` to adapters/locks.py.)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from customer_sync.adapters.dynamodb import (
+    DynamoDbTable,
+    from_item,
+    is_condition_failure,
+    merchant_pk,
+    string_key,
+    to_item,
+)
+from customer_sync.domain.mapping import default_mapping
+from customer_sync.models.common import iso_utc
+from customer_sync.models.mapping import FieldMapping, MappingRow
+from customer_sync.models.settings import MerchantSettings, OAuthState, SettingsChanges
+from customer_sync.ports import ConcurrentModification
+
+PROFILE_SK = "PROFILE"
+SETTINGS_SK = "SETTINGS"
+LAST_SYNC_SK = "LAST_SYNC"
+MAPPING_SK_PREFIX = "MAPPING#"
+OAUTH_STATE_SK = "OAUTHSTATE"
+# Read-modify-write attempts before a conflict is reported to the caller.
+_WRITE_ATTEMPTS = 5
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+
+def mapping_sk(version: int) -> str:
+    return f"{MAPPING_SK_PREFIX}{version:010d}"
+
+
+def oauth_state_pk(nonce: str) -> str:
+    return f"OAUTHSTATE#{nonce}"
+
+
+class DynamoDbSettingsRepository:
+    def __init__(self, table_name: str, *, client: DynamoDBClient | None = None) -> None:
+        self._table = DynamoDbTable(table_name, client=client)
+
+    def _get(self, merchant_id: str, sk: str) -> dict[str, Any] | None:
+        item = self._table.client.get_item(
+            TableName=self._table.name,
+            Key=string_key(pk=merchant_pk(merchant_id), sk=sk),
+            ConsistentRead=True,
+        ).get("Item")
+        return from_item(item) if item else None
+
+    def merchant_exists(self, merchant_id: str) -> bool:
+        return self._get(merchant_id, PROFILE_SK) is not None
+
+    def ensure_merchant(self, merchant_id: str, *, now: datetime) -> bool:
+        item = {"pk": merchant_pk(merchant_id), "sk": PROFILE_SK, "merchant_id": merchant_id}
+        try:
+            self._table.client.put_item(
+                TableName=self._table.name,
+                Item=to_item({**item, "created_at": iso_utc(now)}),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
+
+    def get_settings(self, merchant_id: str) -> MerchantSettings:
+        return self._read_settings(merchant_id)[0]
+
+    def _read_settings(self, merchant_id: str) -> tuple[MerchantSettings, int]:
+        item = self._get(merchant_id, SETTINGS_SK)
+        if item is None:
+            return MerchantSettings(), 0
+        fields = {name: value for name, value in item.items() if name in MerchantSettings.model_fields}
+        return MerchantSettings.model_validate(fields), int(item["version"])
+
+    def update_settings(
+        self, merchant_id: str, changes: SettingsChanges, *, now: datetime
+    ) -> MerchantSettings:
+        for _ in range(_WRITE_ATTEMPTS):
+            current, version = self._read_settings(merchant_id)
+            updated = current.with_changes(changes, now=now)
+            item = {
+                **updated.model_dump(mode="json"),
+                "pk": merchant_pk(merchant_id),
+                "sk": SETTINGS_SK,
+                "version": version + 1,
+            }
+            condition: dict[str, Any] = (
+                {"ConditionExpression": "attribute_not_exists(pk)"}
+                if version == 0
+                else {
+                    "ConditionExpression": "#version = :version",
+                    "ExpressionAttributeNames": {"#version": "version"},
+                    "ExpressionAttributeValues": to_item({":version": version}),
+                }
+            )
+            try:
+                self._table.client.put_item(TableName=self._table.name, Item=to_item(item), **condition)
+            except ClientError as error:
+                if is_condition_failure(error):
+                    continue  # someone saved in between: apply the change to their version
+                raise
+            return updated
+        raise ConcurrentModification(f"settings of merchant {merchant_id}")
+
+    def record_successful_sync(self, merchant_id: str, at: datetime) -> None:
+        try:
+            self._table.client.update_item(
+                TableName=self._table.name,
+                Key=string_key(pk=merchant_pk(merchant_id), sk=LAST_SYNC_SK),
+                UpdateExpression="SET #at = :at",
+                # ISO-8601 text in one fixed UTC format compares in time order.
+                ConditionExpression="attribute_not_exists(#at) OR #at < :at",
+                ExpressionAttributeNames={"#at": "at"},
+                ExpressionAttributeValues=to_item({":at": iso_utc(at)}),
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+
+    def last_successful_sync(self, merchant_id: str) -> datetime | None:
+        item = self._get(merchant_id, LAST_SYNC_SK)
+        return datetime.fromisoformat(item["at"]) if item else None
+
+
+class DynamoDbMappingRepository:
+    def __init__(self, table_name: str, *, client: DynamoDBClient | None = None) -> None:
+        self._table = DynamoDbTable(table_name, client=client)
+
+    def _newest_first(self, merchant_id: str, *, limit: int | None = None) -> Iterator[FieldMapping]:
+        """Stored versions, newest first, page by page."""
+        request: dict[str, Any] = {
+            "TableName": self._table.name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": to_item(
+                {":pk": merchant_pk(merchant_id), ":prefix": MAPPING_SK_PREFIX}
+            ),
+            "ScanIndexForward": False,
+            "ConsistentRead": True,
+        }
+        if limit is not None:
+            request["Limit"] = limit
+        while True:
+            response = self._table.client.query(**request)
+            for item in response.get("Items", []):
+                yield _mapping_from_item(from_item(item))
+            if "LastEvaluatedKey" not in response:
+                return
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def current_mapping(self, merchant_id: str) -> FieldMapping:
+        return next(iter(self._newest_first(merchant_id, limit=1)), None) or default_mapping()
+
+    def mapping_in_effect_at(self, merchant_id: str, at: datetime) -> FieldMapping:
+        for mapping in self._newest_first(merchant_id):
+            if mapping.effective_at <= at:
+                return mapping
+        return default_mapping()
+
+    def save_mapping(self, merchant_id: str, rows: Sequence[MappingRow], *, now: datetime) -> FieldMapping:
+        for _ in range(_WRITE_ATTEMPTS):
+            version = self.current_mapping(merchant_id).version + 1
+            mapping = FieldMapping(version=version, effective_at=now, rows=tuple(rows))
+            item = {
+                "pk": merchant_pk(merchant_id),
+                "sk": mapping_sk(version),
+                "version": version,
+                "effective_at": iso_utc(now),
+                "rows": [row.model_dump(mode="json") for row in mapping.rows],
+            }
+            try:
+                self._table.client.put_item(
+                    TableName=self._table.name,
+                    Item=to_item(item),
+                    ConditionExpression="attribute_not_exists(pk)",
+                )
+            except ClientError as error:
+                if is_condition_failure(error):
+                    continue  # a concurrent save took this number: ours becomes the next one
+                raise
+            return mapping
+        raise ConcurrentModification(f"field mapping of merchant {merchant_id}")
+
+
+class DynamoDbOAuthStateRepository:
+    def __init__(self, table_name: str, *, client: DynamoDBClient | None = None) -> None:
+        self._table = DynamoDbTable(table_name, client=client)
+
+    def save_oauth_state(self, state: OAuthState) -> None:
+        item = {
+            **state.model_dump(mode="json"),
+            "pk": oauth_state_pk(state.nonce),
+            "sk": OAUTH_STATE_SK,
+            "ttl": math.ceil(state.expires_at.timestamp()),
+        }
+        try:
+            self._table.client.put_item(
+                TableName=self._table.name, Item=to_item(item), ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                raise ConcurrentModification("OAuth state (nonce reused)") from error
+            raise
+
+    def consume_oauth_state(self, nonce: str, *, now: datetime) -> OAuthState | None:
+        # One conditional delete: of two concurrent callbacks with the same state, exactly one gets it.
+        # TTL deletion lags by hours, so expiry is checked here too.
+        try:
+            response = self._table.client.delete_item(
+                TableName=self._table.name,
+                Key=string_key(pk=oauth_state_pk(nonce), sk=OAUTH_STATE_SK),
+                ConditionExpression="attribute_exists(pk) AND expires_at > :now",
+                ExpressionAttributeValues=to_item({":now": iso_utc(now)}),
+                ReturnValues="ALL_OLD",
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return None
+            raise
+        values = from_item(response.get("Attributes", {}))
+        return OAuthState.model_validate({name: values[name] for name in OAuthState.model_fields})
+
+
+def _mapping_from_item(values: dict[str, Any]) -> FieldMapping:
+    return FieldMapping.model_validate(
+        {"version": values["version"], "effective_at": values["effective_at"], "rows": values["rows"]}
+    )

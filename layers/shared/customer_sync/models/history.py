@@ -1,0 +1,82 @@
+"""What happened to a customer (history entries) and changes the sync gave up on (parked failures)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from customer_sync.models.common import UtcDatetime
+from customer_sync.models.messages import CustomerChangeMessage
+
+HistoryAction = Literal[
+    "created",
+    "updated",
+    "linked",
+    "unchanged",
+    "skipped",
+    "unlinked",
+    "parked",
+    "failed",
+    "deleted",
+    "deactivated",
+    "merged",
+    "manual_link",
+    "manual_unlink",
+    "retried",
+]
+
+
+class FieldChange(BaseModel):
+    """One QBO field as it was before and after a write (values are already scrubbed)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    before: Any = None
+    after: Any = None
+
+
+class Truncation(BaseModel):
+    """A value cut to fit a QBO limit, noted so nothing is ever cut silently. Same fields as the mapping
+    domain's `Truncation`, which validates into this one directly (`from_attributes`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", from_attributes=True)
+
+    field: str
+    original_length: int = Field(ge=0)
+    limit: int = Field(ge=0)
+
+
+class HistoryEntry(BaseModel):
+    """One event's outcome for one customer. (event_id, action) identifies it: recording twice is a no-op."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    merchant_id: str = Field(min_length=1)
+    paysimple_customer_id: str = Field(min_length=1)
+    event_id: str = Field(min_length=1)
+    event_type: str = Field(min_length=1)
+    occurred_at: UtcDatetime
+    recorded_at: UtcDatetime
+    action: HistoryAction
+    qbo_customer_id: str | None = None
+    changes: dict[str, FieldChange] = Field(default_factory=dict)
+    truncations: list[Truncation] = Field(default_factory=list)
+    qbo_calls: int = Field(default=0, ge=0)
+    error: str | None = None
+    detail: str | None = None
+
+
+class ParkedFailure(BaseModel):
+    """A change that failed permanently. `message` holds ids only, never customer data."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    merchant_id: str = Field(min_length=1)
+    paysimple_customer_id: str = Field(min_length=1)
+    event_id: str = Field(min_length=1)
+    message: CustomerChangeMessage
+    reason: str
+    code: str | None = None
+    parked_at: UtcDatetime
+    attempts: int = Field(default=1, ge=1)

@@ -1,0 +1,397 @@
+"""In-memory repositories with the behaviour of the DynamoDB adapters: optimistic versions, the one-owner
+QBO claim, idempotent history, ordering and paging. tests/integration/test_repositories.py runs the same
+tests against these and the adapters, so a unit test passing on a fake means something.
+
+Records are copied in and out, as a database would: mutating a returned object never changes the store.
+`fail_next_write(error)` makes the next write raise, for testing how callers handle conflicts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from customer_sync.domain.mapping import default_mapping
+from customer_sync.models.common import Page, iso_utc
+from customer_sync.models.history import HistoryEntry, ParkedFailure
+from customer_sync.models.links import (
+    CustomerLink,
+    LinkStatus,
+    check_merge_request,
+    email_key,
+    name_sort_key,
+    normalise_query,
+    search_text,
+)
+from customer_sync.models.mapping import FieldMapping, MappingRow
+from customer_sync.models.settings import MerchantSettings, OAuthState, SettingsChanges
+from customer_sync.ports import (
+    ConcurrentModification,
+    InvalidCursor,
+    LinkNotFound,
+    QboCustomerAlreadyLinked,
+)
+
+T = TypeVar("T")
+
+
+def _page(
+    items: Iterable[T],
+    sort_key: Callable[[T], str],
+    *,
+    scope: str,
+    cursor: str | None,
+    limit: int,
+    descending: bool = False,
+) -> Page[T]:
+    """Order `items` by `sort_key` (as DynamoDB orders a sort key) and cut a page after the cursor, which
+    is the sort key of the last item returned before."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    ordered = sorted(items, key=sort_key, reverse=descending)
+    if cursor is not None:
+        after = _decode(cursor, scope)
+        ordered = [
+            item for item in ordered if (sort_key(item) < after if descending else sort_key(item) > after)
+        ]
+    page = ordered[:limit]
+    more = len(ordered) > limit
+    return Page(items=page, next_cursor=_encode(scope, sort_key(page[-1])) if more else None)
+
+
+def _encode(scope: str, after: str) -> str:
+    raw = json.dumps({"scope": scope, "after": after}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str, scope: str) -> str:
+    try:
+        plain = json.loads(base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode()))
+    except (binascii.Error, UnicodeDecodeError, ValueError) as error:
+        raise InvalidCursor() from error
+    if not isinstance(plain, dict) or plain.get("scope") != scope or not isinstance(plain.get("after"), str):
+        raise InvalidCursor()
+    return str(plain["after"])
+
+
+class _FailureInjection:
+    def __init__(self) -> None:
+        self._next_write_error: Exception | None = None
+
+    def fail_next_write(self, error: Exception) -> None:
+        self._next_write_error = error
+
+    def _before_write(self) -> None:
+        error, self._next_write_error = self._next_write_error, None
+        if error is not None:
+            raise error
+
+
+class InMemoryLinksRepository(_FailureInjection):
+    def __init__(self) -> None:
+        super().__init__()
+        self._links: dict[tuple[str, str], CustomerLink] = {}
+        self._claims: dict[tuple[str, str], str] = {}
+
+    # -- reads -----------------------------------------------------------------------------------------
+
+    def get(self, merchant_id: str, paysimple_customer_id: str) -> CustomerLink | None:
+        link = self._links.get((merchant_id, paysimple_customer_id))
+        return link.model_copy(deep=True) if link else None
+
+    def qbo_link_owner(self, merchant_id: str, qbo_customer_id: str) -> str | None:
+        return self._claims.get((merchant_id, qbo_customer_id))
+
+    def qbo_link_owners(self, merchant_id: str, qbo_customer_ids: Iterable[str]) -> dict[str, str]:
+        owners = {qbo_id: self._claims.get((merchant_id, qbo_id)) for qbo_id in set(qbo_customer_ids)}
+        return {qbo_id: owner for qbo_id, owner in owners.items() if owner is not None}
+
+    def other_customers_with_email(
+        self, merchant_id: str, email: str, *, excluding_paysimple_customer_id: str
+    ) -> list[str]:
+        if not email.strip():
+            return []
+        wanted = email_key(email)
+        return sorted(
+            ps_id
+            for (m, ps_id), link in self._links.items()
+            if m == merchant_id and link.indexed_email == wanted and ps_id != excluding_paysimple_customer_id
+        )
+
+    def list_customers(
+        self,
+        merchant_id: str,
+        status: LinkStatus,
+        *,
+        query: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> Page[CustomerLink]:
+        needle = normalise_query(query)
+        matching = [
+            link.model_copy(deep=True)
+            for (m, _), link in self._links.items()
+            if m == merchant_id and link.status == status and (needle is None or needle in search_text(link))
+        ]
+        return _page(matching, _name_sk, scope=f"links:{merchant_id}:{status}", cursor=cursor, limit=limit)
+
+    # -- writes ----------------------------------------------------------------------------------------
+
+    def save_linked(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
+        if link.status != "linked":
+            raise ValueError("save_linked stores linked customers only")
+        return self._save(link, expected_version=expected_version)
+
+    def save_unlinked(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
+        if link.status != "unlinked":
+            raise ValueError("save_unlinked stores unlinked customers only")
+        return self._save(link, expected_version=expected_version)
+
+    def update_snapshot(
+        self,
+        merchant_id: str,
+        paysimple_customer_id: str,
+        *,
+        sync_token: str,
+        snapshot: Mapping[str, Any],
+        expected_version: int,
+        synced_at: datetime,
+        event_at: datetime | None = None,
+    ) -> CustomerLink:
+        current = self._current(merchant_id, paysimple_customer_id, expected_version)
+        new = current.with_snapshot(
+            sync_token=sync_token, snapshot=snapshot, synced_at=synced_at, event_at=event_at
+        )
+        return self._save(new, expected_version=expected_version)
+
+    def mark_source_deleted(
+        self,
+        merchant_id: str,
+        paysimple_customer_id: str,
+        *,
+        expected_version: int,
+        event_at: datetime,
+        now: datetime,
+    ) -> CustomerLink:
+        current = self._current(merchant_id, paysimple_customer_id, expected_version)
+        return self._save(
+            current.deleted_at_source(event_at=event_at, now=now), expected_version=expected_version
+        )
+
+    def unlink(self, merchant_id: str, paysimple_customer_id: str, *, now: datetime) -> CustomerLink:
+        current = self.get(merchant_id, paysimple_customer_id)
+        if current is None:
+            raise LinkNotFound(merchant_id, paysimple_customer_id)
+        if current.claimed_qbo_customer_id is None:
+            return current
+        return self._save(current.unlinked_by_admin(now=now), expected_version=current.version)
+
+    def merge(
+        self,
+        merchant_id: str,
+        primary_paysimple_customer_id: str,
+        duplicate_paysimple_customer_ids: Sequence[str],
+        qbo_customer_id: str,
+        *,
+        now: datetime,
+    ) -> CustomerLink:
+        duplicate_ids = list(dict.fromkeys(duplicate_paysimple_customer_ids))
+        check_merge_request(primary_paysimple_customer_id, duplicate_ids, qbo_customer_id)
+        primary = self.get(merchant_id, primary_paysimple_customer_id)
+        if primary is None:
+            raise LinkNotFound(merchant_id, primary_paysimple_customer_id)
+        duplicates = []
+        for duplicate_id in duplicate_ids:
+            duplicate = self.get(merchant_id, duplicate_id)
+            if duplicate is None:
+                raise LinkNotFound(merchant_id, duplicate_id)
+            duplicates.append(duplicate)
+        owner = self._claims.get((merchant_id, qbo_customer_id))
+        if owner is not None and owner not in (primary_paysimple_customer_id, *duplicate_ids):
+            raise QboCustomerAlreadyLinked(qbo_customer_id, owner)
+        self._before_write()
+
+        for duplicate in duplicates:
+            self._apply(duplicate.as_merged_into(primary_paysimple_customer_id, now=now), duplicate)
+        new_primary = primary.as_merge_primary(qbo_customer_id, now=now)
+        return self._apply(new_primary, primary)
+
+    # -- internals -------------------------------------------------------------------------------------
+
+    def _current(self, merchant_id: str, paysimple_customer_id: str, expected_version: int) -> CustomerLink:
+        current = self.get(merchant_id, paysimple_customer_id)
+        if current is None:
+            raise LinkNotFound(merchant_id, paysimple_customer_id)
+        if current.version != expected_version:
+            raise ConcurrentModification(f"PaySimple customer {paysimple_customer_id}")
+        return current
+
+    def _save(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
+        current = self._links.get((link.merchant_id, link.paysimple_customer_id))
+        if (current.version if current else 0) != expected_version:
+            raise ConcurrentModification(f"PaySimple customer {link.paysimple_customer_id}")
+        new_claim = link.claimed_qbo_customer_id
+        old_claim = current.claimed_qbo_customer_id if current else None
+        if new_claim is not None and new_claim != old_claim:
+            owner = self._claims.get((link.merchant_id, new_claim))
+            if owner is not None and owner != link.paysimple_customer_id:
+                raise QboCustomerAlreadyLinked(new_claim, owner)
+        self._before_write()
+        return self._apply(link, current)
+
+    def _apply(self, link: CustomerLink, current: CustomerLink | None) -> CustomerLink:
+        """Write the record and move its claim (conditions were checked by the caller)."""
+        merchant_id = link.merchant_id
+        old_claim = current.claimed_qbo_customer_id if current else None
+        if old_claim is not None and self._claims.get((merchant_id, old_claim)) == link.paysimple_customer_id:
+            del self._claims[(merchant_id, old_claim)]
+        if link.claimed_qbo_customer_id is not None:
+            self._claims[(merchant_id, link.claimed_qbo_customer_id)] = link.paysimple_customer_id
+        stored = link.model_copy(update={"version": (current.version if current else 0) + 1}, deep=True)
+        self._links[(merchant_id, link.paysimple_customer_id)] = stored
+        return stored.model_copy(deep=True)
+
+
+def _name_sk(link: CustomerLink) -> str:
+    return f"{name_sort_key(link.first_name, link.last_name)}#{link.paysimple_customer_id}"
+
+
+class InMemorySettingsRepository(_FailureInjection):
+    def __init__(self) -> None:
+        super().__init__()
+        self._profiles: dict[str, datetime] = {}
+        self._settings: dict[str, MerchantSettings] = {}
+        self._last_sync: dict[str, datetime] = {}
+
+    def merchant_exists(self, merchant_id: str) -> bool:
+        return merchant_id in self._profiles
+
+    def ensure_merchant(self, merchant_id: str, *, now: datetime) -> bool:
+        if merchant_id in self._profiles:
+            return False
+        self._before_write()
+        self._profiles[merchant_id] = now
+        return True
+
+    def get_settings(self, merchant_id: str) -> MerchantSettings:
+        return self._settings.get(merchant_id, MerchantSettings())
+
+    def update_settings(
+        self, merchant_id: str, changes: SettingsChanges, *, now: datetime
+    ) -> MerchantSettings:
+        self._before_write()
+        updated = self.get_settings(merchant_id).with_changes(changes, now=now)
+        self._settings[merchant_id] = updated
+        return updated
+
+    def record_successful_sync(self, merchant_id: str, at: datetime) -> None:
+        previous = self._last_sync.get(merchant_id)
+        if previous is None or iso_utc(previous) < iso_utc(at):
+            self._last_sync[merchant_id] = at
+
+    def last_successful_sync(self, merchant_id: str) -> datetime | None:
+        return self._last_sync.get(merchant_id)
+
+
+class InMemoryMappingRepository(_FailureInjection):
+    def __init__(self) -> None:
+        super().__init__()
+        self._versions: dict[str, list[FieldMapping]] = {}
+
+    def current_mapping(self, merchant_id: str) -> FieldMapping:
+        versions = self._versions.get(merchant_id)
+        return versions[-1] if versions else default_mapping()
+
+    def mapping_in_effect_at(self, merchant_id: str, at: datetime) -> FieldMapping:
+        for mapping in reversed(self._versions.get(merchant_id, [])):
+            if mapping.effective_at <= at:
+                return mapping
+        return default_mapping()
+
+    def save_mapping(self, merchant_id: str, rows: Sequence[MappingRow], *, now: datetime) -> FieldMapping:
+        self._before_write()
+        mapping = FieldMapping(
+            version=self.current_mapping(merchant_id).version + 1, effective_at=now, rows=tuple(rows)
+        )
+        self._versions.setdefault(merchant_id, []).append(mapping)
+        return mapping
+
+
+class InMemoryOAuthStateRepository:
+    def __init__(self) -> None:
+        self._states: dict[str, OAuthState] = {}
+
+    def save_oauth_state(self, state: OAuthState) -> None:
+        if state.nonce in self._states:
+            raise ConcurrentModification("OAuth state (nonce reused)")
+        self._states[state.nonce] = state
+
+    def consume_oauth_state(self, nonce: str, *, now: datetime) -> OAuthState | None:
+        state = self._states.get(nonce)
+        if state is None or state.expires_at <= now:
+            return None
+        del self._states[nonce]
+        return state
+
+
+def _history_sk(entry: HistoryEntry) -> str:
+    return f"{iso_utc(entry.recorded_at)}#{entry.event_id}#{entry.action}"
+
+
+class InMemoryHistoryRepository(_FailureInjection):
+    def __init__(self) -> None:
+        super().__init__()
+        self._entries: dict[tuple[str, str], list[HistoryEntry]] = {}
+        self._recorded: set[tuple[str, str, str, str]] = set()
+
+    def append(self, entry: HistoryEntry) -> bool:
+        key = (entry.merchant_id, entry.paysimple_customer_id, entry.event_id, entry.action)
+        if key in self._recorded:
+            return False
+        self._before_write()
+        self._recorded.add(key)
+        self._entries.setdefault((entry.merchant_id, entry.paysimple_customer_id), []).append(entry)
+        return True
+
+    def list_for_customer(
+        self, merchant_id: str, paysimple_customer_id: str, *, limit: int = 50, cursor: str | None = None
+    ) -> Page[HistoryEntry]:
+        entries = self._entries.get((merchant_id, paysimple_customer_id), [])
+        scope = f"history:{merchant_id}:{paysimple_customer_id}"
+        return _page(entries, _history_sk, scope=scope, cursor=cursor, limit=limit, descending=True)
+
+    def entries(self, merchant_id: str, paysimple_customer_id: str) -> list[HistoryEntry]:
+        """Every entry of one customer, newest first (a test convenience, not part of the port)."""
+        return self.list_for_customer(merchant_id, paysimple_customer_id, limit=10_000).items
+
+
+def _failure_sk(failure: ParkedFailure) -> str:
+    return f"PS#{failure.paysimple_customer_id}#{failure.event_id}"
+
+
+class InMemoryFailuresRepository(_FailureInjection):
+    def __init__(self) -> None:
+        super().__init__()
+        self._failures: dict[tuple[str, str, str], ParkedFailure] = {}
+
+    def park(self, failure: ParkedFailure) -> None:
+        self._before_write()
+        self._failures[(failure.merchant_id, failure.paysimple_customer_id, failure.event_id)] = failure
+
+    def get_failure(
+        self, merchant_id: str, paysimple_customer_id: str, event_id: str
+    ) -> ParkedFailure | None:
+        return self._failures.get((merchant_id, paysimple_customer_id, event_id))
+
+    def remove_failure(self, merchant_id: str, paysimple_customer_id: str, event_id: str) -> bool:
+        return self._failures.pop((merchant_id, paysimple_customer_id, event_id), None) is not None
+
+    def list_failures(
+        self, merchant_id: str, *, cursor: str | None = None, limit: int = 50
+    ) -> Page[ParkedFailure]:
+        failures = [failure for (m, _, _), failure in self._failures.items() if m == merchant_id]
+        return _page(failures, _failure_sk, scope=f"failures:{merchant_id}", cursor=cursor, limit=limit)
