@@ -1,0 +1,78 @@
+"""QBO connection health in the settings table: `{pk: "MERCHANT#<id>", sk: "CONNECTION", status, reason, at}`.
+
+Updates only touch these attributes, so anything else kept on the item (e.g. by the admin API) survives.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from customer_sync.adapters.aws_session import aws_session
+from customer_sync.adapters.locks import merchant_key
+from customer_sync.models.qbo import ConnectionState
+from customer_sync.observability import logger
+from customer_sync.ports import Clock
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+CONNECTION_SORT_KEY = "CONNECTION"
+
+
+class DynamoDbConnectionState:
+    def __init__(self, table_name: str, *, clock: Clock, client: DynamoDBClient | None = None) -> None:
+        self._table_name = table_name
+        self._clock = clock
+        self._client = client
+
+    def _dynamodb(self) -> DynamoDBClient:
+        if self._client is None:
+            self._client = aws_session().client("dynamodb")
+        return self._client
+
+    def _key(self, merchant_id: str) -> dict[str, dict[str, str]]:
+        return {"pk": {"S": merchant_key(merchant_id)}, "sk": {"S": CONNECTION_SORT_KEY}}
+
+    def mark_broken(self, merchant_id: str, reason: str) -> None:
+        logger.warning("QBO connection marked broken", extra={"merchant_id": merchant_id, "reason": reason})
+        self._dynamodb().update_item(
+            TableName=self._table_name,
+            Key=self._key(merchant_id),
+            UpdateExpression="SET #status = :status, #reason = :reason, #at = :at",
+            ExpressionAttributeNames={"#status": "status", "#reason": "reason", "#at": "at"},
+            ExpressionAttributeValues={
+                ":status": {"S": "broken"},
+                ":reason": {"S": reason},
+                ":at": {"S": self._clock.now().isoformat()},
+            },
+        )
+
+    def mark_connected(self, merchant_id: str, realm_id: str) -> None:
+        self._dynamodb().update_item(
+            TableName=self._table_name,
+            Key=self._key(merchant_id),
+            UpdateExpression="SET #status = :status, #at = :at, #realm = :realm REMOVE #reason",
+            ExpressionAttributeNames={
+                "#status": "status",
+                "#reason": "reason",
+                "#at": "at",
+                "#realm": "realm_id",
+            },
+            ExpressionAttributeValues={
+                ":status": {"S": "connected"},
+                ":at": {"S": self._clock.now().isoformat()},
+                ":realm": {"S": realm_id},
+            },
+        )
+
+    def current(self, merchant_id: str) -> ConnectionState | None:
+        item = (
+            self._dynamodb()
+            .get_item(TableName=self._table_name, Key=self._key(merchant_id), ConsistentRead=True)
+            .get("Item")
+        )
+        if not item or "status" not in item:
+            return None
+        return ConnectionState.model_validate(
+            {name: item[name]["S"] for name in ("status", "reason", "at", "realm_id") if name in item}
+        )

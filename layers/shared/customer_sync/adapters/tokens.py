@@ -1,0 +1,315 @@
+"""QBO OAuth 2.0: the token endpoint, and the per-merchant access-token provider.
+
+The provider's rules come from reference/qbo-api.md and DESIGN.md "Secrets":
+- the refresh-token value rotates and an old one dies, so the newest one is written to Secrets Manager
+  before the new access token is used;
+- refreshes are serialised per merchant by a DynamoDB lease, and whoever gets the lease re-reads the secret
+  first (another worker may have refreshed already);
+- on `invalid_grant` the stored tokens are re-read once before the connection is declared broken.
+No token value or client secret is ever logged or put in an error message.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, NoReturn
+
+import requests
+from pydantic import SecretStr, ValidationError
+
+from customer_sync.adapters.qbo_errors import (
+    InvalidGrant,
+    QboAuthorizationFailed,
+    QboConnectionBroken,
+    QboError,
+    QboThrottled,
+    QboTransientError,
+)
+from customer_sync.adapters.secrets import SecretNotFound
+from customer_sync.models.qbo import QboAppCredentials, QboConnection, TokenSet
+from customer_sync.observability import logger
+from customer_sync.ports import Clock, ConnectionStateRecorder, MerchantLock, SecretStore, TokenEndpoint
+
+BROKEN_REASON_INVALID_GRANT = "QBO rejected the stored refresh token (invalid_grant); reconnect QuickBooks"
+
+
+class OAuthTokenEndpoint:
+    """Intuit's token endpoint: form-encoded POST with HTTP Basic client authentication."""
+
+    def __init__(
+        self,
+        token_url: str,
+        client_id: str,
+        client_secret: str | SecretStr,
+        *,
+        timeout_seconds: float = 15.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        self._token_url = token_url
+        self._client_id = client_id
+        self._client_secret = (
+            client_secret if isinstance(client_secret, SecretStr) else SecretStr(client_secret)
+        )
+        self._timeout_seconds = timeout_seconds
+        self._session = session or requests.Session()
+
+    @classmethod
+    def for_app(cls, token_url: str, app: QboAppCredentials, **kwargs: Any) -> OAuthTokenEndpoint:
+        return cls(token_url, app.client_id, app.client_secret, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"OAuthTokenEndpoint(token_url={self._token_url!r}, client_id={self._client_id!r})"
+
+    def refresh(self, refresh_token: str) -> TokenSet:
+        return self._grant({"grant_type": "refresh_token", "refresh_token": refresh_token})
+
+    def exchange_code(self, code: str, redirect_uri: str) -> TokenSet:
+        return self._grant({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri})
+
+    def _grant(self, form: dict[str, str]) -> TokenSet:
+        grant_type = form["grant_type"]
+        try:
+            response = self._session.post(
+                self._token_url,
+                data=form,
+                auth=(self._client_id, self._client_secret.get_secret_value()),
+                headers={"Accept": "application/json"},
+                timeout=self._timeout_seconds,
+            )
+        except requests.RequestException as error:
+            # The exception text can hold the request; keep only its type.
+            raise QboTransientError(f"token endpoint unreachable ({type(error).__name__})") from None
+        intuit_tid = response.headers.get("intuit_tid")
+        if response.status_code == 200:
+            try:
+                return TokenSet.model_validate(response.json())
+            except (ValueError, ValidationError):
+                raise QboTransientError(
+                    "token endpoint answered 200 without a usable token set", intuit_tid=intuit_tid
+                ) from None
+        raise _token_error(response, grant_type, intuit_tid)
+
+
+def _token_error(response: requests.Response, grant_type: str, intuit_tid: str | None) -> QboError:
+    status = response.status_code
+    try:
+        body = response.json()
+        oauth_error = str(body.get("error")) if isinstance(body, dict) and body.get("error") else None
+    except ValueError:
+        oauth_error = None
+    message = f"token endpoint refused the {grant_type} grant: HTTP {status} {oauth_error or ''}".strip()
+    logger.warning(
+        "QBO token endpoint error",
+        extra={"status": status, "oauth_error": oauth_error, "intuit_tid": intuit_tid, "grant": grant_type},
+    )
+    context: dict[str, Any] = {"code": oauth_error, "status": status, "intuit_tid": intuit_tid}
+    if oauth_error == "invalid_grant":
+        return InvalidGrant(message, **context)
+    if oauth_error == "invalid_client":
+        return QboAuthorizationFailed(message, **context)
+    if status == 429:
+        return QboThrottled(message, **context)
+    if status >= 500:
+        return QboTransientError(message, **context)
+    return QboError(message, **context)
+
+
+class QboTokenProvider:
+    """Access tokens for one merchant's QBO connection (implements ports.AccessTokenSource)."""
+
+    def __init__(
+        self,
+        merchant_id: str,
+        secrets: SecretStore,
+        lock: MerchantLock,
+        token_endpoint: TokenEndpoint,
+        clock: Clock,
+        connection_state: ConnectionStateRecorder,
+        *,
+        secret_name: str,
+        expiry_skew: timedelta = timedelta(minutes=5),
+        secret_max_age_seconds: int = 300,
+        lock_poll_seconds: float = 0.25,
+        lock_max_polls: int = 40,
+        persist_attempts: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._merchant_id = merchant_id
+        self._secrets = secrets
+        self._lock = lock
+        self._token_endpoint = token_endpoint
+        self._clock = clock
+        self._connection_state = connection_state
+        self._secret_name = secret_name
+        self._expiry_skew = expiry_skew
+        self._secret_max_age_seconds = secret_max_age_seconds
+        self._lock_poll_seconds = lock_poll_seconds
+        self._lock_max_polls = lock_max_polls
+        self._persist_attempts = max(1, persist_attempts)
+        self._sleep = sleep
+        self._connection: QboConnection | None = None
+        # One refresh at a time inside this process too (the lease serialises across processes).
+        self._mutex = threading.RLock()
+
+    # -- AccessTokenSource -------------------------------------------------------------------------------
+
+    def access_token(self) -> str:
+        """The current access token, refreshed first when it expires within `expiry_skew`."""
+        with self._mutex:
+            connection = self._connection or self._load()
+            self._connection = connection
+            if connection.access_token_usable(self._clock.now(), self._expiry_skew):
+                return connection.access_token.get_secret_value()
+            return self._refresh(stale_access_token=connection.access_token.get_secret_value())
+
+    def refresh_after_unauthorized(self, stale_access_token: str) -> str:
+        """QBO said 401/3200 for `stale_access_token`: use a newer stored one, or refresh."""
+        with self._mutex:
+            known = self._connection
+            if known is not None and self._refreshed_elsewhere(known, stale_access_token):
+                return known.access_token.get_secret_value()  # this process already has a newer one
+            return self._refresh(stale_access_token=stale_access_token)
+
+    # -- connection ------------------------------------------------------------------------------------------
+
+    def realm_id(self) -> str:
+        with self._mutex:
+            self._connection = self._connection or self._load()
+            return self._connection.realm_id
+
+    def connection(self) -> QboConnection:
+        """The connection as last loaded or refreshed (tokens stay SecretStr)."""
+        with self._mutex:
+            self._connection = self._connection or self._load()
+            return self._connection
+
+    def store_authorization(self, code: str, redirect_uri: str, realm_id: str) -> QboConnection:
+        """The OAuth callback: exchange the code and store the new connection (under the refresh lease, so
+        a concurrent refresh of an older connection cannot overwrite it)."""
+        tokens = self._token_endpoint.exchange_code(code, redirect_uri)
+        connection = QboConnection.from_token_set(realm_id, tokens, self._clock.now())
+        with self._mutex:
+            owner = self._acquire_lease(stale_access_token=None)
+            if not isinstance(owner, str):
+                raise QboTransientError("QBO token refresh lease is held by another worker")
+            try:
+                self._persist(connection)
+            finally:
+                self._lock.release(self._merchant_id, owner)
+            self._connection = connection
+        self._connection_state.mark_connected(self._merchant_id, realm_id)
+        return connection
+
+    # -- internals -------------------------------------------------------------------------------------------
+
+    def _load(self, *, force: bool = False) -> QboConnection:
+        try:
+            stored = self._secrets.get_json(
+                self._secret_name, max_age_seconds=self._secret_max_age_seconds, force_fetch=force
+            )
+        except SecretNotFound:
+            raise QboConnectionBroken(
+                "no QBO connection is stored for this merchant", code="not_connected"
+            ) from None
+        try:
+            return QboConnection.model_validate(stored)
+        except ValidationError as error:
+            # pydantic's message echoes input values (tokens): name the fields only.
+            fields = sorted({".".join(str(part) for part in issue["loc"]) for issue in error.errors()})
+            raise QboConnectionBroken(
+                f"the stored QBO connection is malformed (fields: {', '.join(fields)})", code="malformed"
+            ) from None
+
+    def _refreshed_elsewhere(self, connection: QboConnection, stale_access_token: str | None) -> bool:
+        return connection.access_token.get_secret_value() != stale_access_token and (
+            connection.access_token_usable(self._clock.now(), self._expiry_skew)
+        )
+
+    def _acquire_lease(self, stale_access_token: str | None) -> str | QboConnection | None:
+        """The lease's owner token; or, while waiting, a connection another worker refreshed meanwhile;
+        None when the lease stayed taken (a refresh under `stale_access_token=None` never short-cuts)."""
+        for poll in range(self._lock_max_polls + 1):
+            owner = self._lock.try_acquire(self._merchant_id)
+            if owner is not None:
+                return owner
+            if poll == self._lock_max_polls:
+                break
+            self._sleep(self._lock_poll_seconds)
+            if stale_access_token is not None:
+                latest = self._load(force=True)
+                if self._refreshed_elsewhere(latest, stale_access_token):
+                    return latest
+        return None
+
+    def _refresh(self, *, stale_access_token: str) -> str:
+        lease = self._acquire_lease(stale_access_token)
+        if lease is None:
+            raise QboTransientError("QBO token refresh lease is held by another worker")
+        if isinstance(lease, QboConnection):
+            self._connection = lease
+            return lease.access_token.get_secret_value()
+        try:
+            latest = self._load(force=True)
+            if not self._refreshed_elsewhere(latest, stale_access_token):
+                latest = self._refreshed(latest)
+        finally:
+            self._lock.release(self._merchant_id, lease)
+        self._connection = latest
+        return latest.access_token.get_secret_value()
+
+    def _refreshed(self, connection: QboConnection) -> QboConnection:
+        try:
+            tokens = self._token_endpoint.refresh(connection.refresh_token.get_secret_value())
+        except InvalidGrant:
+            # Another worker (or a reconnect) may have rotated the tokens: look once more before giving up.
+            latest = self._load(force=True)
+            if latest.refresh_token == connection.refresh_token:
+                self._mark_broken()
+            if self._refreshed_elsewhere(latest, connection.access_token.get_secret_value()):
+                return latest
+            logger.info("QBO refresh token was rotated elsewhere; retrying with the stored one")
+            connection = latest
+            try:
+                tokens = self._token_endpoint.refresh(connection.refresh_token.get_secret_value())
+            except InvalidGrant:
+                self._mark_broken()
+        rotated = connection.rotated(tokens, self._clock.now())
+        if tokens.refresh_token_expires_in is None:
+            rotated = rotated.model_copy(
+                update={"refresh_token_expires_at": connection.refresh_token_expires_at}
+            )
+        self._persist(rotated)
+        logger.info("QBO access token refreshed", extra={"merchant_id": self._merchant_id})
+        return rotated
+
+    def _persist(self, connection: QboConnection) -> None:
+        """Store the new tokens; only after this succeeds may the new access token be used."""
+        for attempt in range(1, self._persist_attempts + 1):
+            try:
+                self._secrets.put_json(self._secret_name, connection.to_secret())
+                return
+            except Exception as error:  # any SDK failure: retry, then refuse to hand the token out
+                logger.warning(
+                    "storing refreshed QBO tokens failed",
+                    extra={
+                        "merchant_id": self._merchant_id,
+                        "attempt": attempt,
+                        "error": type(error).__name__,
+                    },
+                )
+                if attempt < self._persist_attempts:
+                    self._sleep(self._lock_poll_seconds * attempt)
+        logger.error("refreshed QBO tokens could not be stored", extra={"merchant_id": self._merchant_id})
+        raise QboTransientError("refreshed QBO tokens could not be stored in Secrets Manager")
+
+    def _mark_broken(self) -> NoReturn:
+        try:
+            self._connection_state.mark_broken(self._merchant_id, BROKEN_REASON_INVALID_GRANT)
+        except Exception:
+            logger.exception(
+                "recording the broken QBO connection failed", extra={"merchant_id": self._merchant_id}
+            )
+        raise QboConnectionBroken(BROKEN_REASON_INVALID_GRANT, code="invalid_grant")

@@ -1,0 +1,527 @@
+"""QboTokenProvider with real Secrets Manager and DynamoDB (moto) and the QBO emulator's token endpoint
+over loopback HTTP: refresh timing, the per-merchant lock, persistence before use, and invalid_grant."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+from customer_sync.adapters.aws_session import aws_session
+from customer_sync.adapters.dynamodb_connection import DynamoDbConnectionState
+from customer_sync.adapters.locks import DynamoDbLock
+from customer_sync.adapters.qbo_client import QboClient
+from customer_sync.adapters.qbo_errors import (
+    InvalidGrant,
+    QboAuthorizationFailed,
+    QboConnectionBroken,
+    QboTransientError,
+)
+from customer_sync.adapters.secrets import SecretNotFound, SecretsStore
+from customer_sync.adapters.tokens import OAuthTokenEndpoint, QboTokenProvider
+from customer_sync.config import SecretNames
+from customer_sync.models.qbo import QboConnection, TokenSet
+from emulators.qbo.control import QboEmulatorControl
+from emulators.qbo.server import QboEmulator
+
+MERCHANT = "merchant-1"
+NAMES = SecretNames(secret_prefix="customer-sync/")
+SECRET = NAMES.qbo_connection(MERCHANT)
+CLIENT_ID = "emulator-client-id"
+CLIENT_SECRET = "emulator-client-secret"
+REDIRECT_URI = "https://admin.example.test/oauth/qbo/callback"
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class SettableClock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+CLOCK = SystemClock()
+
+
+class NoSleep:
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[QboEmulator]:
+    server = QboEmulator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET).start(host="127.0.0.1", port=0)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def control(emulator: QboEmulator) -> QboEmulatorControl:
+    return QboEmulatorControl(emulator.base_url)
+
+
+@pytest.fixture
+def realm(control: QboEmulatorControl) -> dict[str, Any]:
+    return control.create_realm()
+
+
+@pytest.fixture
+def settings_table(local_stack) -> str:
+    return str(local_stack.resolver.refs["SettingsTable"])
+
+
+@pytest.fixture
+def endpoint(emulator: QboEmulator) -> OAuthTokenEndpoint:
+    return OAuthTokenEndpoint(emulator.token_url, CLIENT_ID, CLIENT_SECRET, timeout_seconds=5)
+
+
+def store_connection(
+    realm: Mapping[str, Any], *, expires_in: timedelta, refresh_token: str | None = None
+) -> None:
+    connection = QboConnection.model_validate(
+        {
+            "realm_id": realm["realm_id"],
+            "access_token": realm["access_token"],
+            "access_token_expires_at": CLOCK.now() + expires_in,
+            "refresh_token": refresh_token or realm["refresh_token"],
+            "refresh_token_expires_at": CLOCK.now() + timedelta(days=100),
+        }
+    )
+    SecretsStore().put_json(SECRET, connection.to_secret())
+
+
+def stored_secret() -> dict[str, Any]:
+    """Straight from Secrets Manager, bypassing every cache."""
+    value = boto3.client("secretsmanager").get_secret_value(SecretId=SECRET)["SecretString"]
+    return dict(json.loads(value))
+
+
+def token_calls(control: QboEmulatorControl, realm: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [call for call in control.calls(realm["realm_id"]) if call["operation"] == "token"]
+
+
+@pytest.fixture
+def make_provider(settings_table: str, endpoint: OAuthTokenEndpoint):
+    def make(**overrides: Any) -> QboTokenProvider:
+        options: dict[str, Any] = {
+            "secrets": SecretsStore(),
+            "lock": DynamoDbLock(settings_table, clock=CLOCK),
+            "token_endpoint": endpoint,
+            "clock": CLOCK,
+            "connection_state": DynamoDbConnectionState(settings_table, clock=CLOCK),
+            "secret_name": SECRET,
+            "lock_poll_seconds": 0.02,
+            **overrides,
+        }
+        return QboTokenProvider(MERCHANT, **options)
+
+    return make
+
+
+# --- when to refresh ----------------------------------------------------------------------------------------
+
+
+def test_fresh_access_token_is_served_from_the_secret_without_a_token_call(make_provider, control, realm):
+    # Given a stored access token valid for another hour
+    store_connection(realm, expires_in=timedelta(hours=1))
+
+    # When a token is asked for twice
+    provider = make_provider()
+    first, second = provider.access_token(), provider.access_token()
+
+    # Then it is the stored one, and the token endpoint was not called
+    assert first == second == realm["access_token"]
+    assert provider.realm_id() == realm["realm_id"]
+    assert token_calls(control, realm) == []
+
+
+def test_token_expiring_within_five_minutes_is_refreshed_and_the_rotated_tokens_stored(
+    make_provider, emulator, control, realm
+):
+    # Given a stored access token with four minutes left
+    store_connection(realm, expires_in=timedelta(minutes=4))
+
+    # When a token is asked for
+    fresh = make_provider().access_token()
+
+    # Then a new one came from one refresh, and Secrets Manager holds the new pair
+    assert fresh != realm["access_token"]
+    assert len(token_calls(control, realm)) == 1
+    stored = stored_secret()
+    assert stored["access_token"] == fresh
+    assert stored["refresh_token"] != realm["refresh_token"]
+    assert datetime.fromisoformat(stored["access_token_expires_at"]) > CLOCK.now() + timedelta(minutes=55)
+    # and the new access token works
+    client = QboClient(emulator.base_url, realm["realm_id"], make_provider())
+    assert client.query("SELECT * FROM Customer WHERE DisplayName = 'x'") == {}
+
+
+def test_new_refresh_token_is_persisted_before_the_new_access_token_is_used(make_provider, emulator, realm):
+    # Given an expired access token, and a record of what happens in which order
+    store_connection(realm, expires_in=timedelta(seconds=-1))
+    events: list[tuple[str, str]] = []
+
+    class RecordingSecrets(SecretsStore):
+        def put_json(self, name: str, value: Mapping[str, Any]) -> None:
+            super().put_json(name, value)
+            events.append(("stored", str(value["access_token"])))
+
+    class RecordingSession(requests.Session):
+        def request(self, method, url, *args, **kwargs):
+            events.append(("used", kwargs["headers"]["Authorization"].removeprefix("Bearer ")))
+            return super().request(method, url, *args, **kwargs)
+
+    provider = make_provider(secrets=RecordingSecrets())
+    client = QboClient(emulator.base_url, realm["realm_id"], provider, session=RecordingSession())
+
+    # When the client makes a call
+    client.query("SELECT * FROM Customer WHERE DisplayName = 'x'")
+
+    # Then the new tokens were stored first, and only then was the new access token sent
+    new_token = stored_secret()["access_token"]
+    assert events == [("stored", new_token), ("used", new_token)]
+
+
+def test_when_the_new_tokens_cannot_be_stored_the_new_access_token_is_not_handed_out(make_provider, realm):
+    # Given Secrets Manager refusing writes
+    store_connection(realm, expires_in=timedelta(seconds=-1))
+
+    class ReadOnlySecrets(SecretsStore):
+        def put_json(self, name: str, value: Mapping[str, Any]) -> None:
+            raise RuntimeError("AccessDeniedException")
+
+    sleep = NoSleep()
+    provider = make_provider(secrets=ReadOnlySecrets(), sleep=sleep, persist_attempts=3)
+
+    # When a refresh is needed
+    with pytest.raises(QboTransientError, match="could not be stored"):
+        provider.access_token()
+
+    # Then the write was tried three times and the stored tokens are the old ones
+    assert len(sleep.waits) == 2
+    assert stored_secret()["refresh_token"] == realm["refresh_token"]
+
+
+# --- 401 mid-run --------------------------------------------------------------------------------------------
+
+
+def test_401_mid_run_triggers_exactly_one_refresh_and_the_call_succeeds(
+    make_provider, emulator, control, realm
+):
+    # Given a client working with a token QBO then invalidates
+    store_connection(realm, expires_in=timedelta(hours=1))
+    seeded = control.seed_customer(realm["realm_id"], DisplayName="Mid Run")
+    client = QboClient(emulator.base_url, realm["realm_id"], make_provider())
+    client.read_customer(seeded["Id"])
+    control.expire_access_tokens(realm["realm_id"])
+
+    # When the next call is made
+    read = client.read_customer(seeded["Id"])
+
+    # Then it succeeded after one 401, one refresh and one retry
+    assert read.Id == seeded["Id"]
+    assert len(token_calls(control, realm)) == 1
+    reads = [call["status"] for call in control.calls(realm["realm_id"]) if call["operation"] == "read"]
+    assert reads == [200, 401, 200]
+    assert client.calls_made == 3
+
+
+def test_refresh_after_unauthorized_uses_a_token_another_worker_already_stored(make_provider, control, realm):
+    # Given worker A holding a token that worker B has since replaced by refreshing
+    store_connection(realm, expires_in=timedelta(hours=1))
+    worker_a, worker_b = make_provider(), make_provider()
+    stale = worker_a.access_token()
+    replaced = worker_b.refresh_after_unauthorized(stale)
+
+    # When QBO rejects A's token
+    recovered = worker_a.refresh_after_unauthorized(stale)
+
+    # Then A takes B's token without refreshing again
+    assert recovered == replaced != stale
+    assert len(token_calls(control, realm)) == 1
+
+
+# --- concurrency --------------------------------------------------------------------------------------------
+
+
+def test_workers_refreshing_at_once_call_the_token_endpoint_once(
+    make_provider, settings_table, control, realm
+):
+    # Given four workers (separate caches and clients) that have all loaded the now expired access token
+    store_connection(realm, expires_in=timedelta(seconds=-1))
+    ready = threading.Barrier(4)
+    results: list[str] = []
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            lock = DynamoDbLock(settings_table, clock=CLOCK, client=aws_session().client("dynamodb"))
+            provider = make_provider(lock=lock)
+            provider.realm_id()  # warm: secret read and clients made before the race starts
+            ready.wait()
+            results.append(provider.access_token())
+        except BaseException as error:
+            failures.append(error)
+
+    # When they all ask for a token at the same moment
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    # Then one of them refreshed, the others waited for the lock and read the stored result
+    assert failures == []
+    assert len(token_calls(control, realm)) == 1
+    assert len(set(results)) == 1 and len(results) == 4
+    assert results[0] == stored_secret()["access_token"]
+
+
+def test_a_lock_held_elsewhere_for_too_long_is_a_transient_error(
+    make_provider, settings_table, control, realm
+):
+    # Given another worker holding the refresh lock and never finishing
+    store_connection(realm, expires_in=timedelta(seconds=-1))
+    assert DynamoDbLock(settings_table, clock=CLOCK).try_acquire(MERCHANT) is not None
+    provider = make_provider(lock_max_polls=3, sleep=NoSleep())
+
+    # When a refresh is needed
+    with pytest.raises(QboTransientError, match="lease is held"):
+        provider.access_token()
+
+    # Then nothing was refreshed (SQS will retry the message later)
+    assert token_calls(control, realm) == []
+
+
+# --- invalid_grant ------------------------------------------------------------------------------------------
+
+
+def test_a_revoked_refresh_token_marks_the_connection_broken(make_provider, settings_table, control, realm):
+    # Given an expired access token and a refresh token QBO has revoked
+    store_connection(realm, expires_in=timedelta(seconds=-1))
+    control.revoke_refresh_tokens(realm["realm_id"])
+
+    # When a token is asked for
+    with pytest.raises(QboConnectionBroken) as raised:
+        make_provider().access_token()
+
+    # Then the connection is recorded as broken, after one refused refresh, and nothing secret is said
+    assert raised.value.code == "invalid_grant"
+    assert raised.value.permanent
+    assert realm["refresh_token"] not in str(raised.value)
+    assert len(token_calls(control, realm)) == 1
+    item = boto3.client("dynamodb").get_item(
+        TableName=settings_table, Key={"pk": {"S": f"MERCHANT#{MERCHANT}"}, "sk": {"S": "CONNECTION"}}
+    )["Item"]
+    assert item["status"] == {"S": "broken"}
+    assert "invalid_grant" in item["reason"]["S"]
+    assert datetime.fromisoformat(item["at"]["S"]) <= CLOCK.now()
+
+
+class RivalRotatesFirst:
+    """A token endpoint in front of the real one: just before our refresh, a rival worker (whose lease had
+    lapsed) refreshes with the same token and stores the result, so our refresh meets invalid_grant."""
+
+    def __init__(
+        self, inner: OAuthTokenEndpoint, realm_id: str, *, rival_access_expires_in: timedelta
+    ) -> None:
+        self._inner = inner
+        self._realm_id = realm_id
+        self._rival_access_expires_in = rival_access_expires_in
+        self.rival: QboConnection | None = None
+
+    def refresh(self, refresh_token: str) -> TokenSet:
+        if self.rival is None:
+            tokens = self._inner.refresh(refresh_token)
+            rotated = QboConnection.from_token_set(self._realm_id, tokens, CLOCK.now())
+            self.rival = rotated.model_copy(
+                update={"access_token_expires_at": CLOCK.now() + self._rival_access_expires_in}
+            )
+            SecretsStore().put_json(SECRET, self.rival.to_secret())
+        return self._inner.refresh(refresh_token)
+
+    def exchange_code(self, code: str, redirect_uri: str) -> TokenSet:
+        return self._inner.exchange_code(code, redirect_uri)
+
+
+def test_invalid_grant_after_another_worker_rotated_uses_the_rotated_tokens(
+    make_provider, settings_table, endpoint, control, realm
+):
+    # Given a rival worker that rotates the tokens just before our refresh
+    store_connection(realm, expires_in=timedelta(seconds=-1))
+    rival_endpoint = RivalRotatesFirst(
+        endpoint, realm["realm_id"], rival_access_expires_in=timedelta(hours=1)
+    )
+
+    # When we refresh and QBO says invalid_grant
+    token = make_provider(token_endpoint=rival_endpoint).access_token()
+
+    # Then we re-read the stored tokens and use the rival's fresh access token; nothing is marked broken
+    assert rival_endpoint.rival is not None
+    assert token == rival_endpoint.rival.access_token.get_secret_value()
+    assert [call["status"] for call in token_calls(control, realm)] == [200, 400]
+    assert DynamoDbConnectionState(settings_table, clock=CLOCK).current(MERCHANT) is None
+
+
+def test_invalid_grant_after_a_rotation_retries_with_the_stored_refresh_token(
+    make_provider, endpoint, control, realm
+):
+    # Given a rival rotation whose access token is itself about to expire
+    store_connection(realm, expires_in=timedelta(seconds=-1))
+    rival_endpoint = RivalRotatesFirst(
+        endpoint, realm["realm_id"], rival_access_expires_in=timedelta(seconds=10)
+    )
+
+    # When we refresh and QBO says invalid_grant
+    token = make_provider(token_endpoint=rival_endpoint).access_token()
+
+    # Then we refreshed again with the rival's refresh token and stored the newest pair
+    assert rival_endpoint.rival is not None
+    assert [call["status"] for call in token_calls(control, realm)] == [200, 400, 200]
+    stored = stored_secret()
+    assert stored["access_token"] == token
+    assert stored["refresh_token"] != rival_endpoint.rival.refresh_token.get_secret_value()
+
+
+def test_missing_connection_is_a_broken_connection_without_a_token_call(make_provider, control, realm):
+    with pytest.raises(QboConnectionBroken) as raised:
+        make_provider().access_token()
+
+    assert raised.value.code == "not_connected"
+    assert token_calls(control, realm) == []
+
+
+# --- connecting (authorization code) and the token endpoint itself ------------------------------------------
+
+
+def test_authorization_code_exchange_stores_the_connection_and_marks_it_connected(
+    make_provider, settings_table, emulator, control, realm
+):
+    # Given a merchant whose connection was broken, and a fresh authorization code from the consent screen
+    state = DynamoDbConnectionState(settings_table, clock=CLOCK)
+    state.mark_broken(MERCHANT, "invalid_grant")
+    code = control.issue_authorization_code(realm["realm_id"], REDIRECT_URI)
+
+    # When the callback exchanges it
+    provider = make_provider()
+    connection = provider.store_authorization(code, REDIRECT_URI, realm["realm_id"])
+
+    # Then the tokens are stored, the connection is healthy again, and the access token works
+    assert stored_secret()["refresh_token"] == connection.refresh_token.get_secret_value()
+    current = state.current(MERCHANT)
+    assert current is not None and (current.status, current.reason, current.realm_id) == (
+        "connected",
+        None,
+        realm["realm_id"],
+    )
+    client = QboClient(emulator.base_url, realm["realm_id"], provider)
+    assert client.query("SELECT * FROM Customer WHERE DisplayName = 'x'") == {}
+
+
+def test_a_used_authorization_code_is_invalid_grant(endpoint, control, realm):
+    code = control.issue_authorization_code(realm["realm_id"], REDIRECT_URI)
+    endpoint.exchange_code(code, REDIRECT_URI)
+
+    with pytest.raises(InvalidGrant):
+        endpoint.exchange_code(code, REDIRECT_URI)
+
+
+def test_wrong_client_secret_is_an_authorization_failure_that_never_shows_the_secret(emulator, realm):
+    # Given the wrong app credentials
+    endpoint = OAuthTokenEndpoint(emulator.token_url, CLIENT_ID, "wrong-client-secret")
+
+    # When a refresh is attempted
+    with pytest.raises(QboAuthorizationFailed) as raised:
+        endpoint.refresh(realm["refresh_token"])
+
+    # Then it is invalid_client, and neither the secret nor the refresh token appears anywhere
+    assert raised.value.code == "invalid_client"
+    for text in (str(raised.value), repr(raised.value), repr(endpoint)):
+        assert "wrong-client-secret" not in text
+        assert realm["refresh_token"] not in text
+
+
+def test_token_endpoint_server_errors_are_transient(endpoint, control, realm):
+    control.inject_fault(realm_id=realm["realm_id"], operation="token", status=503)
+
+    with pytest.raises(QboTransientError):
+        endpoint.refresh(realm["refresh_token"])
+
+
+# --- the DynamoDB lock --------------------------------------------------------------------------------------
+
+
+def test_lock_is_exclusive_until_released(settings_table):
+    lock = DynamoDbLock(settings_table, clock=CLOCK)
+
+    owner = lock.try_acquire(MERCHANT)
+    assert owner is not None
+    assert lock.try_acquire(MERCHANT) is None
+    assert lock.try_acquire("another-merchant") is not None
+
+    lock.release(MERCHANT, owner)
+    assert lock.try_acquire(MERCHANT) is not None
+
+
+def test_expired_lease_is_taken_over_and_the_old_owner_cannot_release_it(settings_table):
+    # Given a lease taken by a worker that then stalled past its lease
+    clock = SettableClock(datetime(2026, 1, 1, tzinfo=UTC))
+    lock = DynamoDbLock(settings_table, clock=clock, lease_seconds=30)
+    stalled_owner = lock.try_acquire(MERCHANT)
+    assert stalled_owner is not None
+    clock.at += timedelta(seconds=31)
+
+    # When another worker takes it over and the stalled one wakes and releases
+    new_owner = lock.try_acquire(MERCHANT)
+    assert new_owner is not None
+    lock.release(MERCHANT, stalled_owner)
+
+    # Then the new owner's lease is intact
+    assert lock.try_acquire(MERCHANT) is None
+    item = boto3.client("dynamodb").get_item(
+        TableName=settings_table,
+        Key={"pk": {"S": f"MERCHANT#{MERCHANT}"}, "sk": {"S": "LOCK#qbo-token-refresh"}},
+    )["Item"]
+    assert item["owner"] == {"S": new_owner}
+
+
+# --- the secrets store --------------------------------------------------------------------------------------
+
+
+def test_secrets_store_creates_then_updates_and_reads_its_own_writes(local_stack):
+    store = SecretsStore(default_max_age_seconds=300)
+
+    with pytest.raises(SecretNotFound):
+        store.get_json("customer-sync/merchants/nobody/qbo")
+
+    store.put_json("customer-sync/test-secret", {"version": 1})
+    assert store.get_json("customer-sync/test-secret") == {"version": 1}
+    store.put_json("customer-sync/test-secret", {"version": 2})
+    assert store.get_json("customer-sync/test-secret") == {"version": 2}
+
+
+def test_secrets_store_caches_reads_until_forced(local_stack):
+    # Given a cached read, then a write by someone else
+    store = SecretsStore(default_max_age_seconds=300)
+    SecretsStore().put_json("customer-sync/cached", {"version": 1})
+    assert store.get_json("customer-sync/cached") == {"version": 1}
+    SecretsStore().put_json("customer-sync/cached", {"version": 2})
+
+    # Then the cache answers until a forced fetch
+    assert store.get_json("customer-sync/cached") == {"version": 1}
+    assert store.get_json("customer-sync/cached", force_fetch=True) == {"version": 2}
+    assert store.get_json("customer-sync/cached", max_age_seconds=0) == {"version": 2}
