@@ -62,3 +62,12 @@ run: install
 
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+
+# SAM local invoke, offline (local/sam_local/README.md): each function run by `sam local invoke` with its
+# events/ sample in a local Lambda image (debootstrapped Debian rootfs, `docker import`ed, cached) against a
+# moto server. Needs Debian's docker.io and debootstrap, and root the first time (debootstrap, dockerd).
+SAM_LOCAL_ENV := PYTHONPATH="layers/shared$${PYTHONPATH:+:$$PYTHONPATH}" $(SAM_ENV)
+
+.PHONY: sam-local
+sam-local: build
+	$(SAM_LOCAL_ENV) $(BIN)/python -m local.sam_local.run_invokes --sam $(SAM)
