@@ -1,8 +1,53 @@
 """The one Logger, Metrics and Tracer of the application. Service name and namespace come from
-POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE set in template.yaml."""
+POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE set in template.yaml.
+
+Every log line passes through `RedactingFormatter`: whatever a line carries (message, extra keys, appended
+keys, exception text), a card or bank number in it is replaced before it is written. Code never logs field
+values on purpose; this is the net for the line that does so by mistake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+from aws_lambda_powertools.logging.types import LogRecord
 
-logger = Logger()
+from customer_sync.domain.scrub import REDACTION_MARKER, redact_for_log
+
+# Numbers shorter than any account number we detect cannot need redaction; skip the work for them.
+_SHORTEST_REDACTED_NUMBER = 6
+
+
+def redact_log_value(value: Any) -> Any:
+    """`value` with card and bank numbers replaced, at any depth; objects become their text first, as the
+    JSON serialiser would make them."""
+    if isinstance(value, str):
+        return redact_for_log(value)
+    if isinstance(value, bool) or value is None or isinstance(value, float):
+        return value
+    if isinstance(value, int):
+        text = str(value)
+        if len(text) < _SHORTEST_REDACTED_NUMBER:
+            return value
+        return value if redact_for_log(text) == text else REDACTION_MARKER
+    if isinstance(value, Mapping):
+        return {key: redact_log_value(inner) for key, inner in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [redact_log_value(inner) for inner in value]
+    return redact_for_log(str(value))
+
+
+class RedactingFormatter(LambdaPowertoolsFormatter):
+    """Powertools' JSON formatter, redacting every value just before serialisation."""
+
+    def serialize(self, log: LogRecord) -> str:
+        redacted: LogRecord = redact_log_value(log)
+        return super().serialize(redacted)
+
+
+logger = Logger(logger_formatter=RedactingFormatter())
 metrics = Metrics()
 tracer = Tracer()

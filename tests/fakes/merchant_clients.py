@@ -1,0 +1,45 @@
+"""Per-merchant fake clients (ports.MerchantClients) and a clock the test moves by hand."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from customer_sync.adapters.qbo_errors import QboConnectionBroken
+from customer_sync.ports import MerchantNotConfigured
+from tests.fakes.paysimple import FakePaySimpleCustomers
+from tests.fakes.qbo import FakeQboCustomers
+
+
+class FakeMerchantClients:
+    def __init__(self) -> None:
+        self.paysimple_by_merchant: dict[str, FakePaySimpleCustomers] = {}
+        self.qbo_by_merchant: dict[str, FakeQboCustomers] = {}
+        self.disconnected: set[str] = set()
+
+    def add_merchant(self, merchant_id: str) -> tuple[FakePaySimpleCustomers, FakeQboCustomers]:
+        paysimple, qbo = FakePaySimpleCustomers(), FakeQboCustomers()
+        self.paysimple_by_merchant[merchant_id] = paysimple
+        self.qbo_by_merchant[merchant_id] = qbo
+        return paysimple, qbo
+
+    def paysimple(self, merchant_id: str) -> FakePaySimpleCustomers:
+        if merchant_id not in self.paysimple_by_merchant:
+            raise MerchantNotConfigured(merchant_id)
+        return self.paysimple_by_merchant[merchant_id]
+
+    def qbo(self, merchant_id: str) -> FakeQboCustomers:
+        if merchant_id in self.disconnected or merchant_id not in self.qbo_by_merchant:
+            raise QboConnectionBroken("no QBO connection is stored for this merchant", code="not_connected")
+        return self.qbo_by_merchant[merchant_id]
+
+
+class SettableClock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+    def advance(self, **delta: float) -> datetime:
+        self.at += timedelta(**delta)
+        return self.at

@@ -1,0 +1,264 @@
+"""SyncFunction under test: moto with template.yaml's resources, the QBO and PaySimple emulators over
+loopback HTTP (started once per module), one onboarded merchant per test, and helpers to deliver changes
+and to look at QBO, the tables and the logs.
+
+Import the fixtures into a test module: `from tests.support.sync_stack import ...  # noqa: F401`.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+
+from customer_sync.adapters.dynamodb_history import DynamoDbFailuresRepository, DynamoDbHistoryRepository
+from customer_sync.adapters.dynamodb_links import DynamoDbLinksRepository
+from customer_sync.adapters.dynamodb_settings import DynamoDbMappingRepository, DynamoDbSettingsRepository
+from customer_sync.adapters.qbo_client import QboClient
+from customer_sync.adapters.secrets import SecretsStore
+from customer_sync.config import SecretNames
+from customer_sync.domain.mapping import default_mapping
+from customer_sync.models.history import HistoryEntry, ParkedFailure
+from customer_sync.models.links import CustomerLink
+from customer_sync.models.mapping import MappingRow
+from customer_sync.models.messages import CustomerChangeMessage, CustomerEventType
+from customer_sync.models.settings import SettingsChanges
+from customer_sync.observability import logger as powertools_logger
+from customer_sync.observability import metrics
+from emulators.paysimple.control import PaySimpleEmulatorControl
+from emulators.paysimple.server import PaySimpleEmulator
+from emulators.qbo.control import QboEmulatorControl
+from emulators.qbo.server import QboEmulator
+from functions.sync.app import lambda_handler
+from tests.support.onboarding import (
+    QBO_EMULATOR_CLIENT_ID,
+    QBO_EMULATOR_CLIENT_SECRET,
+    OnboardedMerchant,
+    onboard_merchant,
+)
+from tests.support.sqs_events import LambdaContextStub, sqs_event, sqs_record
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+# Short, so a timeout test is quick; every emulator answer comes back in milliseconds.
+HTTP_TIMEOUT_SECONDS = 1.0
+_merchant_numbers = itertools.count(int(uuid.uuid4().int % 10_000) * 1000)
+
+
+@pytest.fixture(scope="module")
+def qbo_emulator() -> Iterator[QboEmulator]:
+    server = QboEmulator(client_id=QBO_EMULATOR_CLIENT_ID, client_secret=QBO_EMULATOR_CLIENT_SECRET)
+    server.start(host="127.0.0.1", port=0)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def paysimple_emulator() -> Iterator[PaySimpleEmulator]:
+    server = PaySimpleEmulator().start(host="127.0.0.1", port=0)
+    yield server
+    server.stop()
+
+
+class _FixedToken:
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def access_token(self) -> str:
+        return self._token
+
+    def refresh_after_unauthorized(self, stale_access_token: str) -> str:
+        raise AssertionError("the test's own QBO calls never need a refresh")
+
+
+@dataclass
+class SyncStack:
+    env: dict[str, str]
+    merchant: OnboardedMerchant
+    qbo: QboEmulatorControl
+    paysimple: PaySimpleEmulatorControl
+
+    @cached_property
+    def dynamodb(self) -> DynamoDBClient:
+        """One client for all the test's own reads (each new boto3 session costs a model load)."""
+        return boto3.client("dynamodb")
+
+    @property
+    def merchant_id(self) -> str:
+        return self.merchant.merchant_id
+
+    @property
+    def realm_id(self) -> str:
+        return self.merchant.realm_id
+
+    # -- PaySimple and the queue ---------------------------------------------------------------------------
+
+    def save_customer(self, **fields: Any) -> int:
+        """Create (no Id) or replace a PaySimple customer without sending its webhook; returns its id."""
+        saved = self.paysimple.save_customer(self.merchant_id, fields, send_webhook=False)
+        return int(saved["customer"]["Id"])
+
+    def message(
+        self,
+        customer_id: int,
+        *,
+        event_type: CustomerEventType = "customer_updated",
+        at: datetime | None = None,
+        event_id: str | None = None,
+        redrive_attempt: int = 0,
+    ) -> CustomerChangeMessage:
+        return CustomerChangeMessage(
+            merchant_id=self.merchant_id,
+            customer_id=str(customer_id),
+            event_type=event_type,
+            event_id=event_id or f"evt_{uuid.uuid4().hex[:24]}",
+            occurred_at=at or datetime.now(UTC),
+            redrive_attempt=redrive_attempt,
+        )
+
+    def deliver(
+        self, *items: CustomerChangeMessage | dict[str, Any], context: LambdaContextStub | None = None
+    ) -> dict[str, Any]:
+        """Invoke the real handler with one SQS event holding these messages (or ready-made records)."""
+        records = [item if isinstance(item, dict) else sqs_record(item) for item in items]
+        response: dict[str, Any] = dict(lambda_handler(sqs_event(records), context or LambdaContextStub()))
+        return response
+
+    def sync(self, customer_id: int, **kwargs: Any) -> dict[str, Any]:
+        return self.deliver(self.message(customer_id, **kwargs))
+
+    # -- QBO ---------------------------------------------------------------------------------------------
+
+    def qbo_calls(self) -> list[dict[str, Any]]:
+        return self.qbo.calls(self.realm_id)
+
+    def qbo_operations(self) -> list[str]:
+        return [str(call["operation"]) for call in self.qbo_calls()]
+
+    def clear_qbo_calls(self) -> None:
+        self.qbo.clear_calls(self.realm_id)
+
+    def qbo_customers(self) -> list[dict[str, Any]]:
+        return self.qbo.customers(self.realm_id)
+
+    def qbo_customer(self, qbo_id: str) -> dict[str, Any]:
+        return next(c for c in self.qbo_customers() if c["Id"] == qbo_id)
+
+    def seed_qbo_customer(self, **fields: Any) -> dict[str, Any]:
+        return self.qbo.seed_customer(self.realm_id, **fields)
+
+    def edit_in_qbo(self, qbo_id: str, **fields: Any) -> None:
+        """Someone else changes the customer through the QBO API (its SyncToken moves on)."""
+        names = SecretNames(secret_prefix=self.env["SECRET_PREFIX"])
+        token = str(
+            SecretsStore().get_json(names.qbo_connection(self.merchant_id), force_fetch=True)["access_token"]
+        )
+        client = QboClient(self.env["QBO_API_BASE_URL"], self.realm_id, _FixedToken(token), max_attempts=1)
+        current = client.read_customer(qbo_id)
+        client.sparse_update(qbo_id, current.SyncToken, fields)
+
+    # -- our tables ----------------------------------------------------------------------------------------
+
+    def link(self, customer_id: int) -> CustomerLink:
+        link = DynamoDbLinksRepository(self.env["LINKS_TABLE_NAME"], client=self.dynamodb).get(
+            self.merchant_id, str(customer_id)
+        )
+        assert link is not None, f"no link record for PaySimple customer {customer_id}"
+        return link
+
+    def history(self, customer_id: int) -> list[HistoryEntry]:
+        repository = DynamoDbHistoryRepository(self.env["HISTORY_TABLE_NAME"], client=self.dynamodb)
+        return repository.list_for_customer(self.merchant_id, str(customer_id), limit=100).items
+
+    def actions(self, customer_id: int) -> list[str]:
+        """History actions, oldest first."""
+        return [entry.action for entry in reversed(self.history(customer_id))]
+
+    def failures(self) -> list[ParkedFailure]:
+        return (
+            DynamoDbFailuresRepository(self.env["HISTORY_TABLE_NAME"], client=self.dynamodb)
+            .list_failures(self.merchant_id)
+            .items
+        )
+
+    def set_mapping(self, *, at: datetime | None = None, **enabled: bool) -> None:
+        rows = [
+            MappingRow(
+                paysimple_field=row.paysimple_field,
+                qbo_field=row.qbo_field,
+                enabled=enabled.get(row.paysimple_field, row.enabled),
+            )
+            for row in default_mapping().rows
+        ]
+        DynamoDbMappingRepository(self.env["SETTINGS_TABLE_NAME"], client=self.dynamodb).save_mapping(
+            self.merchant_id, rows, now=at or datetime.now(UTC)
+        )
+
+    def update_settings(self, changes: SettingsChanges) -> None:
+        repository = DynamoDbSettingsRepository(self.env["SETTINGS_TABLE_NAME"], client=self.dynamodb)
+        repository.update_settings(self.merchant_id, changes, now=datetime.now(UTC))
+
+    def all_table_items(self) -> str:
+        """Every item of every DynamoDB table, as one JSON text (to look for what must never be stored)."""
+        client = self.dynamodb
+        dump: dict[str, list[Any]] = {}
+        for table in client.list_tables()["TableNames"]:
+            dump[table] = [
+                item
+                for page in client.get_paginator("scan").paginate(TableName=table)
+                for item in page["Items"]
+            ]
+        return json.dumps(dump, default=str)
+
+
+@pytest.fixture
+def sync_stack(
+    use_function_env: Callable[..., dict[str, str]],
+    qbo_emulator: QboEmulator,
+    paysimple_emulator: PaySimpleEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> SyncStack:
+    env = use_function_env(
+        "SyncFunction",
+        QBO_API_BASE_URL=qbo_emulator.base_url,
+        QBO_TOKEN_URL=qbo_emulator.token_url,
+        PAYSIMPLE_API_BASE_URL=paysimple_emulator.base_url,
+        HTTP_TIMEOUT_SECONDS=str(HTTP_TIMEOUT_SECONDS),
+    )
+    # Lambda sets the environment before the handler module is imported; pytest imports it first, so the
+    # Metrics singleton has not seen POWERTOOLS_METRICS_NAMESPACE.
+    monkeypatch.setattr(metrics, "namespace", env["POWERTOOLS_METRICS_NAMESPACE"])
+    qbo = QboEmulatorControl(qbo_emulator.base_url)
+    paysimple = PaySimpleEmulatorControl(paysimple_emulator.base_url)
+    merchant = onboard_merchant(env, str(next(_merchant_numbers)), qbo=qbo, paysimple=paysimple)
+    return SyncStack(env=env, merchant=merchant, qbo=qbo, paysimple=paysimple)
+
+
+@pytest.fixture
+def log_text(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], str]]:
+    """Everything logged (the Powertools handler's stream, bound at import, is swapped here) and printed
+    (metrics) during the test, at DEBUG level."""
+    stream = io.StringIO()
+    handler = powertools_logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    previous_stream = handler.setStream(stream)
+    previous_level = powertools_logger.log_level
+    powertools_logger.setLevel(logging.DEBUG)
+
+    def read() -> str:
+        return stream.getvalue() + capsys.readouterr().out
+
+    yield read
+    powertools_logger.setLevel(previous_level)
+    handler.setStream(previous_stream)

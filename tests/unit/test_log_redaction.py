@@ -1,0 +1,78 @@
+"""The one logger redacts card and bank numbers from every log line, whatever part of the line holds them."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from customer_sync.observability import logger, redact_log_value
+
+CARD = "4111 1111 1111 1111"
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    previous = handler.setStream(stream)
+    yield stream
+    handler.setStream(previous)
+
+
+class Unprintable:
+    def __str__(self) -> str:
+        return f"object holding {CARD}"
+
+
+def test_a_card_number_is_redacted_wherever_a_log_line_carries_it(log_stream: io.StringIO):
+    # Given a line with a card number in the message, an extra key, a nested value, an object and an int
+    logger.append_keys(appended=f"note {CARD}")
+    try:
+        logger.warning(
+            f"saw {CARD}",
+            extra={
+                "notes": f"card {CARD}",
+                "nested": {"list": [f"acct 12345678 {CARD}"]},
+                "obj": Unprintable(),
+                "number": 4111111111111111,
+            },
+        )
+    finally:
+        logger.remove_keys(["appended"])
+    # When the line is written
+    line = json.loads(log_stream.getvalue().strip().splitlines()[-1])
+    text = json.dumps(line)
+    # Then no digits of it are left, and the rest of the line is intact
+    assert "4111" not in text and "12345678" not in text
+    assert line["message"] == "saw [redacted]" and line["level"] == "WARNING"
+    assert line["number"] == "[redacted]"
+
+
+def test_an_exception_text_is_redacted(log_stream: io.StringIO):
+    # Given an exception whose message holds a card number
+    try:
+        raise ValueError(f"bad value {CARD}")
+    except ValueError:
+        logger.exception("failed")
+    # Then neither the exception nor the stack trace carry it
+    assert "4111 1111" not in log_stream.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("order 12345", "order 12345"),
+        (20261125, 20261125),
+        (True, True),
+        (1.5, 1.5),
+        (None, None),
+        ({"zip": "80202", "ids": ["8053900", 42]}, {"zip": "80202", "ids": ["8053900", 42]}),
+    ],
+)
+def test_ordinary_values_are_left_alone(value: object, expected: object):
+    assert redact_log_value(value) == expected
