@@ -1,0 +1,105 @@
+"""Secrets Manager for the admin API: merchants' PaySimple credentials, the QBO app and connect-flow key,
+and merchants' QBO connections (written by the token provider, so in exactly the format it reads).
+
+No secret value is logged or put in an error message: errors name the secret and the fields only.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pydantic import ValidationError
+
+from customer_sync.adapters.qbo_errors import QboConnectionBroken
+from customer_sync.adapters.secrets import SecretNotFound
+from customer_sync.adapters.tokens import QboTokenProvider
+from customer_sync.config import SecretNames
+from customer_sync.models.paysimple import PaySimpleCredentials
+from customer_sync.models.qbo import QboAppCredentials, QboConnection
+from customer_sync.ports import SecretStore
+
+# The key must be long enough that the state's HMAC cannot be guessed.
+MIN_STATE_KEY_LENGTH = 32
+
+
+class SecretMisconfigured(RuntimeError):
+    """A deployment secret is missing or not the documented JSON (names the fields, never the values)."""
+
+
+def oauth_state_key_name(names: SecretNames) -> str:
+    """template.yaml's OAuthStateKeySecret."""
+    return f"{names.secret_prefix}oauth-state-key"
+
+
+def _invalid_fields(error: ValidationError) -> str:
+    return ", ".join(
+        sorted({".".join(str(part) for part in issue["loc"]) or "(root)" for issue in error.errors()})
+    )
+
+
+class SecretsManagerMerchantCredentials:
+    """Implements ports.MerchantCredentialsStore."""
+
+    def __init__(self, secrets: SecretStore, names: SecretNames) -> None:
+        self._secrets = secrets
+        self._names = names
+
+    def save_paysimple_credentials(self, merchant_id: str, credentials: PaySimpleCredentials) -> None:
+        self._secrets.put_json(self._names.paysimple(merchant_id), credentials.model_dump())
+
+
+class TokenProviders(Protocol):
+    """Where the merchant's token provider comes from (adapters/merchant_clients.MerchantClientFactory)."""
+
+    def token_provider(self, merchant_id: str) -> QboTokenProvider: ...
+
+
+class SecretsManagerQboConnections:
+    """Implements ports.QboConnections. `connect` goes through the merchant's own token provider
+    (QboTokenProvider.store_authorization): it takes the merchant's refresh lease, so a refresh of an older
+    connection cannot overwrite the new one, and the clients built on that provider use the new connection
+    at once."""
+
+    def __init__(self, *, secrets: SecretStore, names: SecretNames, token_providers: TokenProviders) -> None:
+        self._secrets = secrets
+        self._names = names
+        self._token_providers = token_providers
+
+    def app_credentials(self) -> QboAppCredentials:
+        name = self._names.qbo_app()
+        try:
+            return QboAppCredentials.model_validate(self._secrets.get_json(name))
+        except SecretNotFound:
+            raise SecretMisconfigured(f"secret {name!r} does not exist") from None
+        except ValidationError as error:
+            raise SecretMisconfigured(f"secret {name!r} is invalid at: {_invalid_fields(error)}") from None
+
+    def state_signing_key(self) -> bytes:
+        name = oauth_state_key_name(self._names)
+        try:
+            key = self._secrets.get_json(name).get("key")
+        except SecretNotFound:
+            raise SecretMisconfigured(f"secret {name!r} does not exist") from None
+        if not isinstance(key, str) or len(key) < MIN_STATE_KEY_LENGTH:
+            raise SecretMisconfigured(
+                f"secret {name!r} needs a 'key' of at least {MIN_STATE_KEY_LENGTH} characters"
+            )
+        return key.encode("utf-8")
+
+    def stored_connection(self, merchant_id: str) -> QboConnection | None:
+        name = self._names.qbo_connection(merchant_id)
+        try:
+            stored = self._secrets.get_json(name, force_fetch=True)
+        except SecretNotFound:
+            return None
+        try:
+            return QboConnection.model_validate(stored)
+        except ValidationError as error:
+            raise QboConnectionBroken(
+                f"the stored QBO connection is malformed (fields: {_invalid_fields(error)})", code="malformed"
+            ) from None
+
+    def connect(self, merchant_id: str, *, code: str, realm_id: str) -> QboConnection:
+        redirect_uri = self.app_credentials().redirect_uri
+        provider = self._token_providers.token_provider(merchant_id)
+        return provider.store_authorization(code, redirect_uri, realm_id)

@@ -1,0 +1,295 @@
+"""The admin API's one entry point: every route is one call here.
+
+Merchant onboarding, settings, field mapping and status live in this module; the Customer Matching tab,
+the QBO type-ahead, failures, the dry run and the QBO connect flow in their own modules, reached through
+this facade. Every merchant route first checks that the merchant is onboarded (unknown → MerchantNotFound),
+and every refusal is raised before anything is written.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import ValidationError
+
+from customer_sync.adapters.qbo_errors import QboConnectionBroken
+from customer_sync.domain.admin_errors import InvalidRequest, MerchantNotFound
+from customer_sync.domain.customer_matching_admin import CustomerMatchingAdmin
+from customer_sync.domain.dry_run import DryRun
+from customer_sync.domain.failures_admin import FailuresAdmin
+from customer_sync.domain.mapping import field_catalog, require_valid_mapping
+from customer_sync.domain.matching import collision_template_problems
+from customer_sync.domain.oauth_state import QboConnectFlow
+from customer_sync.domain.qbo_typeahead import QboTypeahead
+from customer_sync.models.admin import (
+    MERCHANT_ID_PATTERN,
+    CatalogEntryView,
+    ConnectionHealth,
+    CustomerDetailResponse,
+    CustomerPageResponse,
+    CustomerView,
+    DryRunReport,
+    DryRunRequest,
+    FailuresResponse,
+    FieldCatalogResponse,
+    LinkRequest,
+    MappingResponse,
+    MappingUpdateRequest,
+    MerchantStatusResponse,
+    MerchantUpsertRequest,
+    MerchantUpsertResponse,
+    MergeRequest,
+    MergeResponse,
+    QboCallbackResponse,
+    QboConnectResponse,
+    QboSearchResponse,
+    QueueDepthView,
+    RedriveRequest,
+    RedriveResponse,
+    SettingsUpdateRequest,
+)
+from customer_sync.models.links import LinkStatus
+from customer_sync.models.mapping import FieldMapping
+from customer_sync.models.paysimple import PaySimpleCredentials
+from customer_sync.models.qbo import QboConnection
+from customer_sync.models.settings import MerchantSettings, SettingsChanges
+from customer_sync.ports import (
+    ChangePublisher,
+    Clock,
+    ConnectionStateRecorder,
+    DeadLetterQueue,
+    FailuresRepository,
+    HistoryRepository,
+    LinksRepository,
+    MappingRepository,
+    MerchantClients,
+    MerchantCredentialsStore,
+    OAuthStateRepository,
+    QboConnections,
+    QueueDepth,
+    QueueStats,
+    SettingsRepository,
+)
+
+_MERCHANT_ID = re.compile(MERCHANT_ID_PATTERN)
+
+
+@dataclass(frozen=True)
+class AdminPorts:
+    settings: SettingsRepository
+    mappings: MappingRepository
+    links: LinksRepository
+    history: HistoryRepository
+    failures: FailuresRepository
+    oauth_states: OAuthStateRepository
+    connection_state: ConnectionStateRecorder
+    credentials: MerchantCredentialsStore
+    qbo_connections: QboConnections
+    clients: MerchantClients
+    publisher: ChangePublisher
+    dead_letters: DeadLetterQueue
+    queue_stats: QueueStats
+    clock: Clock
+
+
+def _depth_view(depth: QueueDepth) -> QueueDepthView:
+    return QueueDepthView(visible=depth.visible, in_flight=depth.in_flight, delayed=depth.delayed)
+
+
+def _mapping_response(mapping: FieldMapping) -> MappingResponse:
+    return MappingResponse(
+        version=mapping.version, effective_at=mapping.effective_at, fields=list(mapping.rows)
+    )
+
+
+class AdminService:
+    def __init__(self, ports: AdminPorts, *, qbo_authorize_url: str) -> None:
+        self._ports = ports
+        self.matching = CustomerMatchingAdmin(
+            links=ports.links, history=ports.history, clients=ports.clients, clock=ports.clock
+        )
+        self.typeahead = QboTypeahead(clients=ports.clients, links=ports.links, clock=ports.clock)
+        self.failures = FailuresAdmin(
+            failures=ports.failures,
+            history=ports.history,
+            dead_letters=ports.dead_letters,
+            publisher=ports.publisher,
+            clock=ports.clock,
+        )
+        self.dry_runs = DryRun(
+            links=ports.links, settings=ports.settings, clients=ports.clients, clock=ports.clock
+        )
+        self.connect_flow = QboConnectFlow(
+            connections=ports.qbo_connections,
+            states=ports.oauth_states,
+            settings=ports.settings,
+            links=ports.links,
+            clock=ports.clock,
+            authorize_url=qbo_authorize_url,
+        )
+
+    def require_merchant(self, merchant_id: str) -> None:
+        if not _MERCHANT_ID.fullmatch(merchant_id) or not self._ports.settings.merchant_exists(merchant_id):
+            raise MerchantNotFound(merchant_id)
+
+    # -- merchants ---------------------------------------------------------------------------------------
+
+    def upsert_merchant(self, merchant_id: str, request: MerchantUpsertRequest) -> MerchantUpsertResponse:
+        """Store the PaySimple secret first: a merchant that "exists" always has its credentials."""
+        if not _MERCHANT_ID.fullmatch(merchant_id):
+            raise InvalidRequest(
+                "path.merchant_id", ["merchant ids are 1-64 letters, digits, '_' or '-' (PaySimple's id)"]
+            )
+        paysimple = request.paysimple
+        self._ports.credentials.save_paysimple_credentials(
+            merchant_id,
+            PaySimpleCredentials(
+                api_username=paysimple.api_username,
+                api_key=paysimple.api_key.get_secret_value(),
+                webhook_signing_key=paysimple.webhook_signing_key.get_secret_value(),
+            ),
+        )
+        created = self._ports.settings.ensure_merchant(merchant_id, now=self._ports.clock.now())
+        return MerchantUpsertResponse(merchant_id=merchant_id, created=created)
+
+    # -- QBO connection ----------------------------------------------------------------------------------
+
+    def start_qbo_connect(self, merchant_id: str) -> QboConnectResponse:
+        self.require_merchant(merchant_id)
+        return self.connect_flow.start(merchant_id)
+
+    def complete_qbo_connect(
+        self, *, state: str | None, code: str | None, realm_id: str | None, error: str | None
+    ) -> QboCallbackResponse:
+        connected = self.connect_flow.complete(state=state, code=code, realm_id=realm_id, error=error)
+        self.typeahead.forget(connected.merchant_id)
+        return connected
+
+    def status(self, merchant_id: str) -> MerchantStatusResponse:
+        self.require_merchant(merchant_id)
+        now = self._ports.clock.now()
+        health, reason, connection = self._connection_health(merchant_id, now)
+        settings = self._ports.settings.get_settings(merchant_id)
+        return MerchantStatusResponse(
+            merchant_id=merchant_id,
+            connection=health,
+            connection_reason=reason,
+            realm_id=connection.realm_id if connection else None,
+            access_token_expires_at=connection.access_token_expires_at if connection else None,
+            refresh_token_expires_at=connection.refresh_token_expires_at if connection else None,
+            sync_enabled=settings.sync_enabled,
+            enabled_at=settings.enabled_at,
+            last_successful_sync=self._ports.settings.last_successful_sync(merchant_id),
+            queue=_depth_view(self._ports.queue_stats.changes_queue()),
+            dead_letter_queue=_depth_view(self._ports.queue_stats.dead_letter_queue()),
+        )
+
+    def _connection_health(
+        self, merchant_id: str, now: datetime
+    ) -> tuple[ConnectionHealth, str | None, QboConnection | None]:
+        try:
+            connection = self._ports.qbo_connections.stored_connection(merchant_id)
+        except QboConnectionBroken:
+            return "broken", "the stored QBO connection is unreadable; reconnect QuickBooks", None
+        if connection is None:
+            return "not_connected", None, None
+        recorded = self._ports.connection_state.current(merchant_id)
+        if recorded is not None and recorded.status == "broken":
+            return "broken", recorded.reason, connection
+        expiry = connection.refresh_token_expires_at
+        if expiry is not None and expiry <= now:
+            return "broken", "the QBO refresh token has expired; reconnect QuickBooks", connection
+        return "healthy", None, connection
+
+    # -- settings and mapping ----------------------------------------------------------------------------
+
+    def get_settings(self, merchant_id: str) -> MerchantSettings:
+        self.require_merchant(merchant_id)
+        return self._ports.settings.get_settings(merchant_id)
+
+    def update_settings(self, merchant_id: str, request: SettingsUpdateRequest) -> MerchantSettings:
+        self.require_merchant(merchant_id)
+        if request.collision_suffix is not None:
+            problems = collision_template_problems(request.collision_suffix)
+            if problems:
+                raise InvalidRequest("body.collision_suffix", problems)
+        try:
+            changes = SettingsChanges.model_validate(request.model_dump(exclude_none=True))
+        except ValidationError as error:
+            reasons = [str(issue["msg"]) for issue in error.errors(include_input=False)]
+            raise InvalidRequest("body.collision_suffix", reasons) from None
+        return self._ports.settings.update_settings(merchant_id, changes, now=self._ports.clock.now())
+
+    @staticmethod
+    def field_catalog() -> FieldCatalogResponse:
+        return FieldCatalogResponse(
+            fields=[
+                CatalogEntryView(
+                    paysimple_field=entry.paysimple_field,
+                    qbo_fields=list(entry.qbo_fields),
+                    default_qbo_field=entry.default_qbo_field,
+                    required=entry.required,
+                    enabled_by_default=entry.enabled_by_default,
+                )
+                for entry in field_catalog()
+            ]
+        )
+
+    def get_mapping(self, merchant_id: str) -> MappingResponse:
+        self.require_merchant(merchant_id)
+        return _mapping_response(self._ports.mappings.current_mapping(merchant_id))
+
+    def save_mapping(self, merchant_id: str, request: MappingUpdateRequest) -> MappingResponse:
+        """Raises InvalidMapping (with every reason) before anything is written."""
+        self.require_merchant(merchant_id)
+        require_valid_mapping(request.fields)
+        saved = self._ports.mappings.save_mapping(merchant_id, request.fields, now=self._ports.clock.now())
+        return _mapping_response(saved)
+
+    # -- Customer Matching -------------------------------------------------------------------------------
+
+    def list_customers(
+        self, merchant_id: str, status: LinkStatus, *, query: str | None, cursor: str | None, limit: int
+    ) -> CustomerPageResponse:
+        self.require_merchant(merchant_id)
+        return self.matching.list_customers(merchant_id, status, query=query, cursor=cursor, limit=limit)
+
+    def customer_detail(
+        self, merchant_id: str, paysimple_customer_id: str, *, history_cursor: str | None, history_limit: int
+    ) -> CustomerDetailResponse:
+        self.require_merchant(merchant_id)
+        return self.matching.customer_detail(
+            merchant_id, paysimple_customer_id, history_cursor=history_cursor, history_limit=history_limit
+        )
+
+    def search_qbo_customers(self, merchant_id: str, text: str) -> QboSearchResponse:
+        self.require_merchant(merchant_id)
+        return self.typeahead.search(merchant_id, text)
+
+    def link(self, merchant_id: str, request: LinkRequest) -> CustomerView:
+        self.require_merchant(merchant_id)
+        return self.matching.link(merchant_id, request)
+
+    def unlink(self, merchant_id: str, paysimple_customer_id: str) -> CustomerView:
+        self.require_merchant(merchant_id)
+        return self.matching.unlink(merchant_id, paysimple_customer_id)
+
+    def merge(self, merchant_id: str, request: MergeRequest) -> MergeResponse:
+        self.require_merchant(merchant_id)
+        return self.matching.merge(merchant_id, request)
+
+    # -- failures and dry run ----------------------------------------------------------------------------
+
+    def list_failures(self, merchant_id: str, *, cursor: str | None, limit: int) -> FailuresResponse:
+        self.require_merchant(merchant_id)
+        return self.failures.list_failures(merchant_id, cursor=cursor, limit=limit)
+
+    def redrive(self, merchant_id: str, request: RedriveRequest) -> RedriveResponse:
+        self.require_merchant(merchant_id)
+        return self.failures.redrive(merchant_id, request.event_ids)
+
+    def dry_run(self, merchant_id: str, request: DryRunRequest) -> DryRunReport:
+        self.require_merchant(merchant_id)
+        return self.dry_runs.run(merchant_id, request)

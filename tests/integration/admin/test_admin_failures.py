@@ -1,0 +1,233 @@
+"""AdminFunction: a merchant's failures — changes parked after a permanent error and changes in the DLQ —
+listed with their reasons, and redriven to CustomerChangesQueue (moto SQS FIFO queues)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+import pytest
+
+from customer_sync.adapters.dynamodb_history import DynamoDbFailuresRepository, DynamoDbHistoryRepository
+from customer_sync.adapters.sqs import queue_body
+from customer_sync.models.history import HistoryEntry, ParkedFailure
+from customer_sync.models.messages import CustomerChangeMessage
+from tests.integration.admin.support import call, stored_state
+
+MERCHANT = "1225"
+OTHER_MERCHANT = "1226"
+OCCURRED = datetime(2026, 11, 25, 11, 40, 1, tzinfo=UTC)
+
+
+def change(event_id: str, customer_id: str = "8053900", merchant_id: str = MERCHANT, attempt: int = 0):
+    return CustomerChangeMessage(
+        merchant_id=merchant_id,
+        customer_id=customer_id,
+        event_type="customer_updated",
+        event_id=event_id,
+        occurred_at=OCCURRED,
+        redrive_attempt=attempt,
+    )
+
+
+def park(env, message: CustomerChangeMessage, reason: str = "QBO error 6000: business rule") -> None:
+    DynamoDbFailuresRepository(env["HISTORY_TABLE_NAME"]).park(
+        ParkedFailure(
+            merchant_id=message.merchant_id,
+            paysimple_customer_id=message.customer_id,
+            event_id=message.event_id,
+            message=message,
+            reason=reason,
+            code="6000",
+            parked_at=OCCURRED,
+        )
+    )
+
+
+def dead_letter(env, message: CustomerChangeMessage) -> None:
+    """A change whose retries ran out, as SQS moves it to the DLQ (same body, group and deduplication id)."""
+    boto3.client("sqs").send_message(
+        QueueUrl=env["CHANGES_DLQ_URL"],
+        MessageBody=queue_body(message),
+        MessageGroupId=message.message_group_id,
+        MessageDeduplicationId=message.deduplication_id,
+    )
+
+
+def queued(url: str) -> list[Any]:
+    """Every message on a queue with its attributes (received, so they are invisible afterwards)."""
+    sqs = boto3.client("sqs")
+    messages: list[Any] = []
+    while batch := sqs.receive_message(
+        QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60, MessageSystemAttributeNames=["All"]
+    ).get("Messages", []):
+        messages.extend(batch)
+    return messages
+
+
+@pytest.fixture
+def merchant(merchants):
+    merchants.onboard(MERCHANT)
+    merchants.onboard(OTHER_MERCHANT)
+
+
+def test_failures_lists_parked_changes_and_dead_letters_of_the_merchant_with_reasons(admin_env, merchant):
+    # Given a parked change, a dead-lettered one whose last error the sync recorded, and another merchant's
+    park(admin_env, change("evt_parked"))
+    dead_letter(admin_env, change("evt_dead", customer_id="8053901"))
+    dead_letter(admin_env, change("evt_other", merchant_id=OTHER_MERCHANT))
+    DynamoDbHistoryRepository(admin_env["HISTORY_TABLE_NAME"]).append(
+        HistoryEntry(
+            merchant_id=MERCHANT,
+            paysimple_customer_id="8053901",
+            event_id="evt_dead",
+            event_type="customer_updated",
+            occurred_at=OCCURRED,
+            recorded_at=OCCURRED,
+            action="failed",
+            error="QBO unavailable (HTTP 503)",
+        )
+    )
+
+    # When the merchant's failures are listed
+    response = call("GET", f"/admin/merchants/{MERCHANT}/failures")
+
+    # Then its parked change and its dead letter, each with its reason; not the other merchant's
+    assert response.status == 200
+    body = response.json
+    assert [(item["event_id"], item["reason"]) for item in body["parked"]] == [
+        ("evt_parked", "QBO error 6000: business rule")
+    ]
+    assert [
+        (item["event_id"], item["paysimple_customer_id"], item["reason"]) for item in body["dead_letter"]
+    ] == [("evt_dead", "8053901", "QBO unavailable (HTTP 503)")]
+    assert body["dead_letter"][0]["receive_count"] >= 1
+    assert body["dead_letter_scan_complete"] is True
+
+
+def test_listing_failures_leaves_every_dead_letter_in_the_queue(admin_env, merchant):
+    # Given two dead letters, one of another merchant
+    dead_letter(admin_env, change("evt_1"))
+    dead_letter(admin_env, change("evt_2", merchant_id=OTHER_MERCHANT))
+
+    # When the failures are listed
+    call("GET", f"/admin/merchants/{MERCHANT}/failures")
+
+    # Then both are still in the DLQ, visible at once
+    assert sorted(json.loads(m["Body"])["event_id"] for m in queued(admin_env["CHANGES_DLQ_URL"])) == [
+        "evt_1",
+        "evt_2",
+    ]
+
+
+def test_a_dead_letter_without_a_recorded_error_says_its_retries_ran_out(admin_env, merchant):
+    dead_letter(admin_env, change("evt_1"))
+
+    body = call("GET", f"/admin/merchants/{MERCHANT}/failures").json
+
+    assert "retries exhausted" in body["dead_letter"][0]["reason"]
+
+
+def test_redriving_chosen_events_resends_them_with_the_next_attempt_number(admin_env, merchant):
+    # Given a parked change and a dead letter (a second redrive of it), plus one not chosen
+    park(admin_env, change("evt_parked"))
+    dead_letter(admin_env, change("evt_dead", customer_id="8053901", attempt=1))
+    park(admin_env, change("evt_later", customer_id="8053902"))
+
+    # When the admin redrives the first two
+    response = call(
+        "POST",
+        f"/admin/merchants/{MERCHANT}/failures/redrive",
+        body={"event_ids": ["evt_parked", "evt_dead"]},
+    )
+
+    # Then both are on the changes queue again, with new deduplication ids, and gone from where they were
+    assert response.status == 200, response.text
+    assert sorted(
+        (item["event_id"], item["source"], item["redrive_attempt"]) for item in response.json["redriven"]
+    ) == [
+        ("evt_dead", "dead_letter", 2),
+        ("evt_parked", "parked", 1),
+    ]
+    resent = {json.loads(m["Body"])["event_id"]: m for m in queued(admin_env["CHANGES_QUEUE_URL"])}
+    assert set(resent) == {"evt_parked", "evt_dead"}
+    assert resent["evt_parked"]["Attributes"]["MessageDeduplicationId"] == "evt_parked#redrive-1"
+    assert resent["evt_parked"]["Attributes"]["MessageGroupId"] == f"{MERCHANT}:8053900"
+    assert json.loads(resent["evt_dead"]["Body"])["redrive_attempt"] == 2
+    remaining = call("GET", f"/admin/merchants/{MERCHANT}/failures").json
+    assert [item["event_id"] for item in remaining["parked"]] == ["evt_later"]
+    assert remaining["dead_letter"] == []
+    # and the customer's history notes the retry
+    entries = DynamoDbHistoryRepository(admin_env["HISTORY_TABLE_NAME"]).list_for_customer(
+        MERCHANT, "8053900"
+    )
+    assert [(entry.event_id, entry.action) for entry in entries.items] == [
+        ("evt_parked#redrive-1", "retried")
+    ]
+
+
+def test_redriving_all_resends_every_failure_of_the_merchant_and_no_other(admin_env, merchant):
+    # Given failures of two merchants
+    park(admin_env, change("evt_a"))
+    dead_letter(admin_env, change("evt_b"))
+    dead_letter(admin_env, change("evt_other", merchant_id=OTHER_MERCHANT))
+
+    # When everything of the merchant is redriven (no event ids)
+    response = call("POST", f"/admin/merchants/{MERCHANT}/failures/redrive", body={})
+
+    # Then its two are resent; the other merchant's dead letter stays
+    assert sorted(item["event_id"] for item in response.json["redriven"]) == ["evt_a", "evt_b"]
+    assert sorted(json.loads(m["Body"])["event_id"] for m in queued(admin_env["CHANGES_QUEUE_URL"])) == [
+        "evt_a",
+        "evt_b",
+    ]
+    assert [json.loads(m["Body"])["event_id"] for m in queued(admin_env["CHANGES_DLQ_URL"])] == ["evt_other"]
+
+
+def test_redriving_an_unknown_event_reports_it_and_writes_nothing(admin_env, merchant):
+    park(admin_env, change("evt_a"))
+    before = stored_state()
+
+    response = call("POST", f"/admin/merchants/{MERCHANT}/failures/redrive", body={"event_ids": ["evt_nope"]})
+
+    assert response.status == 200
+    assert response.json == {"redriven": [], "not_found": ["evt_nope"], "failed": []}
+    assert stored_state() == before
+
+
+def test_a_failed_send_leaves_the_failure_where_it_was(use_function_env, admin_env, merchant):
+    # Given a parked change and a dead letter, and a changes queue that cannot be reached
+    park(admin_env, change("evt_parked"))
+    dead_letter(admin_env, change("evt_dead"))
+    use_function_env(
+        "AdminFunction",
+        **{
+            **admin_env,
+            "CHANGES_QUEUE_URL": admin_env["CHANGES_QUEUE_URL"].replace("CustomerChangesQueue", "Gone"),
+        },
+    )
+
+    # When both are redriven
+    response = call("POST", f"/admin/merchants/{MERCHANT}/failures/redrive", body={})
+
+    # Then both are reported as failed, and both are still listed
+    assert response.status == 200
+    assert sorted(item["event_id"] for item in response.json["failed"]) == ["evt_dead", "evt_parked"]
+    remaining = call("GET", f"/admin/merchants/{MERCHANT}/failures").json
+    assert [item["event_id"] for item in remaining["parked"]] == ["evt_parked"]
+    assert [item["event_id"] for item in remaining["dead_letter"]] == ["evt_dead"]
+
+
+@pytest.mark.parametrize(
+    "body", [{"event_ids": []}, {"event_ids": "evt_a"}, {"event_ids": [""]}, {"all": True}]
+)
+def test_a_malformed_redrive_request_is_422_and_writes_nothing(admin_env, merchant, body):
+    park(admin_env, change("evt_a"))
+    before = stored_state()
+
+    response = call("POST", f"/admin/merchants/{MERCHANT}/failures/redrive", body=body)
+
+    assert response.status == 422
+    assert stored_state() == before

@@ -1,0 +1,180 @@
+"""The QBO type-ahead: one escaped LIKE query per new prefix, answered from a short cache while the admin
+keeps typing, with linked customers flagged from our own tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from customer_sync.adapters.qbo_errors import QboConnectionBroken
+from customer_sync.domain.admin_errors import InvalidRequest
+from customer_sync.domain.qbo_typeahead import QboTypeahead, typeahead_statement
+from customer_sync.models.links import CustomerLink
+from tests.fakes.merchant_clients import SettableClock
+from tests.fakes.repositories import InMemoryLinksRepository
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+class RecordingQbo:
+    """Answers LIKE queries from DisplayNames as QBO would (case-insensitively), and records them."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.customers: list[dict[str, Any]] = [
+            {"Id": str(number), "SyncToken": "0", "DisplayName": name, "Active": not name.startswith("Old")}
+            for number, name in enumerate(names, start=1)
+        ]
+        self.statements: list[str] = []
+
+    def query(self, statement: str) -> dict[str, Any]:
+        self.statements.append(statement)
+        prefix = statement.split("LIKE '", 1)[1].split("%'", 1)[0].replace("\\'", "'").casefold()
+        limit = int(statement.rsplit("MAXRESULTS ", 1)[1])
+        found = [c for c in self.customers if c["DisplayName"].casefold().startswith(prefix)][:limit]
+        return {"Customer": found} if found else {}
+
+
+class Clients:
+    def __init__(self, qbo: RecordingQbo | None) -> None:
+        self._qbo = qbo
+
+    def paysimple(self, merchant_id: str) -> Any:
+        raise AssertionError("the type-ahead never calls PaySimple")
+
+    def qbo(self, merchant_id: str) -> Any:  # only `query` is used
+        if self._qbo is None:
+            raise QboConnectionBroken("not connected", code="not_connected")
+        return self._qbo
+
+
+NAMES = ["Ann Lee", "Anna Bell", "Andrew Cole", "Amy Ng", "Old Ann", "Bob Ray"]
+
+
+@pytest.fixture
+def setup():
+    qbo = RecordingQbo(NAMES)
+    clock = SettableClock(NOW)
+    links = InMemoryLinksRepository()
+    typeahead = QboTypeahead(clients=Clients(qbo), links=links, clock=clock, max_results=3, cache_seconds=30)
+    return typeahead, qbo, clock, links
+
+
+def names(response) -> list[str]:
+    return [hit.display_name for hit in response.items]
+
+
+def test_the_statement_escapes_the_text_and_includes_inactive_customers():
+    statement = typeahead_statement("O'Ne\\il", 20)
+
+    assert "DisplayName LIKE 'O\\'Ne\\\\il%'" in statement
+    assert "Active IN (true, false)" in statement
+    assert statement.endswith("MAXRESULTS 21")
+
+
+def test_longer_text_is_answered_from_a_shorter_complete_answer(setup):
+    typeahead, qbo, _, _ = setup
+
+    answers = [typeahead.search("1225", text) for text in ("Ann", "Anna", "Ann L")]
+
+    assert len(qbo.statements) == 1
+    assert [names(answer) for answer in answers] == [["Ann Lee", "Anna Bell"], ["Anna Bell"], ["Ann Lee"]]
+
+
+def test_text_typed_in_another_case_asks_qbo_again(setup):
+    # Whether QBO's LIKE is case-sensitive is unconfirmed: an answer for "ann" may not hold every "Ann".
+    typeahead, qbo, _, _ = setup
+
+    typeahead.search("1225", "ann")
+    typeahead.search("1225", "ANN")
+
+    assert len(qbo.statements) == 2
+
+
+def test_a_truncated_answer_is_not_narrowed_locally(setup):
+    # Given "a" matches more customers than one answer holds (3)
+    typeahead, qbo, _, _ = setup
+    first = typeahead.search("1225", "a")
+
+    # When the admin types on
+    typeahead.search("1225", "an")
+
+    # Then QBO is asked again: the first answer could have left out a match
+    assert first.more is True
+    assert len(qbo.statements) == 2
+
+
+def test_the_cache_expires(setup):
+    typeahead, qbo, clock, _ = setup
+    typeahead.search("1225", "bob")
+    clock.advance(seconds=31)
+
+    typeahead.search("1225", "bob")
+
+    assert len(qbo.statements) == 2
+
+
+def test_merchants_do_not_share_answers(setup):
+    typeahead, qbo, _, _ = setup
+
+    typeahead.search("1225", "bob")
+    typeahead.search("1226", "bob")
+
+    assert len(qbo.statements) == 2
+
+
+def test_forgetting_a_merchant_drops_its_answers(setup):
+    typeahead, qbo, _, _ = setup
+    typeahead.search("1225", "bob")
+
+    typeahead.forget("1225")
+    typeahead.search("1225", "bob")
+
+    assert len(qbo.statements) == 2
+
+
+def test_linked_customers_are_flagged_from_our_tables_on_every_search(setup):
+    # Given a cached answer, and then a link made by someone
+    typeahead, _, _, links = setup
+    typeahead.search("1225", "ann")
+    links.save_linked(
+        CustomerLink(
+            merchant_id="1225",
+            paysimple_customer_id="77",
+            status="linked",
+            qbo_customer_id="1",
+            updated_at=NOW,
+        ),
+        expected_version=0,
+    )
+
+    # When the same text is searched again
+    hits = {hit.display_name: hit for hit in typeahead.search("1225", "ann").items}
+
+    # Then the new link shows, and inactive customers are flagged
+    assert hits["Ann Lee"].linked_paysimple_customer_id == "77"
+    assert hits["Anna Bell"].linked_paysimple_customer_id is None
+
+
+def test_inactive_customers_are_flagged(setup):
+    typeahead, *_ = setup
+
+    (hit,) = typeahead.search("1225", "old").items
+
+    assert hit.active is False
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\t\n"])
+def test_blank_text_is_refused(setup, text):
+    typeahead, *_ = setup
+
+    with pytest.raises(InvalidRequest):
+        typeahead.search("1225", text)
+
+
+def test_a_merchant_without_qbo_cannot_search():
+    typeahead = QboTypeahead(clients=Clients(None), links=InMemoryLinksRepository(), clock=SettableClock(NOW))
+
+    with pytest.raises(QboConnectionBroken):
+        typeahead.search("1225", "ann")
