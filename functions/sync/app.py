@@ -6,9 +6,13 @@
 - Powertools idempotency keyed on (merchant, event_id, redrive_attempt): a duplicate delivery returns the
   first outcome without touching PaySimple or QBO. A record that raises leaves no idempotency record, so
   SQS's retry runs it again; an admin redrive uses the next redrive_attempt, so it is not swallowed.
+- A record starts only while the invocation has time for one record's worst case (domain.record_deadline,
+  SyncSettings.record_margin); otherwise it is handed back to SQS untouched, so Lambda's timeout never
+  cuts a batch short without a partial report.
 - One metric per outcome (SyncCreated, SyncUpdated, SyncLinked, SyncUnchanged, SyncSkipped, SyncUnlinked,
   SyncParked, SyncDeleted, SyncDeactivated), SyncDuplicate for redeliveries answered from the idempotency
-  store, SyncRetried for records handed back to SQS, SyncUnreadable for bodies that are not a change.
+  store, SyncRetried for records handed back to SQS (SyncDeferred too when that was for lack of time),
+  SyncUnreadable for bodies that are not a change.
 - When every record of a batch failed, Powertools raises instead of answering: the invocation fails (the
   SyncErrorsAlarm sees a total outage) and SQS delivers the whole batch again, as the failures say anyway.
 - The correlation id of every log line of a record is its event_id. Logs carry ids, outcomes and error
@@ -39,6 +43,7 @@ from customer_sync.adapters.sync_wiring import build_sync_wiring
 from customer_sync.config import SyncSettings, load_settings
 from customer_sync.domain.failure_policy import describe
 from customer_sync.domain.outcomes import SyncOutcome
+from customer_sync.domain.record_deadline import RecordDeadline, RecordDeferred
 from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.observability import logger, metrics, tracer
 
@@ -106,8 +111,9 @@ def _message_of(record: SQSRecord) -> CustomerChangeMessage:
         raise UnreadableMessage(f"not a customer change message (fields: {', '.join(fields)})") from None
 
 
-def sync_record(record: SQSRecord) -> str:
-    """The batch processor's record handler: one change, synced at most once per (event, redrive)."""
+def sync_record(record: SQSRecord, deadline: RecordDeadline) -> str:
+    """The batch processor's record handler: one change, synced at most once per (event, redrive), and
+    only when the invocation has time left for it."""
     logger.set_correlation_id(None)
     try:
         message = _message_of(record)
@@ -124,6 +130,13 @@ def sync_record(record: SQSRecord) -> str:
         "event_type": message.event_type,
         "redrive_attempt": message.redrive_attempt,
     }
+    try:
+        deadline.check_time_for_a_record()
+    except RecordDeferred as deferred:
+        metrics.add_metric(name="SyncRetried", unit=MetricUnit.Count, value=1)
+        metrics.add_metric(name="SyncDeferred", unit=MetricUnit.Count, value=1)
+        logger.warning("change deferred to the next delivery", extra={**ids, "error": str(deferred)})
+        raise
     try:
         outcome: SyncOutcome = _wired().sync_once(message=message)
     except Exception as error:
@@ -152,7 +165,15 @@ def sync_record(record: SQSRecord) -> str:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    _wired().idempotency.register_lambda_context(context)
+    collaborators = _wired()
+    collaborators.idempotency.register_lambda_context(context)
+    deadline = RecordDeadline.for_invocation(
+        context.get_remaining_time_in_millis, margin_seconds=collaborators.settings.record_margin
+    )
+
+    def record_handler(record: SQSRecord) -> str:
+        return sync_record(record, deadline)
+
     return process_partial_response(
-        event=event, record_handler=sync_record, processor=processor, context=context
+        event=event, record_handler=record_handler, processor=processor, context=context
     )

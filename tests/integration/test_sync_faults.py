@@ -1,7 +1,7 @@
 """SyncFunction under faults, end to end (real handler, moto, emulators over HTTP): QBO throttling, outages
-and timeouts, a Lambda dying between the QBO create and the link write, duplicate and out-of-order
-deliveries, a dead refresh token, a permanent validation error inside a batch, and a poison message
-reaching the DLQ."""
+and timeouts, the retry settings, an invocation running out of time, a Lambda dying between the QBO create
+and the link write, duplicate and out-of-order deliveries, a dead refresh token, a permanent validation
+error inside a batch, and a poison message reaching the DLQ."""
 
 from __future__ import annotations
 
@@ -15,17 +15,25 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from moto.dynamodb.models import DynamoDBBackend
 
-from customer_sync.config import SecretNames
+from customer_sync.adapters.merchant_clients import QboRetryPolicy
+from customer_sync.adapters.sync_wiring import build_sync_wiring
+from customer_sync.config import SecretNames, SyncSettings, load_settings
 from functions.sync.app import lambda_handler
 from tests.support import sync_stack as stack_support
 from tests.support.onboarding import write_qbo_connection
-from tests.support.sqs_events import LambdaContextStub, QueueEventSource, sqs_record
-from tests.support.sync_stack import SyncStack
+from tests.support.sqs_events import (
+    LambdaContextStub,
+    QueueEventSource,
+    RunningLambdaContextStub,
+    sqs_record,
+)
+from tests.support.sync_stack import CapturedOutput, SyncStack
 
 qbo_emulator = stack_support.qbo_emulator
 paysimple_emulator = stack_support.paysimple_emulator
 sync_stack = stack_support.sync_stack
 log_text = stack_support.log_text
+captured_output = stack_support.captured_output
 
 ANN = {"FirstName": "Ann", "LastName": "Lee", "Email": "ann@example.com", "Phone": "3035550101"}
 NO_FAILURES: dict[str, list[dict[str, str]]] = {"batchItemFailures": []}
@@ -42,6 +50,13 @@ def linked_customer(stack: SyncStack, **fields: str) -> tuple[int, str]:
     assert qbo_id is not None
     stack.clear_qbo_calls()
     return customer_id, qbo_id
+
+
+def configure_sync(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:
+    """Set SyncFunction environment variables; the next invocation is a cold start that reads them."""
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    load_settings.cache_clear()
 
 
 # -- QBO throttling, outages, timeouts ---------------------------------------------------------------------
@@ -66,7 +81,9 @@ def test_a_throttled_update_is_retried_and_lands(sync_stack: SyncStack):
 def test_a_qbo_outage_fails_the_record_and_the_redelivery_ends_right(sync_stack: SyncStack):
     # Given a linked customer, and QBO answering 503 to every attempt of this invocation
     customer_id, qbo_id = linked_customer(sync_stack, **ANN)
-    sync_stack.qbo.inject_fault(realm_id=sync_stack.realm_id, operation="update", status=503, count=3)
+    sync_stack.qbo.inject_fault(
+        realm_id=sync_stack.realm_id, operation="update", status=503, count=stack_support.QBO_MAX_ATTEMPTS
+    )
     sync_stack.save_customer(Id=customer_id, **{**ANN, "Phone": "3035550199"})
     record = sqs_record(sync_stack.message(customer_id))
     # When the change is delivered alone, then the invocation fails (Powertools raises when every record of
@@ -89,9 +106,79 @@ def test_a_create_that_times_out_is_repeated_without_a_second_customer(sync_stac
     )
     # When the customer is synced
     assert sync_stack.sync(customer_id, event_type="customer_created") == NO_FAILURES
-    # Then the create was repeated (same requestid) and there is exactly one customer, linked
+    # Then the create was repeated (same requestid) and there is exactly one customer, linked, as mapped
     [created] = sync_stack.qbo_customers()
     assert sync_stack.link(customer_id).qbo_customer_id == created["Id"]
+    assert (created["DisplayName"], created["PrimaryPhone"]) == ("Ann Lee", {"FreeFormNumber": "3035550101"})
+
+
+# -- retry settings ----------------------------------------------------------------------------------------
+
+
+def test_a_qbo_call_is_tried_as_often_as_qbo_max_attempts_says(sync_stack: SyncStack, monkeypatch):
+    # Given SyncFunction configured for two attempts per QBO call, and QBO answering 503 twice
+    configure_sync(monkeypatch, QBO_MAX_ATTEMPTS="2")
+    customer_id, qbo_id = linked_customer(sync_stack, **ANN)
+    sync_stack.qbo.inject_fault(realm_id=sync_stack.realm_id, operation="update", status=503, count=2)
+    sync_stack.save_customer(Id=customer_id, **{**ANN, "Phone": "3035550199"})
+    # When the change is delivered, then the record fails after exactly two attempts
+    with pytest.raises(BatchProcessingError):
+        sync_stack.sync(customer_id)
+    assert [(c["operation"], c["status"]) for c in sync_stack.qbo_calls()] == [("update", 503)] * 2
+    assert sync_stack.qbo_customer(qbo_id)["PrimaryPhone"] == {"FreeFormNumber": "3035550101"}
+
+
+def test_the_sync_wiring_takes_its_qbo_retries_from_the_settings(sync_stack: SyncStack, monkeypatch):
+    # Given QBO retry settings in SyncFunction's environment
+    configure_sync(monkeypatch, QBO_MAX_ATTEMPTS="4", QBO_THROTTLE_WAIT_SECONDS="2.5")
+    # When the function's object graph is built
+    wiring = build_sync_wiring(load_settings(SyncSettings))
+    # Then every QBO client it makes retries that way
+    assert wiring.clients.retry_policy == QboRetryPolicy(max_attempts=4, throttle_wait_seconds=2.5)
+
+
+# -- an invocation running out of time -------------------------------------------------------------------
+
+
+def test_a_record_without_time_left_for_its_worst_case_goes_back_to_sqs_untouched(
+    sync_stack: SyncStack, monkeypatch, captured_output: CapturedOutput
+):
+    # Given records may need 1.75 s at worst, and QBO times out on every call (two attempts each)
+    configure_sync(monkeypatch, RECORD_MARGIN_SECONDS="1.75", QBO_MAX_ATTEMPTS="2")
+    enabled_at = sync_stack.merchant.settings.enabled_at
+    assert enabled_at is not None
+    early = sync_stack.save_customer(FirstName="Eve", LastName="Early")
+    assert sync_stack.sync(early, at=enabled_at - timedelta(minutes=1)) == NO_FAILURES  # warm start
+    timeout_ms = int(stack_support.HTTP_TIMEOUT_SECONDS * 1000) + 500
+    sync_stack.qbo.inject_fault(
+        realm_id=sync_stack.realm_id, operation="query", status=500, latency_ms=timeout_ms, count=2
+    )
+    ann, bea = sync_stack.save_customer(**ANN), sync_stack.save_customer(FirstName="Bea", LastName="Bell")
+    bea_message = sync_stack.message(bea, event_type="customer_created")
+    records = {
+        "early": sqs_record(sync_stack.message(early, at=enabled_at - timedelta(minutes=1))),
+        "ann": sqs_record(sync_stack.message(ann, event_type="customer_created")),
+        "bea": sqs_record(bea_message),
+    }
+    captured_output.clear()
+    # When they arrive in an invocation of 3.5 s: Ann's record takes two QBO timeouts (over 2 s)
+    response = sync_stack.deliver(*records.values(), context=RunningLambdaContextStub(remaining_millis=3500))
+    # Then Ann's record failed, and Bea's was handed back without being started
+    assert response == failures_of(records["ann"], records["bea"])
+    assert sync_stack.actions(ann) == ["retried"] and sync_stack.actions(bea) == []
+    # (QBO logs Ann's second, timed-out query only once it has answered it, so only Bea's absence is read)
+    assert not [call for call in sync_stack.qbo_calls() if "Bea" in json.dumps(call["query"])]
+    bea_lines = [
+        line["message"]
+        for line in captured_output.log_lines()
+        if line["correlation_id"] == bea_message.event_id
+    ]
+    assert bea_lines == ["change deferred to the next delivery"]
+    metrics = captured_output.metric_counts()
+    assert (metrics["SyncDeferred"], metrics["SyncRetried"]) == (1, 2)
+    # And once QBO is back (the outage was those two calls), SQS's redelivery of Bea's change creates her
+    assert sync_stack.deliver(records["bea"]) == NO_FAILURES
+    assert sync_stack.link(bea).status == "linked"
 
 
 # -- crash between the QBO create and the link write -------------------------------------------------------
@@ -131,6 +218,7 @@ def test_a_crash_between_the_qbo_create_and_the_link_write_leaves_one_customer(
     # Given a Lambda that dies after QBO created the customer, before the link is stored
     customer_id = sync_stack.save_customer(**ANN)
     record = sqs_record(sync_stack.message(customer_id, event_type="customer_created"))
+    # (The first record of an invocation always starts, however little time is left.)
     with pytest.raises(LambdaDied):
         sync_stack.deliver(record, context=LambdaContextStub(remaining_millis=1))
     assert len(sync_stack.qbo_customers()) == 1

@@ -3,6 +3,7 @@ article, one test each, and the QBO call counts the design promises, read from t
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from customer_sync.adapters.dynamodb_settings import DynamoDbMappingRepository
@@ -71,7 +72,11 @@ def test_a_customer_without_a_match_is_created_with_two_calls(sync_stack: SyncSt
     # When it is saved in PaySimple
     assert sync_stack.sync(customer_id, event_type="customer_created") == NO_FAILURES
     # Then one query and one create made the QBO customer, with DisplayName "First Last"
-    assert sync_stack.qbo_operations() == ["query", "create"]
+    assert [(c["operation"], c["status"]) for c in sync_stack.qbo_calls()] == [
+        ("query", 200),
+        ("create", 200),
+    ]
+    assert sync_stack.history(customer_id)[0].qbo_calls == 2
     [created] = sync_stack.qbo_customers()
     assert (created["DisplayName"], created["PrimaryPhone"]) == ("Ann Lee", {"FreeFormNumber": "3035550101"})
     assert sync_stack.link(customer_id).qbo_customer_id == created["Id"]
@@ -219,9 +224,37 @@ def test_card_and_bank_numbers_never_reach_qbo_the_tables_or_the_logs(sync_stack
     assert "[redacted]" in created["Notes"] and "[redacted]" in created["CompanyName"]
     stored_anywhere = {
         "qbo": repr(sync_stack.qbo_customers()),
+        "qbo call log": repr(sync_stack.qbo_calls()),
         "tables": sync_stack.all_table_items(),
         "logs": log_text(),
     }
+    for where, text in stored_anywhere.items():
+        for number in SECRET_NUMBERS:
+            assert number not in text, f"{number} reached the {where}"
+
+
+def test_a_card_number_echoed_in_a_qbo_fault_is_neither_stored_nor_logged(sync_stack: SyncStack, log_text):
+    # Given QBO rejecting the create with a fault whose detail quotes the value it refused, a card number
+    detail = f"String length is either shorter or longer than supported by specification. Notes: {CARD}"
+    fault = {
+        "Fault": {
+            "Error": [
+                {"Message": "Invalid string length", "Detail": detail, "code": "2050", "element": "Notes"}
+            ],
+            "type": "ValidationFault",
+        },
+        "time": "2026-03-02T10:00:00.000-07:00",
+    }
+    sync_stack.qbo.inject_fault(
+        realm_id=sync_stack.realm_id, operation="create", status=400, body=json.dumps(fault)
+    )
+    customer_id = sync_stack.save_customer(**ANN)
+    # When the customer is synced
+    assert sync_stack.sync(customer_id, event_type="customer_created") == NO_FAILURES
+    # Then the change is parked with QBO's code, and the card number is in no table and no log line
+    [failure] = sync_stack.failures()
+    assert (failure.reason, failure.code) == ("qbo_validation_error", "2050")
+    stored_anywhere = {"tables": sync_stack.all_table_items(), "logs": log_text()}
     for where, text in stored_anywhere.items():
         for number in SECRET_NUMBERS:
             assert number not in text, f"{number} reached the {where}"
@@ -237,8 +270,7 @@ def test_an_update_of_a_linked_customer_costs_exactly_one_call(sync_stack: SyncS
     sync_stack.save_customer(Id=customer_id, **{**ANN, "Phone": "3035550199"})
     sync_stack.sync(customer_id)
     # Then one sparse update carried it
-    [call] = sync_stack.qbo_calls()
-    assert call["operation"] == "update"
+    assert [(c["operation"], c["status"]) for c in sync_stack.qbo_calls()] == [("update", 200)]
     assert sync_stack.qbo_customer(qbo_id)["PrimaryPhone"] == {"FreeFormNumber": "3035550199"}
     assert sync_stack.history(customer_id)[0].qbo_calls == 1
 
@@ -252,6 +284,7 @@ def test_a_save_that_changes_no_enabled_field_costs_no_call(sync_stack: SyncStac
     # Then QBO is not called
     assert sync_stack.qbo_calls() == []
     assert sync_stack.actions(customer_id)[-1] == "unchanged"
+    assert sync_stack.history(customer_id)[0].qbo_calls == 0
 
 
 def test_a_stale_sync_token_costs_three_calls_and_keeps_the_other_change(sync_stack: SyncStack):
@@ -272,3 +305,4 @@ def test_a_stale_sync_token_costs_three_calls_and_keeps_the_other_change(sync_st
     assert customer["PrimaryPhone"] == {"FreeFormNumber": "3035550199"}
     assert customer["CompanyName"] == "Edited in QBO"
     assert sync_stack.link(customer_id).qbo_sync_token == customer["SyncToken"]
+    assert sync_stack.history(customer_id)[0].qbo_calls == 3

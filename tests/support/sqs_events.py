@@ -39,6 +39,17 @@ class LambdaContextStub:
         return self.remaining_millis
 
 
+@dataclass
+class RunningLambdaContextStub(LambdaContextStub):
+    """A context whose remaining time runs down with the clock, from `remaining_millis` at its creation."""
+
+    created_at: float = field(default_factory=time.monotonic)
+
+    def get_remaining_time_in_millis(self) -> int:
+        elapsed_millis = int((time.monotonic() - self.created_at) * 1000)
+        return max(0, self.remaining_millis - elapsed_millis)
+
+
 def sqs_record(
     message: CustomerChangeMessage | str,
     *,

@@ -7,6 +7,7 @@ Import the fixtures into a test module: `from tests.support.sync_stack import ..
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 import json
@@ -53,6 +54,11 @@ if TYPE_CHECKING:
 
 # Short, so a timeout test is quick; every emulator answer comes back in milliseconds.
 HTTP_TIMEOUT_SECONDS = 1.0
+# SyncFunction's QBO retries as the tests configure them (QBO_MAX_ATTEMPTS, QBO_THROTTLE_WAIT_SECONDS): the
+# production values. The emulator enforces QBO's 10 requests/s per realm, which a batch can exceed; a
+# shorter throttle wait would not clear that window.
+QBO_MAX_ATTEMPTS = 3
+QBO_THROTTLE_WAIT_SECONDS = 1.0
 _merchant_numbers = itertools.count(int(uuid.uuid4().int % 10_000) * 1000)
 
 
@@ -235,6 +241,8 @@ def sync_stack(
         QBO_TOKEN_URL=qbo_emulator.token_url,
         PAYSIMPLE_API_BASE_URL=paysimple_emulator.base_url,
         HTTP_TIMEOUT_SECONDS=str(HTTP_TIMEOUT_SECONDS),
+        QBO_MAX_ATTEMPTS=str(QBO_MAX_ATTEMPTS),
+        QBO_THROTTLE_WAIT_SECONDS=str(QBO_THROTTLE_WAIT_SECONDS),
     )
     # Lambda sets the environment before the handler module is imported; pytest imports it first, so the
     # Metrics singleton has not seen POWERTOOLS_METRICS_NAMESPACE.
@@ -245,20 +253,72 @@ def sync_stack(
     return SyncStack(env=env, merchant=merchant, qbo=qbo, paysimple=paysimple)
 
 
-@pytest.fixture
-def log_text(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], str]]:
-    """Everything logged (the Powertools handler's stream, bound at import, is swapped here) and printed
-    (metrics) during the test, at DEBUG level."""
-    stream = io.StringIO()
+class CapturedOutput:
+    """What the application wrote: log lines (the Powertools handler's stream, bound at import, is swapped
+    for this capture) and standard output (where metrics go, as CloudWatch embedded-metric JSON)."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self._capsys = capsys
+        self._logs = io.StringIO()
+        self._printed = ""
+
+    @property
+    def log_stream(self) -> io.StringIO:
+        return self._logs
+
+    def text(self) -> str:
+        """Every log line and everything printed so far, as one text."""
+        self._printed += self._capsys.readouterr().out
+        return self._logs.getvalue() + self._printed
+
+    def clear(self) -> None:
+        self.text()
+        self._logs.seek(0)
+        self._logs.truncate()
+        self._printed = ""
+
+    def log_lines(self) -> list[dict[str, Any]]:
+        """The JSON log lines, in order."""
+        return [json.loads(line) for line in self._logs.getvalue().splitlines() if line.strip()]
+
+    def metric_counts(self) -> dict[str, float]:
+        """Each metric's total over every embedded-metric document printed so far."""
+        self.text()
+        totals: dict[str, float] = {}
+        for line in self._printed.splitlines():
+            document = json.loads(line) if line.startswith("{") else {}
+            for directive in document.get("_aws", {}).get("CloudWatchMetrics", []):
+                for metric in directive["Metrics"]:
+                    name = metric["Name"]
+                    values = document[name] if isinstance(document[name], list) else [document[name]]
+                    totals[name] = totals.get(name, 0.0) + sum(values)
+        return totals
+
+
+@contextlib.contextmanager
+def _capturing(capsys: pytest.CaptureFixture[str]) -> Iterator[CapturedOutput]:
+    captured = CapturedOutput(capsys)
     handler = powertools_logger.registered_handler
     assert isinstance(handler, logging.StreamHandler)
-    previous_stream = handler.setStream(stream)
+    previous_stream = handler.setStream(captured.log_stream)
     previous_level = powertools_logger.log_level
     powertools_logger.setLevel(logging.DEBUG)
+    try:
+        yield captured
+    finally:
+        powertools_logger.setLevel(previous_level)
+        handler.setStream(previous_stream)
 
-    def read() -> str:
-        return stream.getvalue() + capsys.readouterr().out
 
-    yield read
-    powertools_logger.setLevel(previous_level)
-    handler.setStream(previous_stream)
+@pytest.fixture
+def captured_output(capsys: pytest.CaptureFixture[str]) -> Iterator[CapturedOutput]:
+    """The application's logs (at DEBUG level) and metrics during the test."""
+    with _capturing(capsys) as captured:
+        yield captured
+
+
+@pytest.fixture
+def log_text(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], str]]:
+    """Everything logged (at DEBUG level) and printed (metrics) during the test, as one text."""
+    with _capturing(capsys) as captured:
+        yield captured.text

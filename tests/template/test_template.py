@@ -127,6 +127,27 @@ def test_changes_queue_visibility_timeout_is_at_least_six_times_the_sync_timeout
     assert visibility >= 6 * sync_timeout
 
 
+def test_sync_timeout_is_at_least_twice_one_records_worst_case() -> None:
+    # Given the time one record may need at worst with the default settings (a record starts only while that
+    # much of the invocation is left, and the handler caps it at half the invocation)
+    defaults = SyncSettings(
+        secret_prefix="test/",
+        links_table_name="links",
+        settings_table_name="settings",
+        history_table_name="history",
+        idempotency_table_name="idempotency",
+        changes_queue_url="https://sqs.invalid/changes.fifo",
+        changes_dlq_url="https://sqs.invalid/changes-dlq.fifo",
+    )
+
+    # When reading the sync function's timeout
+    sync_timeout = function_spec(TEMPLATE, "SyncFunction").timeout_seconds
+
+    # Then a record that starts can finish (the cap never shortens the margin), and a healthy batch has the
+    # other half of the invocation to start its records
+    assert sync_timeout >= 2 * defaults.record_margin
+
+
 # --- SyncFunction's SQS event source ----------------------------------------------------------------------
 
 

@@ -20,6 +20,8 @@ def log_stream() -> Iterator[io.StringIO]:
     handler = logger.registered_handler
     assert isinstance(handler, logging.StreamHandler)
     previous = handler.setStream(stream)
+    # Handler tests leave Lambda context keys (a stub account id full of digits) on the shared logger.
+    logger.clear_state()
     yield stream
     handler.setStream(previous)
 

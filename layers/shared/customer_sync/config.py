@@ -25,6 +25,9 @@ class SecretNames(_Settings):
     def qbo_connection(self, merchant_id: str) -> str:
         return f"{self.secret_prefix}merchants/{merchant_id}/qbo"
 
+    def oauth_state_key(self) -> str:
+        return f"{self.secret_prefix}oauth-state-key"
+
 
 class ServiceUrls(_Settings):
     """Real service URLs are the defaults; the local stack and tests point them at the emulators."""
@@ -50,11 +53,59 @@ class TableNames(_Settings):
     history_table_name: str = Field(min_length=1)
 
 
+# Besides the PaySimple fetch and the QBO retries: DynamoDB and Secrets Manager calls, and the batch response.
+RECORD_OVERHEAD_SECONDS = 2.0
+
+
 class SyncSettings(SecretNames, TableNames, ServiceUrls):
     idempotency_table_name: str = Field(min_length=1)
     changes_queue_url: str = Field(min_length=1)
     changes_dlq_url: str = Field(min_length=1)
     secrets_cache_seconds: int = Field(default=300, ge=0)
+    qbo_max_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=5,
+        description=(
+            "QBO_MAX_ATTEMPTS: tries of one QBO call within an invocation, the first included, on "
+            "throttling, 5xx and timeouts. Then the change goes back to SQS, whose redelivery is the outer "
+            "retry. Each attempt may last HTTP_TIMEOUT_SECONDS, so this also sets how long one record may "
+            "take (RECORD_MARGIN_SECONDS)."
+        ),
+    )
+    qbo_throttle_wait_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        le=10,
+        description=(
+            "QBO_THROTTLE_WAIT_SECONDS: the longest wait after a 429 before the next attempt (a shorter "
+            "Retry-After wins). One second clears QBO's per-second limit. Intuit's 60 s for the per-minute "
+            "limit is not sat out inside a Lambda: SQS delivers the change again after its visibility "
+            "timeout."
+        ),
+    )
+    record_margin_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        le=900,
+        description=(
+            "RECORD_MARGIN_SECONDS: a record is started only while the invocation has at least this much "
+            "time left; otherwise it goes back to SQS untouched, so Lambda never kills a batch mid-record "
+            "without reporting which records succeeded. Unset: one record's worst case during an outage, "
+            "HTTP_TIMEOUT_SECONDS (the PaySimple fetch) + QBO_MAX_ATTEMPTS x (HTTP_TIMEOUT_SECONDS + "
+            "QBO_THROTTLE_WAIT_SECONDS) + 2 s, i.e. 45 s with the defaults. The handler caps it at half "
+            "the time an invocation starts with, so a batch always makes progress. SyncFunction's Timeout "
+            "must be at least twice this."
+        ),
+    )
+
+    @property
+    def record_margin(self) -> float:
+        """Seconds one record may need at worst (RECORD_MARGIN_SECONDS, or derived as described there)."""
+        if self.record_margin_seconds is not None:
+            return self.record_margin_seconds
+        one_qbo_call = self.qbo_max_attempts * (self.http_timeout_seconds + self.qbo_throttle_wait_seconds)
+        return self.http_timeout_seconds + one_qbo_call + RECORD_OVERHEAD_SECONDS
 
 
 class AdminSettings(SecretNames, TableNames, ServiceUrls):

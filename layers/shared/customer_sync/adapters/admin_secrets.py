@@ -26,11 +26,6 @@ class SecretMisconfigured(RuntimeError):
     """A deployment secret is missing or not the documented JSON (names the fields, never the values)."""
 
 
-def oauth_state_key_name(names: SecretNames) -> str:
-    """template.yaml's OAuthStateKeySecret."""
-    return f"{names.secret_prefix}oauth-state-key"
-
-
 def _invalid_fields(error: ValidationError) -> str:
     return ", ".join(
         sorted({".".join(str(part) for part in issue["loc"]) or "(root)" for issue in error.errors()})
@@ -75,7 +70,7 @@ class SecretsManagerQboConnections:
             raise SecretMisconfigured(f"secret {name!r} is invalid at: {_invalid_fields(error)}") from None
 
     def state_signing_key(self) -> bytes:
-        name = oauth_state_key_name(self._names)
+        name = self._names.oauth_state_key()
         try:
             key = self._secrets.get_json(name).get("key")
         except SecretNotFound:

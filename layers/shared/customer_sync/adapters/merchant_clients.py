@@ -46,7 +46,8 @@ class QboRetryPolicy:
 
     Short on purpose: a Lambda must not sit out Intuit's 60 s throttle window. One second clears the
     10-requests-per-second limit; a per-minute throttle outlasts the attempts and SQS delivers the message
-    again after its visibility timeout.
+    again after its visibility timeout. SyncFunction takes its numbers from SyncSettings (sync_wiring); the
+    defaults here serve the rest.
     """
 
     max_attempts: int = 3
@@ -157,6 +158,11 @@ class MerchantClientFactory:
             retry=retry,
             secrets_max_age_seconds=secrets_max_age_seconds,
         )
+
+    @property
+    def retry_policy(self) -> QboRetryPolicy:
+        """How every QBO client this factory builds retries."""
+        return self._retry
 
     # -- PaySimple -------------------------------------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """SyncFunction's object graph: the sync service over DynamoDB, Secrets Manager and the per-merchant API
-clients, and the idempotency store. Built once per cold start.
+clients, and the idempotency store. Built once per cold start. QBO retries follow SyncSettings
+(QBO_MAX_ATTEMPTS, QBO_THROTTLE_WAIT_SECONDS).
 
 One boto3 session and one client per AWS service serve every repository: each new session would load the
 service models again, which is most of a cold start's client cost.
@@ -37,9 +38,7 @@ class SyncWiring:
     idempotency_store: DynamoDBPersistenceLayer
 
 
-def build_sync_wiring(
-    settings: SyncSettings, *, clock: Clock | None = None, retry: QboRetryPolicy | None = None
-) -> SyncWiring:
+def build_sync_wiring(settings: SyncSettings, *, clock: Clock | None = None) -> SyncWiring:
     clock = clock or SystemClock()
     session = boto3.session.Session()
     dynamodb: DynamoDBClient = session.client("dynamodb")
@@ -54,7 +53,10 @@ def build_sync_wiring(
         clock=clock,
         lock=DynamoDbLock(settings.settings_table_name, clock=clock, client=dynamodb),
         connection_state=DynamoDbConnectionState(settings.settings_table_name, clock=clock, client=dynamodb),
-        retry=retry,
+        retry=QboRetryPolicy(
+            max_attempts=settings.qbo_max_attempts,
+            throttle_wait_seconds=settings.qbo_throttle_wait_seconds,
+        ),
         secrets_max_age_seconds=settings.secrets_cache_seconds,
     )
     service = SyncService(
