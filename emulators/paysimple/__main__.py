@@ -12,8 +12,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="PaySimple API v4 + webhooks emulator")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8002)
+    parser.add_argument("--webhook-timeout-seconds", type=float, default=10.0)
+    parser.add_argument("--signature-encoding", choices=("hex", "base64"), default="hex")
     args = parser.parse_args()
-    emulator = PaySimpleEmulator(access_log=True).start(args.host, args.port)
+    emulator = PaySimpleEmulator(
+        access_log=True,
+        webhook_timeout_seconds=args.webhook_timeout_seconds,
+        signature_encoding=args.signature_encoding,
+    ).start(args.host, args.port)
     print(f"PaySimple emulator on {emulator.base_url} (control API under /_emulator)", flush=True)
     try:
         threading.Event().wait()

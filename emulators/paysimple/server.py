@@ -10,6 +10,7 @@ from typing import Any
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from emulators.paysimple.app import PaySimpleApp
+from emulators.paysimple.signing import SignatureEncoding
 from emulators.paysimple.state import EmulatorState
 from emulators.paysimple.timestamps import utcnow
 from emulators.paysimple.webhooks import WebhookSender
@@ -29,9 +30,20 @@ class PaySimpleEmulator:
         clock: Callable[[], datetime] = utcnow,
         webhook_timeout_seconds: float = 10.0,
         access_log: bool = False,
+        signature_encoding: SignatureEncoding = "hex",
+        include_deprecated_client_id: bool = True,
     ) -> None:
+        """`webhook_timeout_seconds`: how long a receiver has for its whole 2xx answer (PaySimple: 10 s).
+        `signature_encoding`: hex (the documented form) or base64. `include_deprecated_client_id`: whether
+        envelopes carry the deprecated `client_id` as well."""
         self.state = EmulatorState(clock=clock)
-        self.webhooks = WebhookSender(self.state, clock=clock, timeout_seconds=webhook_timeout_seconds)
+        self.webhooks = WebhookSender(
+            self.state,
+            clock=clock,
+            timeout_seconds=webhook_timeout_seconds,
+            signature_encoding=signature_encoding,
+            include_deprecated_client_id=include_deprecated_client_id,
+        )
         self.app = PaySimpleApp(self.state, self.webhooks)
         self._access_log = access_log
         self._server: BaseWSGIServer | None = None

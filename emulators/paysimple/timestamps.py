@@ -7,10 +7,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def event_timestamp(moment: datetime) -> str:
-    """Webhook `created_at`: always 7 fractional digits, e.g. `2018-06-20T21:42:31.5412011Z`."""
+def event_timestamp(moment: datetime, ticks: int = 0) -> str:
+    """Webhook `created_at`: always 7 fractional digits, e.g. `2018-06-20T21:42:31.5412011Z`.
+
+    Python's datetime stops at microseconds; `ticks` (0-9) is the seventh digit, the 100 ns tick .NET adds.
+    """
+    if not 0 <= ticks <= 9:
+        raise ValueError("ticks is one digit")
     utc = _as_utc(moment)
-    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond:06d}0Z"
+    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond:06d}{ticks}Z"
 
 
 def record_timestamp(moment: datetime) -> str:

@@ -1,19 +1,23 @@
 """Builds, signs and POSTs webhook events the way PaySimple does: a compact JSON envelope, hex HMAC-SHA256 of
 the raw body in `PaySimple-Hmac-SHA256`, and a 2xx expected within 10 seconds. A failed event is retried on
-demand (`redeliver_failed`) instead of hourly for 72 hours."""
+demand (`redeliver_failed`) instead of hourly for 72 hours.
+
+"Within 10 seconds" is the whole exchange, as .NET's HttpClient.Timeout measures it: a 2xx whose answer is
+still arriving when the time is up is a failure, even though no single socket read waited that long."""
 
 from __future__ import annotations
 
 import json
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import requests
 
-from emulators.paysimple.signing import SIGNATURE_HEADER, sign_webhook
+from emulators.paysimple.signing import SIGNATURE_HEADER, SignatureEncoding, sign_webhook
 from emulators.paysimple.state import EmulatorState, JsonObject, Merchant, WebhookEvent
 from emulators.paysimple.timestamps import event_timestamp
 
@@ -22,24 +26,36 @@ HOURLY_RETRIES_FOR_72_HOURS = 72
 
 class WebhookSender:
     def __init__(
-        self, state: EmulatorState, *, clock: Callable[[], datetime], timeout_seconds: float = 10.0
+        self,
+        state: EmulatorState,
+        *,
+        clock: Callable[[], datetime],
+        timeout_seconds: float = 10.0,
+        signature_encoding: SignatureEncoding = "hex",
+        include_deprecated_client_id: bool = True,
     ) -> None:
         self._state = state
         self._clock = clock
         self._timeout_seconds = timeout_seconds
+        self._signature_encoding: SignatureEncoding = signature_encoding
+        self._include_deprecated_client_id = include_deprecated_client_id
         self._timers: set[threading.Timer] = set()
         self._timers_lock = threading.Lock()
 
     def new_event(self, merchant: Merchant, event_type: str, data: dict[str, Any]) -> WebhookEvent:
-        envelope = {
+        envelope: dict[str, Any] = {
             "event_type": event_type,
             "event_id": f"evt_{secrets.token_hex(12)}",
             "merchant_id": int(merchant.merchant_id),
-            "created_at": event_timestamp(self._clock()),
-            "data": data,
         }
-        # Compact separators: a receiver that re-serialises the JSON before verifying gets other bytes.
-        body = json.dumps(envelope, separators=(",", ":")).encode("utf-8")
+        if self._include_deprecated_client_id:
+            # Deprecated but still sent at times; never equal to merchant_id, so mixing them up shows.
+            envelope["client_id"] = deprecated_client_id(merchant.merchant_id)
+        envelope["created_at"] = event_timestamp(self._clock(), ticks=secrets.randbelow(10))
+        envelope["data"] = data
+        # Compact, non-ASCII as raw UTF-8 like .NET's serialiser (not \u escapes): a receiver that
+        # re-serialises the JSON before verifying gets other bytes.
+        body = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         event = WebhookEvent(merchant.merchant_id, str(envelope["event_id"]), event_type, body)
         self._state.add_event(event)
         return event
@@ -72,12 +88,17 @@ class WebhookSender:
 
     def _post(self, event: WebhookEvent) -> JsonObject:
         merchant = self._state.merchant(event.merchant_id)
-        signature = sign_webhook(event.body, merchant.webhook_signing_key) if merchant else ""
+        signature = (
+            sign_webhook(event.body, merchant.webhook_signing_key, self._signature_encoding)
+            if merchant
+            else ""
+        )
         status_code: int | None = None
         error: str | None = None
         if merchant is None or not merchant.webhook_url:
             error = "no webhook subscription"
         else:
+            started = time.monotonic()
             try:
                 response = requests.post(
                     merchant.webhook_url,
@@ -86,7 +107,12 @@ class WebhookSender:
                     timeout=self._timeout_seconds,
                     allow_redirects=False,
                 )
-                status_code = response.status_code
+                elapsed = time.monotonic() - started
+                if elapsed > self._timeout_seconds:
+                    # requests' timeout bounds each socket read, not the exchange: PaySimple gave up by now.
+                    error = f"Timeout (HTTP {response.status_code} came after {elapsed:.2f} s)"
+                else:
+                    status_code = response.status_code
             except requests.RequestException as exc:
                 error = type(exc).__name__
         delivery: JsonObject = {
@@ -101,3 +127,8 @@ class WebhookSender:
         }
         self._state.record_delivery(event, delivery)
         return delivery
+
+
+def deprecated_client_id(merchant_id: str) -> int:
+    """The `client_id` some envelopes still carry: a stable number per merchant, never the merchant id."""
+    return int(merchant_id) * 10 + 7

@@ -139,6 +139,11 @@ def _plan_write(
     except QboFault as fault:
         rejected = fault.reply(now)
         return ApiCall(realm_id, "create", 1, lambda: rejected)
+    operation = request.args.get("operation")
+    if operation is not None and operation != "update":
+        # Names cannot be deleted (only made inactive); never treat `?operation=delete` as an update.
+        refused = faults.unsupported_operation(operation, entity_name).reply(now)
+        return ApiCall(realm_id, "update" if "Id" in payload else "create", 1, lambda: refused)
     if "Id" in payload:
         return ApiCall(
             realm_id,

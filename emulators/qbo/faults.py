@@ -100,6 +100,15 @@ def unsupported_property(detail: str, element: str = "") -> QboFault:
     return QboFault("2010", "Request has invalid or unsupported property", detail, element=element)
 
 
+def unsupported_operation(operation: str, entity_name: str) -> QboFault:
+    return QboFault(
+        "2010",
+        "Request has invalid or unsupported property",
+        f"Operation {operation} is not supported for {entity_name}; make it inactive with Active false",
+        element="operation",
+    )
+
+
 def query_parse_error(detail: str) -> QboFault:
     return QboFault("4000", "Error parsing query", f"QueryParserError: {detail}")
 

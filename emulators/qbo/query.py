@@ -107,10 +107,18 @@ def _read_string(statement: str, position: int) -> tuple[str, int]:
 
 
 class _Parser:
-    def __init__(self, tokens: list[Token], accept_email_address_subfield: bool) -> None:
+    def __init__(
+        self,
+        tokens: list[Token],
+        accept_email_address_subfield: bool,
+        max_results_limit: int = MAX_RESULTS_LIMIT,
+        cap_max_results: bool = False,
+    ) -> None:
         self._tokens = tokens
         self._index = 0
         self._accept_email_address_subfield = accept_email_address_subfield
+        self._max_results_limit = max_results_limit
+        self._cap_max_results = cap_max_results
 
     def parse(self) -> Query:
         self._expect_keyword("SELECT")
@@ -183,8 +191,11 @@ class _Parser:
                     raise faults.query_parse_error("STARTPOSITION must be 1 or more")
                 query.start_position = number
             else:
-                if not 1 <= number <= MAX_RESULTS_LIMIT:
-                    raise faults.query_parse_error(f"MAXRESULTS must be between 1 and {MAX_RESULTS_LIMIT}")
+                limit = self._max_results_limit
+                if number > limit and self._cap_max_results:
+                    number = limit  # the other possible outcome: QBO quietly returns fewer than asked
+                if not 1 <= number <= limit:
+                    raise faults.query_parse_error(f"MAXRESULTS must be between 1 and {limit}")
                 query.max_results = number
 
     def _field(self, spec: EntitySpec) -> str:
@@ -250,9 +261,20 @@ class _Parser:
             raise faults.query_parse_error(f"Expected {symbol}")
 
 
-def parse(statement: str, *, accept_email_address_subfield: bool = False) -> Query:
-    """Parse a statement or raise the 4000 fault QBO would answer."""
-    return _Parser(tokenize(statement), accept_email_address_subfield).parse()
+def parse(
+    statement: str,
+    *,
+    accept_email_address_subfield: bool = False,
+    max_results_limit: int = MAX_RESULTS_LIMIT,
+    cap_max_results: bool = False,
+) -> Query:
+    """Parse a statement or raise the 4000 fault QBO would answer.
+
+    Whether QBO refuses a MAXRESULTS above its limit or quietly cuts it (and where the limit is) is
+    unconfirmed: `cap_max_results` and `max_results_limit` choose the outcome.
+    """
+    parser = _Parser(tokenize(statement), accept_email_address_subfield, max_results_limit, cap_max_results)
+    return parser.parse()
 
 
 # --- evaluation ------------------------------------------------------------------------------------------

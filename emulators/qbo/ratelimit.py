@@ -27,26 +27,31 @@ class SlidingWindow:
 
 
 class RealmMeter:
-    """QBO's per-realm limits: requests per minute, optionally per second, and batch requests per minute.
+    """QBO's per-realm limits: requests per minute, per second, and batch requests per minute.
 
-    Only admitted requests are counted: a throttled retry does not push the window further out.
+    The per-minute limit meters every batch item like a call; the per-second limit counts HTTP requests (a
+    batch of 30 could never pass a 10/s limit otherwise, yet QBO allows 30 items). Only admitted requests are
+    counted: a throttled retry does not push the window further out.
     """
 
     def __init__(self, per_minute: int, per_second: int | None, batches_per_minute: int) -> None:
-        self._windows = [SlidingWindow(per_minute, 60.0)]
-        if per_second is not None:
-            self._windows.append(SlidingWindow(per_second, 1.0))
+        self._per_minute = SlidingWindow(per_minute, 60.0)
+        self._per_second = SlidingWindow(per_second, 1.0) if per_second is not None else None
         self._batches = SlidingWindow(batches_per_minute, 60.0)
 
     def admit(self, realm_id: str, now: float, cost: int, is_batch: bool) -> bool:
-        windows = [*self._windows, self._batches] if is_batch else self._windows
-        costs = [cost] * len(self._windows) + ([1] if is_batch else [])
-        if not all(w.fits(realm_id, now, c) for w, c in zip(windows, costs, strict=True)):
+        charges: list[tuple[SlidingWindow, int]] = [(self._per_minute, cost)]
+        if self._per_second is not None:
+            charges.append((self._per_second, 1))
+        if is_batch:
+            charges.append((self._batches, 1))
+        if not all(window.fits(realm_id, now, units) for window, units in charges):
             return False
-        for window, window_cost in zip(windows, costs, strict=True):
-            window.admit(realm_id, now, window_cost)
+        for window, units in charges:
+            window.admit(realm_id, now, units)
         return True
 
     def clear(self) -> None:
-        for window in [*self._windows, self._batches]:
-            window.clear()
+        for window in (self._per_minute, self._per_second, self._batches):
+            if window is not None:
+                window.clear()

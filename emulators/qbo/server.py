@@ -12,7 +12,9 @@ from werkzeug.wrappers import Request
 
 from emulators.qbo.api import serve_api_request
 from emulators.qbo.control_api import serve_control_request
+from emulators.qbo.entities import PHONE_LIMIT
 from emulators.qbo.oauth import AUTHORIZE_PATH, TOKEN_PATH, serve_authorize_request, serve_token_request
+from emulators.qbo.query import MAX_RESULTS_LIMIT
 from emulators.qbo.replies import json_reply
 from emulators.qbo.store import EmulatorSettings, EmulatorState
 from emulators.qbo.timestamps import new_intuit_tid
@@ -41,7 +43,7 @@ class QboEmulator:
         old_refresh_token_grace_seconds: int = 0,
         rate_limit_per_minute: int = 500,
         clock: Callable[[], float] = time.time,
-        rate_limit_per_second: int | None = None,
+        rate_limit_per_second: int | None = 10,
         batch_rate_limit_per_minute: int = 40,
         case_sensitive_queries: bool = False,
         case_sensitive_display_names: bool = False,
@@ -49,6 +51,9 @@ class QboEmulator:
         replay_failed_requests: bool = True,
         shuffle_batch_responses: bool = True,
         require_json_accept: bool = True,
+        phone_number_limit: int = PHONE_LIMIT,
+        max_results_limit: int = MAX_RESULTS_LIMIT,
+        cap_max_results: bool = False,
     ) -> None:
         settings = EmulatorSettings(
             client_id=client_id,
@@ -65,6 +70,9 @@ class QboEmulator:
             replay_failed_requests=replay_failed_requests,
             shuffle_batch_responses=shuffle_batch_responses,
             require_json_accept=require_json_accept,
+            phone_number_limit=phone_number_limit,
+            max_results_limit=max_results_limit,
+            cap_max_results=cap_max_results,
         )
         self.state = EmulatorState(settings, clock)
         self._server: BaseWSGIServer | None = None

@@ -28,7 +28,7 @@ class EmulatorSettings:
     old_refresh_token_grace_seconds: int = 0
     authorization_code_ttl_seconds: int = 600
     rate_limit_per_minute: int = 500
-    rate_limit_per_second: int | None = None
+    rate_limit_per_second: int | None = 10
     batch_rate_limit_per_minute: int = 40
     case_sensitive_queries: bool = False
     case_sensitive_display_names: bool = False
@@ -36,6 +36,9 @@ class EmulatorSettings:
     replay_failed_requests: bool = True
     shuffle_batch_responses: bool = True
     require_json_accept: bool = True
+    phone_number_limit: int = entities.PHONE_LIMIT
+    max_results_limit: int = query.MAX_RESULTS_LIMIT
+    cap_max_results: bool = False  # True: a larger MAXRESULTS is cut silently instead of a 4000
 
 
 @dataclass
@@ -67,6 +70,7 @@ class AuthorizationCode:
     realm_id: str
     redirect_uri: str
     expires_at: float
+    redeemed: bool = False  # kept after use, so a replayed code is still logged under its realm
 
 
 @dataclass
@@ -239,8 +243,11 @@ class EmulatorState:
     def redeem_authorization_code(self, code: str, redirect_uri: str) -> JsonObject | None:
         """A grant for the code's realm; codes are single use and bound to their redirect_uri."""
         with self.lock:
-            issued = self._codes.pop(code, None)
-            if issued is None or issued.redirect_uri != redirect_uri or self.clock() >= issued.expires_at:
+            issued = self._codes.get(code)
+            if issued is None or issued.redeemed:
+                return None
+            issued.redeemed = True  # single use, even when this attempt fails
+            if issued.redirect_uri != redirect_uri or self.clock() >= issued.expires_at:
                 return None
             return self.issue_grant(issued.realm_id)
 
@@ -263,7 +270,13 @@ class EmulatorState:
         with self.lock:
             realm, spec = self._realm(realm_id), entities.SPECS_BY_NAME[entity_name]
             next_id = realm.next_ids.get(spec.name, 1)
-            entity = entities.build_new(spec, payload, str(next_id), self._stamp(realm))
+            entity = entities.build_new(
+                spec,
+                payload,
+                str(next_id),
+                self._stamp(realm),
+                phone_number_limit=self.settings.phone_number_limit,
+            )
             self._check_unique_name(realm, entity, spec)
             realm.next_ids[spec.name] = next_id + 1
             realm.entities.setdefault(spec.name, {})[entity["Id"]] = entity
@@ -275,7 +288,13 @@ class EmulatorState:
             current = realm.entities.get(spec.name, {}).get(str(payload.get("Id")))
             if current is None:
                 raise faults.object_not_found(str(payload.get("Id")))
-            entity = entities.build_update(spec, current, payload, self._stamp(realm))
+            entity = entities.build_update(
+                spec,
+                current,
+                payload,
+                self._stamp(realm),
+                phone_number_limit=self.settings.phone_number_limit,
+            )
             self._check_unique_name(realm, entity, spec)
             realm.entities[spec.name][entity["Id"]] = entity
             return copy.deepcopy(entity)
@@ -290,7 +309,10 @@ class EmulatorState:
     def query(self, realm_id: str, statement: str) -> JsonObject:
         """The `QueryResponse` for a statement, or a 4000 fault."""
         parsed = query.parse(
-            statement, accept_email_address_subfield=self.settings.accept_email_address_subfield
+            statement,
+            accept_email_address_subfield=self.settings.accept_email_address_subfield,
+            max_results_limit=self.settings.max_results_limit,
+            cap_max_results=self.settings.cap_max_results,
         )
         with self.lock:
             stored = list(self._realm(realm_id).entities.get(parsed.spec.name, {}).values())

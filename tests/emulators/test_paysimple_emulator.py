@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -10,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -134,14 +136,30 @@ def test_customer_webhook_is_hex_hmac_sha256_of_the_exact_raw_body(control, rece
     ]
 
 
+def test_non_ascii_names_are_sent_as_raw_utf8_so_no_re_serialisation_reproduces_the_signed_bytes(
+    control, receiver
+):
+    # When a customer with accented names is created
+    control.save_customer(MERCHANT_ID, {**JOHN, "FirstName": "José", "LastName": "Müller"})
+
+    # Then the body carries the names as UTF-8 bytes, and Python's JSON output, compact or not, differs
+    [receipt] = receiver.wait_for(1)
+    assert "José".encode() in receipt.body and "Müller".encode() in receipt.body
+    parsed = json.loads(receipt.body)
+    assert json.dumps(parsed, separators=(",", ":")).encode() != receipt.body
+    assert receipt.headers["PaySimple-Hmac-SHA256"] == sign_webhook(receipt.body, SIGNING_KEY)
+
+
 def test_customer_created_envelope_carries_the_lightweight_customer_data(control, receiver):
     # When a customer is created
     saved = control.save_customer(MERCHANT_ID, JOHN)
 
-    # Then the envelope has PaySimple's shape, an integer merchant id and only the lightweight data
+    # Then the envelope has PaySimple's shape, an integer merchant id and only the lightweight data, plus the
+    # deprecated client_id, which is not the merchant id
     [receipt] = receiver.wait_for(1)
     event = json.loads(receipt.body)
-    assert set(event) == {"event_type", "event_id", "merchant_id", "created_at", "data"}
+    assert set(event) == {"event_type", "event_id", "merchant_id", "client_id", "created_at", "data"}
+    assert isinstance(event["client_id"], int) and event["client_id"] != event["merchant_id"]
     assert event["event_type"] == "customer_created"
     assert re.fullmatch(r"evt_[0-9a-f]{24}", event["event_id"])
     assert event["event_id"] == saved["event_id"]
@@ -155,12 +173,15 @@ def test_customer_created_envelope_carries_the_lightweight_customer_data(control
 
 
 def test_created_at_has_seven_fractional_digits_and_a_z(control, receiver):
-    # When a customer is created at 21:42:31.541201 UTC
-    control.save_customer(MERCHANT_ID, JOHN)
+    # When customers are created at 21:42:31.541201 UTC
+    for number in range(20):
+        control.save_customer(MERCHANT_ID, {**JOHN, "FirstName": f"John{number}"})
 
-    # Then created_at is written the .NET way, with 7 fractional digits
-    [receipt] = receiver.wait_for(1)
-    assert json.loads(receipt.body)["created_at"] == "2018-06-20T21:42:31.5412010Z"
+    # Then created_at is written the .NET way, with 7 fractional digits whose last is a real 100 ns tick,
+    # not always a padding zero
+    stamps = [json.loads(receipt.body)["created_at"] for receipt in receiver.wait_for(20)]
+    assert all(re.fullmatch(r"2018-06-20T21:42:31\.541201[0-9]Z", stamp) for stamp in stamps)
+    assert {stamp[-2] for stamp in stamps} != {"0"}
 
 
 def test_update_sends_customer_updated_and_moves_last_modified(control, receiver, clock):
@@ -221,6 +242,62 @@ def test_failed_delivery_is_recorded_and_retried_until_acknowledged(control, rec
     assert control.redeliver_failed() == []
     first, second = receiver.wait_for(2)
     assert first.body == second.body
+
+
+def test_a_2xx_that_takes_longer_than_the_timeout_in_all_is_a_failed_delivery(receiver):
+    # Given a receiver that answers 200 at once but trickles its body for 0.5 s (each pause shorter than the
+    # 0.3 s PaySimple waits), and an emulator waiting 0.3 s
+    class Trickling(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", "3")
+            self.end_headers()
+            for chunk in (b"o", b"k", b"!"):
+                self.wfile.write(chunk)
+                self.wfile.flush()
+                time.sleep(0.25)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    slow = ThreadingHTTPServer(("127.0.0.1", 0), Trickling)
+    threading.Thread(target=slow.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        with PaySimpleEmulator(webhook_timeout_seconds=0.3).start() as emulator:
+            control = PaySimpleEmulatorControl(emulator.base_url)
+            url = f"http://127.0.0.1:{slow.server_port}/hook"
+            control.add_merchant(MERCHANT_ID, API_USERNAME, API_KEY, SIGNING_KEY, webhook_url=url)
+
+            # When a customer is saved
+            [delivery] = control.save_customer(MERCHANT_ID, JOHN)["deliveries"]
+
+            # Then PaySimple counts it as not acknowledged, and retries it later
+            assert delivery["delivered"] is False
+            assert delivery["error"].startswith("Timeout")
+            assert [d["event_id"] for d in control.redeliver_failed()] == [delivery["event_id"]]
+    finally:
+        slow.shutdown()
+        slow.server_close()
+
+
+def test_the_signature_may_be_base64_and_the_client_id_left_out(receiver):
+    # Given an emulator signing in base64 and never sending the deprecated client_id
+    with PaySimpleEmulator(
+        signature_encoding="base64", include_deprecated_client_id=False
+    ).start() as emulator:
+        control = PaySimpleEmulatorControl(emulator.base_url)
+        control.add_merchant(MERCHANT_ID, API_USERNAME, API_KEY, SIGNING_KEY, webhook_url=receiver.url)
+
+        # When a customer is saved
+        control.save_customer(MERCHANT_ID, JOHN)
+
+    # Then the signature is the base64 HMAC of the raw body, and the envelope has no client_id
+    [receipt] = receiver.wait_for(1)
+    digest = hmac.new(SIGNING_KEY.encode(), receipt.body, hashlib.sha256).digest()
+    assert receipt.headers["PaySimple-Hmac-SHA256"] == base64.b64encode(digest).decode()
+    assert sign_webhook(receipt.body, SIGNING_KEY, "base64") == receipt.headers["PaySimple-Hmac-SHA256"]
+    assert "client_id" not in json.loads(receipt.body)
 
 
 def test_unreachable_receiver_is_recorded_as_an_undelivered_attempt(control):
@@ -440,3 +517,20 @@ def test_latency_fault_delays_the_answer(control, emulator):
     # Then it answers normally, late
     assert response.status_code == 204
     assert time.monotonic() - started >= 0.3
+
+
+def test_concurrent_saves_and_fetches_are_served_consistently(control, emulator):
+    # Given 16 threads that each save a customer and fetch it back at the same time
+    def save_and_fetch(number: int) -> tuple[int, int, str]:
+        saved = control.save_customer(MERCHANT_ID, {**JOHN, "FirstName": f"Par{number}"}, send_webhook=False)
+        customer_id = saved["customer"]["Id"]
+        fetched = api_get(emulator, f"/v4/customer/{customer_id}")
+        return customer_id, fetched.status_code, fetched.json()["Response"]["FirstName"]
+
+    # When they run
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(save_and_fetch, range(16)))
+
+    # Then every customer got its own id and reads back as saved
+    assert len({customer_id for customer_id, _, _ in results}) == 16
+    assert [(status, name) for _, status, name in results] == [(200, f"Par{n}") for n in range(16)]

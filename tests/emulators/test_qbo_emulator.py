@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -202,7 +203,7 @@ def test_a_create_without_any_name_is_2020(company: Company) -> None:
         ({"DisplayName": "Ok", "GivenName": "g" * 101}, "2050"),
         ({"DisplayName": "Ok", "Title": "t" * 17}, "2050"),
         ({"DisplayName": "Ok", "PrintOnCheckName": "p" * 111}, "2050"),
-        ({"DisplayName": "Ok", "PrimaryPhone": {"FreeFormNumber": "1" * 31}}, "2050"),
+        ({"DisplayName": "Ok", "PrimaryPhone": {"FreeFormNumber": "1" * 22}}, "2050"),
         ({"DisplayName": "Ok", "Notes": "n" * 2001}, "2050"),
         ({"DisplayName": "Ok", "BillAddr": {"PostalCode": "9" * 31}}, "2050"),
         ({"DisplayName": "Ok", "PrimaryEmailAddr": {"Address": "a" * 95 + "@b.com"}}, "2050"),
@@ -231,12 +232,36 @@ def test_values_at_their_limits_are_accepted(company: Company) -> None:
             "GivenName": "g" * 100,
             "Title": "t" * 16,
             "PrintOnCheckName": "p" * 110,
-            "PrimaryPhone": {"FreeFormNumber": "1" * 30},
+            "PrimaryPhone": {"FreeFormNumber": "1" * 21},
             "PrimaryEmailAddr": {"Address": "a" * 94 + "@b.com"},
         }
     )
     # Then the customer exists
     assert created["Id"] == "1"
+
+
+def test_phones_over_the_safe_21_characters_are_refused_unless_the_documented_30_is_chosen() -> None:
+    # Given one emulator with the default (safe) phone limit and one with Intuit's documented 30
+    phone = {"DisplayName": "Long Phone", "PrimaryPhone": {"FreeFormNumber": "+1 (303) 555-0100 x12"}}
+    with QboEmulator() as strict, QboEmulator(phone_number_limit=30) as documented:
+        results = []
+        for emulator in (strict, documented):
+            grant = QboEmulatorControl(emulator.base_url).create_realm()
+            company = Company(emulator.base_url, grant["realm_id"], grant["access_token"], "")
+            # When a 21-character and a 24-character phone are sent
+            at_limit = company.create(
+                {**phone, "DisplayName": "At Limit", "PrimaryPhone": {"FreeFormNumber": "1" * 21}}
+            )
+            results.append(
+                (
+                    at_limit.status_code,
+                    company.create({**phone, "PrimaryPhone": {"FreeFormNumber": "1" * 24}}),
+                )
+            )
+    # Then 21 passes everywhere, and 24 only where the documented limit was chosen
+    assert [status for status, _ in results] == [200, 200]
+    assert fault_of(results[0][1])["code"] == "2050"
+    assert results[1][1].status_code == 200
 
 
 def test_addresses_get_an_id_and_country_may_come_back_normalised(company: Company) -> None:
@@ -326,6 +351,22 @@ def test_display_name_cannot_be_removed(company: Company) -> None:
     # Then the name stays
     assert response.json()["Customer"]["DisplayName"] == "Sticky Name"
     assert response.json()["Customer"]["SyncToken"] == "2"
+
+
+def test_a_delete_operation_is_refused_and_changes_nothing(company: Company) -> None:
+    # Given a customer with notes
+    created = company.customer({"DisplayName": "Undeletable", "Notes": "keep"})
+    # When the app tries to delete it as it would a transaction
+    response = company.call(
+        "POST",
+        "/customer",
+        json={"Id": created["Id"], "SyncToken": "0"},
+        params={"operation": "delete"},
+    )
+    # Then QBO refuses (names are only made inactive) and the customer is untouched
+    assert fault_of(response)["element"] == "operation"
+    current = company.read(created["Id"]).json()["Customer"]
+    assert (current["SyncToken"], current["Notes"], current["Active"]) == ("0", "keep", True)
 
 
 def test_reading_or_updating_an_unknown_id_is_610(company: Company) -> None:
@@ -440,6 +481,20 @@ def test_a_query_returns_at_most_100_without_maxresults(emulator: QboEmulator, c
     # Then the default page is 100
     assert len(names(company.query("SELECT * FROM Customer"))) == 100
     assert len(names(company.query("SELECT * FROM Customer STARTPOSITION 101"))) == 1
+
+
+def test_a_maxresults_over_the_limit_may_instead_be_cut_silently() -> None:
+    # Given an emulator whose undocumented page limit is 100 and which cuts larger asks without a fault
+    with QboEmulator(max_results_limit=100, cap_max_results=True) as emulator:
+        grant = QboEmulatorControl(emulator.base_url).create_realm()
+        company = Company(emulator.base_url, grant["realm_id"], grant["access_token"], "")
+        for number in range(150):
+            emulator.state.create(company.realm_id, "Customer", {"DisplayName": f"Capped {number}"})
+        # When 1000 are asked for
+        response = company.query("SELECT * FROM Customer STARTPOSITION 1 MAXRESULTS 1000")
+    # Then only 100 come back, and nothing says more were wanted
+    assert len(names(response)) == 100
+    assert response.json()["QueryResponse"]["maxResults"] == 100
 
 
 def test_a_query_may_be_posted_as_application_text(company: Company) -> None:
@@ -594,6 +649,25 @@ def test_an_authorization_code_is_single_use_and_bound_to_its_redirect_uri(
     assert token_request(emulator, {**form, "code": fresh}).json() == {"error": "invalid_grant"}
 
 
+def test_every_token_call_is_logged_under_its_realm_even_a_replayed_code(
+    emulator: QboEmulator, company: Company, control: QboEmulatorControl
+) -> None:
+    # Given a code redeemed once, then replayed, and a refresh with a wrong client secret
+    code = control.issue_authorization_code(company.realm_id, REDIRECT_URI)
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI}
+    token_request(emulator, form)
+    token_request(emulator, form)
+    token_request(
+        emulator, {"grant_type": "refresh_token", "refresh_token": company.refresh_token}, secret="wrong"
+    )
+    # Then the realm's call log holds all three as "token" calls, with their outcomes
+    assert [(call["operation"], call["status"]) for call in control.calls(company.realm_id)] == [
+        ("token", 200),
+        ("token", 400),
+        ("token", 401),
+    ]
+
+
 def test_the_authorize_url_consents_and_redirects_with_code_state_and_realm(emulator: QboEmulator) -> None:
     # When a user is sent to the authorize URL
     params = {
@@ -694,6 +768,80 @@ def test_over_the_per_minute_limit_qbo_answers_xml_429_until_the_minute_passes()
         # And a minute later calls pass again
         clock.advance(60)
         assert company.query("SELECT * FROM Customer").status_code == 200
+
+
+class FrozenClock:
+    """A clock that only moves when told: a burst of calls all land in the same second."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_over_ten_requests_in_one_second_qbo_answers_429_until_the_second_passes() -> None:
+    # Given the default limits and a clock standing still
+    clock = FrozenClock()
+    with QboEmulator(clock=clock) as emulator:
+        grant = QboEmulatorControl(emulator.base_url).create_realm()
+        company = Company(emulator.base_url, grant["realm_id"], grant["access_token"], grant["refresh_token"])
+        # When eleven calls are made within one second
+        statuses = [company.query("SELECT * FROM Customer").status_code for _ in range(11)]
+        # Then the eleventh is throttled, and the next second admits calls again
+        assert statuses == [200] * 10 + [429]
+        clock.now += 1.01
+        assert company.query("SELECT * FROM Customer").status_code == 200
+
+
+def test_a_batch_of_30_items_is_one_request_per_second_but_30_calls_per_minute() -> None:
+    # Given a company allowed 40 calls a minute and 10 requests a second
+    clock = FrozenClock()
+    with QboEmulator(clock=clock, rate_limit_per_minute=40, rate_limit_per_second=10) as emulator:
+        grant = QboEmulatorControl(emulator.base_url).create_realm()
+        company = Company(emulator.base_url, grant["realm_id"], grant["access_token"], grant["refresh_token"])
+        items = [{"bId": str(n), "Query": "SELECT * FROM Customer"} for n in range(30)]
+        # When a batch of 30 queries is sent, then another one a second later
+        first = company.batch(items)
+        clock.now += 1.01
+        second = company.batch(items)
+    # Then the first passes the per-second limit, and the second breaks the per-minute one (30 + 30 > 40)
+    assert first.status_code == 200
+    assert second.status_code == 429
+
+
+def test_concurrent_requests_are_served_consistently() -> None:
+    # Given a company without rate limits, so that every request of the burst is carried out
+    with QboEmulator(rate_limit_per_minute=10_000, rate_limit_per_second=None) as emulator:
+        control = QboEmulatorControl(emulator.base_url)
+        grant = control.create_realm()
+        company = Company(emulator.base_url, grant["realm_id"], grant["access_token"], grant["refresh_token"])
+
+        def create_three(worker: int) -> list[str]:
+            created = [company.create({"DisplayName": f"Worker {worker}-{n}"}) for n in range(3)]
+            return [response.json()["Customer"]["Id"] for response in created]
+
+        def create_same(_: int) -> str:
+            response = company.create({"DisplayName": "Only Once"}, requestid="same-create")
+            customer_id: str = response.json()["Customer"]["Id"]
+            return customer_id
+
+        # When 8 threads create 3 customers each while 8 others send one create with the same requestid
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            distinct = pool.map(create_three, range(8))
+            same = pool.map(create_same, range(8))
+            distinct_ids = [customer_id for ids in distinct for customer_id in ids]
+            same_ids = set(same)
+
+        # Then no Id was handed out twice, the shared requestid made one customer, and the call log holds one
+        # entry per request, seven of them replays
+        stored = [customer["Id"] for customer in control.customers(company.realm_id)]
+        assert len(same_ids) == 1
+        assert sorted(stored, key=int) == sorted([*distinct_ids, *same_ids], key=int)
+        assert len(stored) == 25
+        calls = control.calls(company.realm_id)
+        assert [call["operation"] for call in calls] == ["create"] * 32
+        assert sum(call["replayed"] for call in calls) == 7
 
 
 @pytest.mark.parametrize(

@@ -272,6 +272,25 @@ def test_unreadable_customer_names_the_fields_but_never_the_values(canned_server
     assert failed.value.__cause__ is None and failed.value.__suppress_context__
 
 
+def test_a_key_pasted_with_a_newline_is_an_auth_error_that_never_shows_the_key(emulator, caplog, capsys):
+    # Given an API key saved with a trailing newline (requests refuses such a header and quotes it)
+    pasted = PaySimpleCredentials(
+        api_username="APIUser1225", api_key="k3y-pasted-secret\n", webhook_signing_key="whsec-1225"
+    )
+    client = PaySimpleClient(emulator.base_url, pasted, timeout_seconds=2.0)
+
+    # When a customer is fetched
+    with pytest.raises(PaySimpleAuthError) as raised:
+        client.get_customer("8053900")
+
+    # Then it needs a human, and the key is in neither the error, its chain, nor the logs
+    assert raised.value.permanent
+    texts = [str(raised.value), repr(raised.value), str(raised.value.__cause__)]
+    texts += [repr(vars(record)) for record in caplog.records]
+    texts += list(capsys.readouterr())
+    assert all("k3y-pasted-secret" not in text for text in texts)
+
+
 def test_logs_never_hold_credentials_or_customer_fields(control, client, caplog):
     # Given debug logging and a customer with a card number in Notes
     customer_id = saved_id(control, JANE)

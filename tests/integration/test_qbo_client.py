@@ -6,8 +6,10 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 
 from customer_sync.adapters.qbo_client import QboClient
 from customer_sync.adapters.qbo_errors import (
@@ -15,6 +17,7 @@ from customer_sync.adapters.qbo_errors import (
     QboAuthorizationFailed,
     QboConnectionBroken,
     QboDuplicateName,
+    QboError,
     QboNotFound,
     QboQueryError,
     QboStaleObject,
@@ -127,6 +130,51 @@ def test_created_customer_reads_back_and_every_call_sends_minorversion_75(client
     assert read.raw["DisplayName"] == "Ann Lee"
     assert client.calls_made == 2
     assert all(call["query"].get("minorversion") == "75" for call in api_calls(control, realm))
+
+
+class RecordingSession(requests.Session):
+    """A real session that notes what every request carried."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[tuple[str, dict[str, list[str]], dict[str, str]]] = []
+        self.timeouts: list[object] = []
+
+    def request(self, method, url, *args, **kwargs):
+        self.sent.append((method, parse_qs(urlsplit(url).query), dict(kwargs.get("headers") or {})))
+        self.timeouts.append(kwargs.get("timeout"))
+        return super().request(method, url, *args, **kwargs)
+
+
+def test_every_kind_of_call_sends_minorversion_accept_json_a_timeout_and_content_type_only_on_writes(
+    emulator, control, realm, tokens, sleep
+):
+    # Given a client whose session records each request
+    session = RecordingSession()
+    client = QboClient(emulator.base_url, realm["realm_id"], tokens, session=session, sleep=sleep)
+
+    # When it creates, reads, updates, queries (GET and POST) and batches
+    created = client.create_customer({"DisplayName": "Every Call"}, request_id="every-call")
+    client.read_customer(created.Id)
+    client.sparse_update(created.Id, created.SyncToken, {"Notes": "n"})
+    client.query("SELECT * FROM Customer WHERE DisplayName = 'Every Call'")
+    ids = ", ".join(f"'{n}'" for n in range(1000, 1400))
+    client.query(f"SELECT * FROM Customer WHERE Id IN ({ids})")
+    client.batch([BatchItem.query("q", "SELECT * FROM Customer")])
+
+    # Then every request had a timeout and minorversion=75 and asked for JSON; only bodies were typed
+    assert session.timeouts == [30.0] * 6
+    assert [method for method, _, _ in session.sent] == ["POST", "GET", "POST", "GET", "POST", "POST"]
+    assert all(params["minorversion"] == ["75"] for _, params, _ in session.sent)
+    assert all(headers["Accept"] == "application/json" for _, _, headers in session.sent)
+    assert [headers.get("Content-Type") for _, _, headers in session.sent] == [
+        "application/json",
+        None,
+        "application/json",
+        None,
+        "application/text",
+        "application/json",
+    ]
 
 
 # --- idempotent creates -------------------------------------------------------------------------------------
@@ -452,6 +500,41 @@ def test_query_pages_until_exhausted(emulator, control, realm, tokens, sleep):
     assert client.calls_made == 3
 
 
+def test_query_pages_on_when_qbo_quietly_caps_the_page_below_what_was_asked(tokens, sleep):
+    # Given a QBO whose largest page is 100 (not the 1000 asked for) and which cuts pages without a fault
+    with QboEmulator(max_results_limit=100, cap_max_results=True) as capped:
+        grant = QboEmulatorControl(capped.base_url).create_realm()
+        for number in range(250):
+            capped.state.create(grant["realm_id"], "Customer", {"DisplayName": f"Capped {number}"})
+        client = QboClient(
+            capped.base_url, grant["realm_id"], FixedTokens(grant["access_token"]), sleep=sleep
+        )
+
+        # When every customer is listed
+        found = client.query_customers("")
+
+        # Then none is missed: the pages of 100, 100 and 50 were followed up (STARTPOSITION 1, 101, 201)
+        assert len({customer.Id for customer in found}) == 250
+        starts = [
+            call["query"]["query"].split("STARTPOSITION ")[1].split()[0]
+            for call in api_calls(QboEmulatorControl(capped.base_url), grant, "query")
+        ]
+        assert starts == ["1", "101", "201"]
+
+
+def test_a_short_page_below_qbos_default_page_size_ends_the_listing_in_one_call(client, control, realm):
+    # Given three matching customers
+    for number in range(3):
+        control.seed_customer(realm["realm_id"], GivenName="Few", DisplayName=f"Few {number}")
+
+    # When they are listed with the default page size
+    found = client.query_customers(customer_equals(GivenName="Few"))
+
+    # Then one query was enough
+    assert len(found) == 3
+    assert len(api_calls(control, realm, "query")) == 1
+
+
 def test_a_long_statement_is_sent_as_a_post_body(client, control, realm):
     # Given a statement too long to put in a URL comfortably
     wanted = control.seed_customer(realm["realm_id"], DisplayName="Long Query")
@@ -491,6 +574,21 @@ def test_batch_results_are_matched_by_bid_whatever_order_qbo_answers_in(client, 
     assert updated.customer is not None and updated.customer.Notes == "hello"
     assert isinstance(stale_result.error, QboStaleObject)
     assert queried.query_response is not None and queried.query_response["Customer"][0]["Id"] == current["Id"]
+
+
+def test_a_failed_batch_item_carries_and_logs_the_batch_responses_intuit_tid(client, control, realm, caplog):
+    # Given a batch whose only item is a stale update
+    stale = control.seed_customer(realm["realm_id"], DisplayName="Bat Stale")
+    client.sparse_update(stale["Id"], stale["SyncToken"], {"Notes": "moved on"})
+
+    # When it runs
+    (result,) = client.batch([BatchItem.sparse_update("s", stale["Id"], stale["SyncToken"], {"Notes": "x"})])
+
+    # Then the item's error and its log line carry the trace id QBO sent with the batch response
+    assert isinstance(result.error, QboStaleObject)
+    assert result.error.intuit_tid
+    logged = [record for record in caplog.records if record.getMessage() == "QBO batch item failed"]
+    assert [record.__dict__.get("intuit_tid") for record in logged] == [result.error.intuit_tid]
 
 
 def test_more_than_30_batch_items_go_in_several_requests(client, control, realm):
@@ -544,6 +642,26 @@ def test_errors_and_logs_never_contain_the_access_token(client, control, realm, 
     assert len(logged) == 5  # 2 unauthorised + 3 server errors, each with its trace id
     assert all(record.__dict__.get("intuit_tid") for record in logged)
     assert all(tokens.token not in repr(record.__dict__) for record in caplog.records)
+
+
+def test_a_token_that_cannot_be_sent_as_a_header_never_shows_up_in_the_error_or_logs(
+    emulator, realm, sleep, caplog, capsys
+):
+    # Given an access token stored with a trailing newline (requests refuses such a header and quotes it)
+    broken = FixedTokens(realm["access_token"] + "\n")
+    client = QboClient(emulator.base_url, realm["realm_id"], broken, sleep=sleep)
+
+    # When a call is made
+    with pytest.raises(QboError) as raised:
+        client.read_customer("1")
+
+    # Then the error is permanent and neither it, its chain, nor any log line holds the token
+    assert raised.value.permanent
+    assert sleep.waits == []
+    texts = [str(raised.value), repr(raised.value), str(raised.value.__cause__)]
+    texts += [repr(vars(record)) for record in caplog.records]
+    texts += list(capsys.readouterr())
+    assert all(realm["access_token"] not in text for text in texts)
 
 
 def test_connection_failures_are_transient(realm, tokens, sleep):

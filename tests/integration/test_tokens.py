@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from pydantic import ValidationError
 
 from customer_sync.adapters.aws_session import aws_session
 from customer_sync.adapters.dynamodb_connection import DynamoDbConnectionState
@@ -27,6 +28,7 @@ from customer_sync.adapters.secrets import SecretNotFound, SecretsStore
 from customer_sync.adapters.tokens import OAuthTokenEndpoint, QboTokenProvider
 from customer_sync.config import SecretNames
 from customer_sync.models.qbo import QboConnection, TokenSet
+from customer_sync.observability import logger
 from emulators.qbo.control import QboEmulatorControl
 from emulators.qbo.server import QboEmulator
 
@@ -216,6 +218,37 @@ def test_when_the_new_tokens_cannot_be_stored_the_new_access_token_is_not_handed
     assert stored_secret()["refresh_token"] == realm["refresh_token"]
 
 
+def test_a_rotation_that_could_not_be_stored_is_stored_at_the_next_chance_not_lost(
+    make_provider, settings_table, control, realm
+):
+    # Given Secrets Manager refusing the writes of one refresh, and QBO killing a replaced refresh token
+    store_connection(realm, expires_in=timedelta(seconds=-1))
+
+    class FlakySecrets(SecretsStore):
+        refused = 3
+
+        def put_json(self, name: str, value: Mapping[str, Any]) -> None:
+            if FlakySecrets.refused:
+                FlakySecrets.refused -= 1
+                raise RuntimeError("ServiceUnavailable")
+            super().put_json(name, value)
+
+    provider = make_provider(secrets=FlakySecrets(), sleep=NoSleep())
+    with pytest.raises(QboTransientError, match="could not be stored"):
+        provider.access_token()
+
+    # When the same worker needs a token again, with Secrets Manager back
+    token = provider.access_token()
+
+    # Then the rotated tokens from the first refresh are stored and used: no second refresh with the dead
+    # token, and the connection is not marked broken
+    assert len(token_calls(control, realm)) == 1
+    stored = stored_secret()
+    assert stored["access_token"] == token
+    assert stored["refresh_token"] != realm["refresh_token"]
+    assert DynamoDbConnectionState(settings_table, clock=CLOCK).current(MERCHANT) is None
+
+
 # --- 401 mid-run --------------------------------------------------------------------------------------------
 
 
@@ -395,6 +428,80 @@ def test_invalid_grant_after_a_rotation_retries_with_the_stored_refresh_token(
     stored = stored_secret()
     assert stored["access_token"] == token
     assert stored["refresh_token"] != rival_endpoint.rival.refresh_token.get_secret_value()
+
+
+def test_refreshes_401s_and_a_broken_connection_never_log_a_token_or_the_client_secret(
+    make_provider, emulator, control, realm, caplog, capsys
+):
+    # Given debug logging and an expired access token
+    store_connection(realm, expires_in=timedelta(seconds=-1))
+    seeded = control.seed_customer(realm["realm_id"], DisplayName="Quiet Tokens")
+    provider = make_provider()
+    client = QboClient(emulator.base_url, realm["realm_id"], provider)
+    previous = logger.log_level
+    logger.setLevel("DEBUG")
+    try:
+        # When the client refreshes, meets a 401 mid-run and refreshes again, then the grant is revoked
+        client.read_customer(seeded["Id"])
+        control.expire_access_tokens(realm["realm_id"])
+        client.read_customer(seeded["Id"])
+        control.revoke_refresh_tokens(realm["realm_id"])
+        control.expire_access_tokens(realm["realm_id"])
+        with pytest.raises(QboConnectionBroken) as raised:
+            client.read_customer(seeded["Id"])
+    finally:
+        logger.setLevel(previous)
+
+    # Then no log line, printed output or error shows any token or the client secret
+    stored = stored_secret()
+    secrets_seen = {
+        realm["access_token"],
+        realm["refresh_token"],
+        stored["access_token"],
+        stored["refresh_token"],
+        CLIENT_SECRET,
+    }
+    output = [repr(vars(record)) for record in caplog.records]
+    output += list(capsys.readouterr())
+    output += [str(raised.value), repr(raised.value)]
+    assert len(token_calls(control, realm)) == 3
+    assert caplog.records, "the flow logs something, so the check below is not vacuous"
+    assert not [secret for secret in secrets_seen for text in output if secret in text]
+
+
+@pytest.mark.parametrize("model", [QboConnection, TokenSet])
+def test_a_malformed_connection_or_grant_never_quotes_its_tokens_in_the_validation_error(model):
+    # Given a (short, so pydantic would not abbreviate it) document holding a token but missing fields
+    document = {"access_token": "at-SECRET"}
+
+    # When it is validated
+    with pytest.raises(ValidationError) as raised:
+        model.model_validate(document)
+
+    # Then the error names the missing fields but never quotes the token
+    assert "at-SECRET" not in str(raised.value)
+    assert ("refresh_token",) in [error["loc"] for error in raised.value.errors()]
+
+
+def test_a_refresh_token_expires_at_its_hard_limit_when_that_comes_before_the_rolling_one():
+    # Given a grant whose refresh token rolls for 100 days but whose connection hits its 5-year limit in 2
+    tokens = TokenSet.model_validate(
+        {
+            "access_token": "a",
+            "refresh_token": "r",
+            "expires_in": 3600,
+            "x_refresh_token_expires_in": 8_640_000,
+            "x_refresh_token_hard_expires_in": 172_800,
+            "token_type": "bearer",
+        }
+    )
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    # When it becomes the stored connection
+    connection = QboConnection.from_token_set("123", tokens, now)
+
+    # Then the refresh token's expiry is the hard one
+    assert connection.refresh_token_expires_at == now + timedelta(days=2)
 
 
 def test_missing_connection_is_a_broken_connection_without_a_token_call(make_provider, control, realm):

@@ -123,6 +123,19 @@ class PaySimpleClient:
                 "PaySimple request failed", extra={"operation": operation, "error": type(exc).__name__}
             )
             raise PaySimpleTransientError(f"PaySimple {operation} failed: {type(exc).__name__}") from None
+        except requests.RequestException as exc:
+            # E.g. InvalidHeader for a key pasted with a newline: its text quotes the `basic user:key` header,
+            # so keep only the type. Only new credentials can fix it.
+            logger.warning(
+                "PaySimple request could not be sent",
+                extra={"operation": operation, "error": type(exc).__name__},
+            )
+            unsendable = (
+                PaySimpleAuthError
+                if isinstance(exc, requests.exceptions.InvalidHeader)
+                else PaySimpleRequestError
+            )
+            raise unsendable(f"PaySimple {operation} could not be sent: {type(exc).__name__}") from None
         try:
             document: Any = response.json() if response.content else None
         except ValueError:

@@ -38,6 +38,9 @@ MAX_REQUEST_ID_LENGTH = 50
 MAX_BATCH_REQUEST_ID_LENGTH = 36
 MAX_BATCH_ITEMS = 30
 DEFAULT_PAGE_SIZE = 1000
+# QBO's default page size. Whether 1000 is really QBO's largest page is unconfirmed: a server that cuts a
+# page quietly returns fewer than asked, so only a page shorter than this proves the listing is over.
+SMALLEST_POSSIBLE_PAGE_CAP = 100
 # Past this many characters of URL-encoded statement, a query goes as a POST body instead.
 LONG_QUERY_CHARACTERS = 1500
 
@@ -108,7 +111,9 @@ class QboClient:
         """All customers matching `where` (conditions only, already escaped: see adapters/qbo_query.py).
 
         Pages with STARTPOSITION/MAXRESULTS until a short page. Only active customers unless
-        `include_inactive` (QBO's default hides inactive ones).
+        `include_inactive` (QBO's default hides inactive ones). A page of at least
+        SMALLEST_POSSIBLE_PAGE_CAP customers, even if shorter than asked for, is followed by one more ask:
+        QBO may cap MAXRESULTS below what we ask for, and then the next page starts after what came back.
         """
         conditions = all_of(where.strip(), INCLUDE_INACTIVE if include_inactive else "")
         # QBO's query language, not SQL; values in `where` are escaped by adapters/qbo_query.py.
@@ -124,9 +129,9 @@ class QboClient:
             customers.extend(fresh)
             seen_ids.update(customer.Id for customer in fresh)
             # A short page ends the listing; a page of nothing new guards against a server ignoring paging.
-            if len(page) < self._page_size or not fresh:
+            if len(page) < min(self._page_size, SMALLEST_POSSIBLE_PAGE_CAP) or not fresh:
                 return customers
-            start += self._page_size
+            start += len(page)
 
     # -- single customers --------------------------------------------------------------------------------
 
@@ -193,7 +198,7 @@ class QboClient:
 
     def _batch_chunk(self, chunk: Sequence[BatchItem], request_id: str | None) -> dict[str, BatchItemResult]:
         only_queries = all(item.query_statement is not None for item in chunk)
-        body = self._call(
+        body, intuit_tid = self._call_traced(
             "POST",
             "batch",
             operation="batch",
@@ -207,15 +212,21 @@ class QboClient:
             bid = str(entry.get("bId"))
             if bid not in expected:
                 continue
-            results[bid] = self._batch_result(bid, entry)
+            results[bid] = self._batch_result(bid, entry, intuit_tid)
         return results
 
-    def _batch_result(self, bid: str, entry: dict[str, Any]) -> BatchItemResult:
+    def _batch_result(self, bid: str, entry: dict[str, Any], intuit_tid: str | None) -> BatchItemResult:
         if "Fault" in entry or "fault" in entry:
-            error = error_from_batch_item(entry)
+            error = error_from_batch_item(entry, intuit_tid=intuit_tid)
             logger.warning(
                 "QBO batch item failed",
-                extra={"qbo_operation": "batch", "qbo_code": error.code, "error_type": type(error).__name__},
+                extra={
+                    "qbo_operation": "batch",
+                    "qbo_code": error.code,
+                    "error_type": type(error).__name__,
+                    "intuit_tid": intuit_tid,
+                    "realm_id": self.realm_id,
+                },
             )
             return BatchItemResult(bId=bid, error=error)
         if "Customer" in entry:
@@ -246,6 +257,29 @@ class QboClient:
         json_body: Mapping[str, Any] | None = None,
         text_body: str | None = None,
     ) -> dict[str, Any]:
+        body, _ = self._call_traced(
+            method,
+            path,
+            operation=operation,
+            retry_transient=retry_transient,
+            params=params,
+            json_body=json_body,
+            text_body=text_body,
+        )
+        return body
+
+    def _call_traced(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        retry_transient: bool,
+        params: Mapping[str, str] | None = None,
+        json_body: Mapping[str, Any] | None = None,
+        text_body: str | None = None,
+    ) -> tuple[dict[str, Any], str | None]:
+        """The JSON body of the successful answer, and its `intuit_tid` (QBO's trace id)."""
         attempt = 0
         refreshed = False
         while True:
@@ -284,7 +318,7 @@ class QboClient:
         params: Mapping[str, str] | None,
         json_body: Mapping[str, Any] | None,
         text_body: str | None,
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any], str | None]:
         query = urlencode({**(params or {}), "minorversion": str(self._minor_version)}, quote_via=quote)
         url = f"{self.base_url}/v3/company/{quote(self.realm_id, safe='')}/{path}?{query}"
         headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/json"}
@@ -302,9 +336,17 @@ class QboClient:
             )
         except requests.Timeout:
             raise QboTransientError(f"QBO did not answer within {self._timeout_seconds} s") from None
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
+        except (
+            requests.ConnectionError,
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ) as error:
             # The exception text holds the URL (with customer names in queries): keep only its type.
             raise QboTransientError(f"QBO connection failed ({type(error).__name__})") from None
+        except requests.RequestException as error:
+            # E.g. InvalidHeader, whose text quotes the whole `Authorization: Bearer <token>` value: keep only
+            # the type. Sending the same request again cannot help.
+            raise QboError(f"QBO request could not be sent ({type(error).__name__})") from None
         intuit_tid = response.headers.get("intuit_tid")
         if not 200 <= response.status_code < 300:
             raise error_from_response(
@@ -323,7 +365,7 @@ class QboClient:
             raise QboTransientError("QBO answered 2xx with an unexpected JSON shape", intuit_tid=intuit_tid)
         if "Fault" in body or "fault" in body:
             raise error_from_response(response.status_code, response.text, intuit_tid=intuit_tid)
-        return body
+        return body, intuit_tid
 
     def _log_failure(self, error: QboError, operation: str, attempt: int) -> None:
         # Codes and trace ids only: never tokens, statements or customer values.

@@ -151,6 +151,9 @@ class QboTokenProvider:
         self._persist_attempts = max(1, persist_attempts)
         self._sleep = sleep
         self._connection: QboConnection | None = None
+        # A rotation Secrets Manager refused to store: (the refresh token it replaced, the new connection).
+        # QBO may already have killed the replaced token, so this is the newest one and must not be lost.
+        self._unsaved: tuple[SecretStr, QboConnection] | None = None
         # One refresh at a time inside this process too (the lease serialises across processes).
         self._mutex = threading.RLock()
 
@@ -252,7 +255,7 @@ class QboTokenProvider:
             self._connection = lease
             return lease.access_token.get_secret_value()
         try:
-            latest = self._load(force=True)
+            latest = self._store_unsaved_rotation(self._load(force=True))
             if not self._refreshed_elsewhere(latest, stale_access_token):
                 latest = self._refreshed(latest)
         finally:
@@ -277,12 +280,32 @@ class QboTokenProvider:
             except InvalidGrant:
                 self._mark_broken()
         rotated = connection.rotated(tokens, self._clock.now())
-        if tokens.refresh_token_expires_in is None:
+        if rotated.refresh_token_expires_at is None:
             rotated = rotated.model_copy(
                 update={"refresh_token_expires_at": connection.refresh_token_expires_at}
             )
-        self._persist(rotated)
+        try:
+            self._persist(rotated)
+        except QboTransientError:
+            self._unsaved = (connection.refresh_token, rotated)
+            raise
         logger.info("QBO access token refreshed", extra={"merchant_id": self._merchant_id})
+        return rotated
+
+    def _store_unsaved_rotation(self, stored: QboConnection) -> QboConnection:
+        """Store a rotation that could not be stored before, unless the stored tokens moved on since (another
+        worker refreshed, or the merchant reconnected). Returns the connection to go on with."""
+        if self._unsaved is None:
+            return stored
+        replaced, rotated = self._unsaved
+        if stored.refresh_token != replaced:
+            self._unsaved = None
+            return stored
+        self._persist(rotated)
+        self._unsaved = None
+        logger.info(
+            "stored QBO tokens that an earlier refresh could not", extra={"merchant_id": self._merchant_id}
+        )
         return rotated
 
     def _persist(self, connection: QboConnection) -> None:

@@ -1,7 +1,8 @@
 """QBO shapes with the exact JSON names of reference/qbo-api.md: Customer, batch items, OAuth tokens and the
 per-merchant connection secret.
 
-Tokens are `SecretStr`, so a stray repr or log line shows `**********`, never a token.
+Tokens are `SecretStr`, so a stray repr or log line shows `**********`, never a token; and every model hides
+its input in validation errors, which would otherwise quote a whole token-bearing dict (or customer values).
 """
 
 from __future__ import annotations
@@ -17,19 +18,19 @@ from customer_sync.adapters.qbo_errors import QboError
 
 
 class QboEmailAddress(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     Address: str | None = None
 
 
 class QboPhone(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     FreeFormNumber: str | None = None
 
 
 class QboWebAddress(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     URI: str | None = None
 
@@ -37,7 +38,7 @@ class QboWebAddress(BaseModel):
 class QboAddress(BaseModel):
     """QBO adds Id/Lat/Long and may normalise Country: never diff on those."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     Id: str | None = None
     Line1: str | None = None
@@ -54,7 +55,7 @@ class QboAddress(BaseModel):
 
 
 class QboMetaData(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     CreateTime: datetime | None = None
     LastUpdatedTime: datetime | None = None
@@ -63,7 +64,7 @@ class QboMetaData(BaseModel):
 class QboCustomer(BaseModel):
     """A QBO Customer with the fields the sync uses; `raw` keeps the whole JSON object as QBO sent it."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     Id: str
     SyncToken: str
@@ -109,7 +110,7 @@ class BatchItem(BaseModel):
     Build them with `create`, `sparse_update` or `query`; `bId` must be unique within a batch call.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
     bId: str = Field(min_length=1)
     operation: BatchOperation | None = None
@@ -166,7 +167,7 @@ def _as_utc(value: datetime) -> datetime:
 class TokenSet(BaseModel):
     """A response of the OAuth token endpoint (refresh or authorization-code grant)."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True, hide_input_in_errors=True)
 
     access_token: SecretStr
     refresh_token: SecretStr
@@ -183,7 +184,7 @@ class QboConnection(BaseModel):
     timestamps (read as UTC) are accepted on read.
     """
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
 
     realm_id: str = Field(min_length=1)
     access_token: SecretStr
@@ -198,11 +199,13 @@ class QboConnection(BaseModel):
 
     @classmethod
     def from_token_set(cls, realm_id: str, tokens: TokenSet, now: datetime) -> QboConnection:
-        refresh_expiry = (
-            now + timedelta(seconds=tokens.refresh_token_expires_in)
-            if tokens.refresh_token_expires_in is not None
-            else None
-        )
+        # The rolling lifetime (~100 days) never outlives the hard one (≤5 years since the first consent).
+        lifetimes = [
+            seconds
+            for seconds in (tokens.refresh_token_expires_in, tokens.refresh_token_hard_expires_in)
+            if seconds is not None
+        ]
+        refresh_expiry = now + timedelta(seconds=min(lifetimes)) if lifetimes else None
         return cls(
             realm_id=realm_id,
             access_token=tokens.access_token,
@@ -233,7 +236,7 @@ class QboConnection(BaseModel):
 class QboAppCredentials(BaseModel):
     """The deployment's OAuth client, secret `{prefix}qbo-app`."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
 
     client_id: str = Field(min_length=1)
     client_secret: SecretStr
@@ -246,7 +249,7 @@ ConnectionStatus = Literal["connected", "broken"]
 class ConnectionState(BaseModel):
     """The health of a merchant's QBO connection as recorded in the settings table."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", hide_input_in_errors=True)
 
     status: ConnectionStatus
     reason: str | None = None
