@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import threading
 
+from emulators.http_server import serve_until_interrupted
 from emulators.paysimple.server import PaySimpleEmulator
 
 
@@ -21,12 +21,7 @@ def main() -> None:
         signature_encoding=args.signature_encoding,
     ).start(args.host, args.port)
     print(f"PaySimple emulator on {emulator.base_url} (control API under /_emulator)", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.stop()
+    serve_until_interrupted(emulator.stop)
 
 
 if __name__ == "__main__":

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Self
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
-
+from emulators.http_server import BackgroundHttpServer
 from emulators.paysimple.app import PaySimpleApp
 from emulators.paysimple.signing import SignatureEncoding
 from emulators.paysimple.state import EmulatorState
 from emulators.paysimple.timestamps import utcnow
 from emulators.paysimple.webhooks import WebhookSender
-
-
-class _QuietRequestHandler(WSGIRequestHandler):
-    """Tests start many servers; one access-log line per request would bury their output."""
-
-    def log_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
 
 
 class PaySimpleEmulator:
@@ -45,36 +36,19 @@ class PaySimpleEmulator:
             include_deprecated_client_id=include_deprecated_client_id,
         )
         self.app = PaySimpleApp(self.state, self.webhooks)
-        self._access_log = access_log
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http = BackgroundHttpServer(self.app, name="paysimple-emulator", access_log=access_log)
         self.base_url = ""
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> PaySimpleEmulator:
-        handler = WSGIRequestHandler if self._access_log else _QuietRequestHandler
-        self._server = make_server(host, port, self.app, threaded=True, request_handler=handler)
-        self.base_url = f"http://{host}:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},  # stop() waits up to one poll interval
-            name=f"paysimple-emulator-{self._server.server_port}",
-            daemon=True,
-        )
-        self._thread.start()
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
+        self.base_url = self._http.start(host, port)
         return self
 
     def stop(self) -> None:
         self.webhooks.cancel_pending()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
+        self._http.stop()
 
-    def __enter__(self) -> PaySimpleEmulator:
-        return self.start() if self._server is None else self
+    def __enter__(self) -> Self:
+        return self if self._http.running else self.start()
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()

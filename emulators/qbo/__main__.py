@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import threading
 
+from emulators.http_server import serve_until_interrupted
 from emulators.qbo.server import QboEmulator
 
 
@@ -27,12 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"QBO emulator token URL: {emulator.token_url}", flush=True)
     print(f"QBO emulator authorize: {emulator.authorize_url}", flush=True)
     print(f"QBO emulator control:   {emulator.base_url}/_emulator/", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.stop()
+    serve_until_interrupted(emulator.stop)
 
 
 if __name__ == "__main__":

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request
 
+from emulators.http_server import BackgroundHttpServer
 from emulators.qbo.api import serve_api_request
 from emulators.qbo.control_api import serve_control_request
 from emulators.qbo.entities import PHONE_LIMIT
@@ -21,13 +20,6 @@ from emulators.qbo.timestamps import new_intuit_tid
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
-
-
-class _QuietRequestHandler(WSGIRequestHandler):
-    """No per-request access log on stderr (tests make thousands of calls)."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
 
 
 class QboEmulator:
@@ -75,8 +67,7 @@ class QboEmulator:
             cap_max_results=cap_max_results,
         )
         self.state = EmulatorState(settings, clock)
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._http = BackgroundHttpServer(self.wsgi_app, name="qbo-emulator")
         self.base_url = ""
 
     @property
@@ -87,33 +78,15 @@ class QboEmulator:
     def authorize_url(self) -> str:
         return self.base_url + AUTHORIZE_PATH
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> QboEmulator:
-        if self._server is not None:
-            raise RuntimeError("the emulator is already running")
-        self._server = make_server(
-            host, port, self.wsgi_app, threaded=True, request_handler=_QuietRequestHandler
-        )
-        self.base_url = f"http://{host}:{self._server.server_port}"
-        server = self._server
-        # A short poll interval keeps stop() fast (tests start and stop emulators often).
-        self._thread = threading.Thread(
-            target=lambda: server.serve_forever(poll_interval=0.05), name="qbo-emulator", daemon=True
-        )
-        self._thread.start()
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
+        self.base_url = self._http.start(host, port)
         return self
 
     def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = None
-        self._thread = None
+        self._http.stop()
 
-    def __enter__(self) -> QboEmulator:
-        return self if self._server is not None else self.start()
+    def __enter__(self) -> Self:
+        return self if self._http.running else self.start()
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()

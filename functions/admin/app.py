@@ -3,8 +3,10 @@ go-live dry run), and the public QBO OAuth callback.
 
 Each route is one call to `AdminService`. Refusals become HTTP statuses only in the exception handlers at
 the bottom: unknown merchant or customer 404, malformed JSON 400, invalid values 422 (naming the field),
-conflicts 409, bodies over the limit 413. In AWS the /admin routes are IAM-protected by API Gateway; the
-callback is public and trusted only through its signed state.
+conflicts 409, bodies over the limit 413. The API speaks JSON only: every body is read as JSON whatever its
+Content-Type (`body_as_json`), so every body meets the same size limit and the same JSON checks. In AWS the
+/admin routes are IAM-protected by API Gateway; the callback is public and trusted only through its signed
+state.
 
 Nothing here logs a request body or a response: they carry PaySimple credentials and customer data. The
 event itself is not logged (`log_event=False`) and the resolver never runs in debug mode.
@@ -12,9 +14,10 @@ event itself is not logged (`log_event=False`) and the resolver never runs in de
 
 from __future__ import annotations
 
+import binascii
 import json
 from http import HTTPStatus
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -24,6 +27,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_sync.adapters.admin_wiring import admin_service, admin_settings
+from customer_sync.adapters.api_gateway import body_as_json
 from customer_sync.adapters.paysimple_errors import (
     PaySimpleAuthError,
     PaySimpleError,
@@ -43,6 +47,7 @@ from customer_sync.domain.admin_errors import (
     CustomerNotFound,
     InvalidOAuthState,
     InvalidRequest,
+    MalformedBody,
     MerchantNotFound,
     RequestTooLarge,
 )
@@ -77,6 +82,9 @@ from customer_sync.models.settings import MerchantSettings
 from customer_sync.observability import logger, tracer
 from customer_sync.ports import ConcurrentModification, LinkNotFound, QboCustomerAlreadyLinked
 
+NOT_JSON_MESSAGE = "request body is not valid JSON"
+UNDECODABLE_MESSAGE = "request body is not valid base64-encoded UTF-8 text"
+
 OPENAPI_TITLE = "customer-sync admin API"
 OPENAPI_VERSION = "1.0.0"
 OPENAPI_DESCRIPTION = (
@@ -86,12 +94,22 @@ OPENAPI_DESCRIPTION = (
 )
 
 
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
 def _json_body(text: str) -> Any:
-    """The resolver's JSON parser: refuses an oversized body before parsing it (413)."""
+    """The resolver's JSON parser (every body meets it: see `body_as_json`). Refuses an oversized body before
+    parsing it (413), and anything that is not plain JSON (400): also what Python's parser would accept
+    (NaN, Infinity) or fail on with other errors (nesting too deep, integers too long to convert)."""
     limit = admin_settings().max_body_bytes
-    if len(text.encode("utf-8")) > limit:
+    if len(text.encode("utf-8", "surrogatepass")) > limit:
         raise RequestTooLarge(limit)
-    return json.loads(text)
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        # `from None`: a JSONDecodeError carries the whole document.
+        raise MalformedBody(NOT_JSON_MESSAGE) from None
 
 
 # debug=False explicitly: debug mode (POWERTOOLS_DEV) prints every event, body included.
@@ -340,6 +358,7 @@ REFUSAL_STATUSES: dict[type[AdminRefusal], HTTPStatus] = {
     InvalidOAuthState: HTTPStatus.BAD_REQUEST,
     AuthorizationRejected: HTTPStatus.BAD_REQUEST,
     RequestTooLarge: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    MalformedBody: HTTPStatus.BAD_REQUEST,
 }
 
 
@@ -359,7 +378,7 @@ def refuse(error: AdminRefusal) -> Response[dict[str, Any]]:
 def refuse_invalid_request(error: RequestValidationError) -> Response[dict[str, Any]]:
     issues = error.errors()
     if any(issue.get("type") == "json_invalid" for issue in issues):
-        return _error(HTTPStatus.BAD_REQUEST, "request body is not valid JSON")
+        return _error(HTTPStatus.BAD_REQUEST, NOT_JSON_MESSAGE)
     # Field locations, error types and pydantic's messages only: never the input (it may hold secrets).
     detail = [
         {"loc": list(issue["loc"]), "type": issue["type"], "msg": issue.get("msg", "")} for issue in issues
@@ -379,6 +398,13 @@ def refuse_repository_conflict(error: Exception) -> Response[dict[str, Any]]:
     if isinstance(error, LinkNotFound):
         return _error(HTTPStatus.NOT_FOUND, str(error))
     return _error(HTTPStatus.CONFLICT, str(error))
+
+
+def refuse_undecodable_body(error: binascii.Error | UnicodeDecodeError) -> Response[dict[str, Any]]:
+    """A body flagged base64 that is not, or whose bytes are not UTF-8. Powertools decodes the body before
+    any route code runs; nothing else in a request raises these."""
+    logger.info("admin request refused", extra={"status": 400, "refusal": type(error).__name__})
+    return _error(HTTPStatus.BAD_REQUEST, UNDECODABLE_MESSAGE)
 
 
 def refuse_upstream(error: QboError | PaySimpleError) -> Response[dict[str, Any]]:
@@ -406,6 +432,7 @@ app.exception_handler([QboCustomerAlreadyLinked, ConcurrentModification, LinkNot
     refuse_repository_conflict
 )
 app.exception_handler([QboError, PaySimpleError])(refuse_upstream)
+app.exception_handler([binascii.Error, UnicodeDecodeError])(refuse_undecodable_body)
 
 
 @logger.inject_lambda_context(
@@ -413,4 +440,4 @@ app.exception_handler([QboError, PaySimpleError])(refuse_upstream)
 )
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return app.resolve(body_as_json(event), context)

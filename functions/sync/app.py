@@ -44,6 +44,7 @@ from customer_sync.config import SyncSettings, load_settings
 from customer_sync.domain.failure_policy import describe
 from customer_sync.domain.outcomes import SyncOutcome
 from customer_sync.domain.record_deadline import RecordDeadline, RecordDeferred
+from customer_sync.models.common import invalid_fields
 from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.observability import logger, metrics, tracer
 
@@ -105,10 +106,8 @@ def _message_of(record: SQSRecord) -> CustomerChangeMessage:
     try:
         return CustomerChangeMessage.model_validate_json(record.body)
     except ValidationError as error:
-        fields = sorted(
-            {".".join(str(part) for part in issue["loc"]) or "(body)" for issue in error.errors()}
-        )
-        raise UnreadableMessage(f"not a customer change message (fields: {', '.join(fields)})") from None
+        fields = invalid_fields(error, whole="(body)")
+        raise UnreadableMessage(f"not a customer change message (fields: {fields})") from None
 
 
 def sync_record(record: SQSRecord, deadline: RecordDeadline) -> str:

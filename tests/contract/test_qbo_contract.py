@@ -19,6 +19,8 @@ from customer_sync.adapters.qbo_errors import QboStaleObject
 from customer_sync.adapters.qbo_query import customer_equals
 from emulators.qbo.control import QboEmulatorControl
 from emulators.qbo.server import QboEmulator
+from tests.fakes.tokens import FixedTokens
+from tests.support import emulators
 
 
 class SandboxSettings(BaseSettings):
@@ -29,17 +31,6 @@ class SandboxSettings(BaseSettings):
     realm_id: str = Field(min_length=1)
     access_token: SecretStr
     base_url: str = "https://sandbox-quickbooks.api.intuit.com"
-
-
-class FixedToken:
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def access_token(self) -> str:
-        return self._token
-
-    def refresh_after_unauthorized(self, stale_access_token: str) -> str:
-        return self._token  # no refresh token here: a 401 then fails the test, as it should
 
 
 @dataclass
@@ -54,11 +45,8 @@ class Target:
         return customer.Id
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[QboEmulator]:
-    server = QboEmulator().start(host="127.0.0.1", port=0)
-    yield server
-    server.stop()
+# Once per module, without QBO's rate limits: the contract is about answers, not throttling.
+emulator = emulators.qbo_emulator
 
 
 def _sandbox_client() -> QboClient:
@@ -66,7 +54,7 @@ def _sandbox_client() -> QboClient:
         sandbox = SandboxSettings()
     except ValueError:
         pytest.skip("QBO_SANDBOX_* not set")
-    return QboClient(sandbox.base_url, sandbox.realm_id, FixedToken(sandbox.access_token.get_secret_value()))
+    return QboClient(sandbox.base_url, sandbox.realm_id, FixedTokens(sandbox.access_token.get_secret_value()))
 
 
 @pytest.fixture(params=["emulator", pytest.param("sandbox", marks=pytest.mark.sandbox)])
@@ -76,7 +64,7 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     else:
         emulator: QboEmulator = request.getfixturevalue("emulator")
         realm = QboEmulatorControl(emulator.base_url).create_realm()
-        client = QboClient(emulator.base_url, realm["realm_id"], FixedToken(realm["access_token"]))
+        client = QboClient(emulator.base_url, realm["realm_id"], FixedTokens(realm["access_token"]))
     target = Target(client)
     yield target
     # Customers cannot be deleted: deactivate what the test made, so the sandbox stays tidy.

@@ -11,19 +11,19 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
+from customer_sync.adapters.link_writes import LinkWrites
 from customer_sync.domain.mapping import default_mapping
 from customer_sync.models.common import Page, iso_utc
 from customer_sync.models.history import HistoryEntry, ParkedFailure
 from customer_sync.models.links import (
     CustomerLink,
     LinkStatus,
-    check_merge_request,
     email_key,
-    name_sort_key,
+    list_order_key,
     normalise_query,
     search_text,
 )
@@ -32,7 +32,6 @@ from customer_sync.models.settings import MerchantSettings, OAuthState, Settings
 from customer_sync.ports import (
     ConcurrentModification,
     InvalidCursor,
-    LinkNotFound,
     QboCustomerAlreadyLinked,
 )
 
@@ -91,7 +90,7 @@ class _FailureInjection:
             raise error
 
 
-class InMemoryLinksRepository(_FailureInjection):
+class InMemoryLinksRepository(_FailureInjection, LinkWrites):
     def __init__(self) -> None:
         super().__init__()
         self._links: dict[tuple[str, str], CustomerLink] = {}
@@ -137,111 +136,41 @@ class InMemoryLinksRepository(_FailureInjection):
             for (m, _), link in self._links.items()
             if m == merchant_id and link.status == status and (needle is None or needle in search_text(link))
         ]
-        return _page(matching, _name_sk, scope=f"links:{merchant_id}:{status}", cursor=cursor, limit=limit)
-
-    # -- writes ----------------------------------------------------------------------------------------
-
-    def save_linked(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
-        if link.status != "linked":
-            raise ValueError("save_linked stores linked customers only")
-        return self._save(link, expected_version=expected_version)
-
-    def save_unlinked(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
-        if link.status != "unlinked":
-            raise ValueError("save_unlinked stores unlinked customers only")
-        return self._save(link, expected_version=expected_version)
-
-    def update_snapshot(
-        self,
-        merchant_id: str,
-        paysimple_customer_id: str,
-        *,
-        sync_token: str,
-        snapshot: Mapping[str, Any],
-        expected_version: int,
-        synced_at: datetime,
-        event_at: datetime | None = None,
-    ) -> CustomerLink:
-        current = self._current(merchant_id, paysimple_customer_id, expected_version)
-        new = current.with_snapshot(
-            sync_token=sync_token, snapshot=snapshot, synced_at=synced_at, event_at=event_at
-        )
-        return self._save(new, expected_version=expected_version)
-
-    def mark_source_deleted(
-        self,
-        merchant_id: str,
-        paysimple_customer_id: str,
-        *,
-        expected_version: int,
-        event_at: datetime,
-        now: datetime,
-    ) -> CustomerLink:
-        current = self._current(merchant_id, paysimple_customer_id, expected_version)
-        return self._save(
-            current.deleted_at_source(event_at=event_at, now=now), expected_version=expected_version
+        return _page(
+            matching, list_order_key, scope=f"links:{merchant_id}:{status}", cursor=cursor, limit=limit
         )
 
-    def unlink(self, merchant_id: str, paysimple_customer_id: str, *, now: datetime) -> CustomerLink:
-        current = self.get(merchant_id, paysimple_customer_id)
-        if current is None:
-            raise LinkNotFound(merchant_id, paysimple_customer_id)
-        if current.claimed_qbo_customer_id is None:
-            return current
-        return self._save(current.unlinked_by_admin(now=now), expected_version=current.version)
+    # -- writes (the transitions are LinkWrites'; here is how they are stored) ------------------------------
 
-    def merge(
-        self,
-        merchant_id: str,
-        primary_paysimple_customer_id: str,
-        duplicate_paysimple_customer_ids: Sequence[str],
-        qbo_customer_id: str,
-        *,
-        now: datetime,
+    def _save(
+        self, link: CustomerLink, *, expected_version: int, current: CustomerLink | None = None
     ) -> CustomerLink:
-        duplicate_ids = list(dict.fromkeys(duplicate_paysimple_customer_ids))
-        check_merge_request(primary_paysimple_customer_id, duplicate_ids, qbo_customer_id)
-        primary = self.get(merchant_id, primary_paysimple_customer_id)
-        if primary is None:
-            raise LinkNotFound(merchant_id, primary_paysimple_customer_id)
-        duplicates = []
-        for duplicate_id in duplicate_ids:
-            duplicate = self.get(merchant_id, duplicate_id)
-            if duplicate is None:
-                raise LinkNotFound(merchant_id, duplicate_id)
-            duplicates.append(duplicate)
-        owner = self._claims.get((merchant_id, qbo_customer_id))
-        if owner is not None and owner not in (primary_paysimple_customer_id, *duplicate_ids):
-            raise QboCustomerAlreadyLinked(qbo_customer_id, owner)
-        self._before_write()
-
-        for duplicate in duplicates:
-            self._apply(duplicate.as_merged_into(primary_paysimple_customer_id, now=now), duplicate)
-        new_primary = primary.as_merge_primary(qbo_customer_id, now=now)
-        return self._apply(new_primary, primary)
-
-    # -- internals -------------------------------------------------------------------------------------
-
-    def _current(self, merchant_id: str, paysimple_customer_id: str, expected_version: int) -> CustomerLink:
-        current = self.get(merchant_id, paysimple_customer_id)
-        if current is None:
-            raise LinkNotFound(merchant_id, paysimple_customer_id)
-        if current.version != expected_version:
-            raise ConcurrentModification(f"PaySimple customer {paysimple_customer_id}")
-        return current
-
-    def _save(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
-        current = self._links.get((link.merchant_id, link.paysimple_customer_id))
-        if (current.version if current else 0) != expected_version:
+        # The conditions are checked against what the store holds, as DynamoDB's conditions are.
+        stored = self._links.get((link.merchant_id, link.paysimple_customer_id))
+        if (stored.version if stored else 0) != expected_version:
             raise ConcurrentModification(f"PaySimple customer {link.paysimple_customer_id}")
         new_claim = link.claimed_qbo_customer_id
-        old_claim = current.claimed_qbo_customer_id if current else None
+        old_claim = stored.claimed_qbo_customer_id if stored else None
         if new_claim is not None and new_claim != old_claim:
             owner = self._claims.get((link.merchant_id, new_claim))
             if owner is not None and owner != link.paysimple_customer_id:
                 raise QboCustomerAlreadyLinked(new_claim, owner)
         self._before_write()
-        return self._apply(link, current)
+        return self._apply(link, stored)
+
+    def _save_merge(
+        self,
+        primary: tuple[CustomerLink, CustomerLink],
+        duplicates: Sequence[tuple[CustomerLink, CustomerLink]],
+        *,
+        members: Sequence[str],
+        qbo_customer_id: str,
+    ) -> CustomerLink:
+        self._before_write()
+        for current, new in duplicates:
+            self._apply(new, current)
+        current_primary, new_primary = primary
+        return self._apply(new_primary, current_primary)
 
     def _apply(self, link: CustomerLink, current: CustomerLink | None) -> CustomerLink:
         """Write the record and move its claim (conditions were checked by the caller)."""
@@ -254,10 +183,6 @@ class InMemoryLinksRepository(_FailureInjection):
         stored = link.model_copy(update={"version": (current.version if current else 0) + 1}, deep=True)
         self._links[(merchant_id, link.paysimple_customer_id)] = stored
         return stored.model_copy(deep=True)
-
-
-def _name_sk(link: CustomerLink) -> str:
-    return f"{name_sort_key(link.first_name, link.last_name)}#{link.paysimple_customer_id}"
 
 
 class InMemorySettingsRepository(_FailureInjection):

@@ -25,9 +25,9 @@ from schemathesis.core.result import Err
 from emulators.paysimple.control import PaySimpleEmulatorControl
 from emulators.paysimple.server import PaySimpleEmulator
 from emulators.qbo.control import QboEmulatorControl
-from emulators.qbo.server import QboEmulator
 from functions.admin.app import openapi_json
 from tests.integration.admin.support import admin_event, invoke
+from tests.support.emulators import emulator_urls, unthrottled_qbo_emulator
 from tests.support.onboarding import onboard_merchant
 
 MERCHANT = "1225"
@@ -91,14 +91,8 @@ def event_for(case: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def fuzz_stack(use_function_env) -> Iterator[None]:
-    with QboEmulator(rate_limit_per_minute=1_000_000) as qbo, PaySimpleEmulator() as paysimple:
-        env = use_function_env(
-            "AdminFunction",
-            QBO_API_BASE_URL=qbo.base_url,
-            QBO_TOKEN_URL=qbo.token_url,
-            QBO_AUTHORIZE_URL=qbo.authorize_url,
-            PAYSIMPLE_API_BASE_URL=paysimple.base_url,
-        )
+    with unthrottled_qbo_emulator() as qbo, PaySimpleEmulator() as paysimple:
+        env = use_function_env("AdminFunction", **emulator_urls(qbo, paysimple))
         qbo_control = QboEmulatorControl(qbo.base_url)
         paysimple_control = PaySimpleEmulatorControl(paysimple.base_url)
         realm = onboard_merchant(env, MERCHANT, qbo=qbo_control, paysimple=paysimple_control).realm_id

@@ -13,23 +13,15 @@ from customer_sync.adapters.sqs import SqsChangePublisher
 from customer_sync.config import SecretNames
 from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.models.paysimple import PaySimpleCredentials
+from tests.support.onboarding import write_paysimple_secret
 
 NAMES = SecretNames(secret_prefix="test-prefix/")
 SECRET = {"api_username": "user-1225", "api_key": "api-key-1225", "webhook_signing_key": "signing-key-1225"}
 
 
-def put_secret(merchant_id, value):
-    client = boto3.client("secretsmanager")
-    name = NAMES.paysimple(merchant_id)
-    try:
-        client.put_secret_value(SecretId=name, SecretString=value)
-    except client.exceptions.ResourceNotFoundException:
-        client.create_secret(Name=name, SecretString=value)
-
-
 def test_a_merchants_secret_gives_its_credentials_and_signing_key(aws):
     # Given merchant 1225's PaySimple secret
-    put_secret("1225", json.dumps(SECRET))
+    write_paysimple_secret(NAMES, "1225", SECRET)
     secrets = MerchantPaySimpleSecrets(NAMES, max_age_seconds=300)
 
     # When read / Then it is the documented JSON, and the signing key is one of its fields
@@ -39,12 +31,12 @@ def test_a_merchants_secret_gives_its_credentials_and_signing_key(aws):
 
 def test_a_secret_is_read_once_per_cache_period(aws):
     # Given a secret read once, then rotated
-    put_secret("1225", json.dumps(SECRET))
+    write_paysimple_secret(NAMES, "1225", SECRET)
     cached = MerchantPaySimpleSecrets(NAMES, max_age_seconds=300)
     uncached = MerchantPaySimpleSecrets(NAMES, max_age_seconds=0)
     cached.signing_key("1225")
     uncached.signing_key("1225")
-    put_secret("1225", json.dumps({**SECRET, "webhook_signing_key": "rotated-key"}))
+    write_paysimple_secret(NAMES, "1225", {**SECRET, "webhook_signing_key": "rotated-key"})
 
     # When read again / Then the cached reader still has the old key; one with no cache period has the new one
     assert cached.signing_key("1225") == "signing-key-1225"
@@ -58,7 +50,7 @@ def test_a_merchant_without_a_secret_is_unknown(aws):
 
 def test_a_merchant_whose_secret_is_scheduled_for_deletion_is_unknown(aws):
     # Given an off-boarded merchant whose secret awaits deletion
-    put_secret("1225", json.dumps(SECRET))
+    write_paysimple_secret(NAMES, "1225", SECRET)
     boto3.client("secretsmanager").delete_secret(SecretId=NAMES.paysimple("1225"), RecoveryWindowInDays=7)
 
     # When read / Then the merchant is unknown
@@ -67,7 +59,7 @@ def test_a_merchant_whose_secret_is_scheduled_for_deletion_is_unknown(aws):
 
 def test_a_malformed_secret_is_reported_by_field_without_its_values(aws):
     # Given a secret missing its signing key
-    put_secret("1225", json.dumps({"api_username": "user-1225", "api_key": "api-key-1225"}))
+    write_paysimple_secret(NAMES, "1225", {"api_username": "user-1225", "api_key": "api-key-1225"})
 
     # When read
     with pytest.raises(MerchantSecretInvalid) as invalid:
@@ -79,6 +71,18 @@ def test_a_malformed_secret_is_reported_by_field_without_its_values(aws):
         == "secret 'test-prefix/merchants/1225/paysimple' is invalid at: webhook_signing_key"
     )
     assert "api-key-1225" not in str(invalid.value)
+
+
+def test_a_secret_that_is_not_a_json_object_is_reported_without_its_value(aws):
+    # Given a secret holding a JSON list instead of the documented object
+    boto3.client("secretsmanager").create_secret(
+        Name=NAMES.paysimple("1225"), SecretString='["api-key-1225"]'
+    )
+
+    # When read / Then the error names the secret and the whole value as the place at fault, quoting nothing
+    with pytest.raises(MerchantSecretInvalid) as invalid:
+        MerchantPaySimpleSecrets(NAMES, max_age_seconds=300).credentials("1225")
+    assert str(invalid.value) == "secret 'test-prefix/merchants/1225/paysimple' is invalid at: (root)"
 
 
 def test_a_secrets_manager_outage_is_not_mistaken_for_an_unknown_merchant(aws):

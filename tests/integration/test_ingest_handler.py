@@ -8,7 +8,6 @@ import base64
 import io
 import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
@@ -17,28 +16,23 @@ import pytest
 from customer_sync.config import SecretNames
 from customer_sync.observability import logger as powertools_logger
 from customer_sync.observability import metrics
-from events.generate import TEST_SIGNING_KEY, rest_proxy_event, sign, webhook_body
+from events.generate import (
+    JOHN_DOE,
+    SIGNATURE_HEADER,
+    TEST_SIGNING_KEY,
+    rest_proxy_event,
+    sign,
+    signed_event,
+    webhook_body,
+)
 from functions.ingest.app import lambda_handler
+from tests.support.lambda_context import LambdaContextStub
+from tests.support.onboarding import write_paysimple_secret
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
-SIGNATURE_HEADER = "PaySimple-Hmac-SHA256"
 UNAUTHORIZED = {"message": "missing or invalid signature"}
 CARD = "4111 1111 1111 1111"
-CUSTOMER = {"customer_id": 8053900, "first_name": "John", "last_name": "Doe", "email": "john@example.com"}
-
-
-@dataclass(frozen=True)
-class LambdaContextStub:
-    function_name: str = "IngestFunction"
-    function_version: str = "$LATEST"
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:IngestFunction"
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = "5b0c7d4e-8f1a-4b2c-9d3e-000000000001"
-    log_group_name: str = "/aws/lambda/IngestFunction"
-    log_stream_name: str = "2026/11/25/[$LATEST]0123456789abcdef"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 8_000
+CUSTOMER = JOHN_DOE
 
 
 @pytest.fixture
@@ -51,9 +45,8 @@ def env(use_function_env, monkeypatch):
 
 
 def seed_merchant(env, merchant_id, signing_key):
-    name = SecretNames(secret_prefix=env["SECRET_PREFIX"]).paysimple(merchant_id)
     secret = {"api_username": f"user-{merchant_id}", "api_key": "api-key", "webhook_signing_key": signing_key}
-    boto3.client("secretsmanager").create_secret(Name=name, SecretString=json.dumps(secret))
+    write_paysimple_secret(SecretNames(secret_prefix=env["SECRET_PREFIX"]), merchant_id, secret)
 
 
 @pytest.fixture
@@ -78,12 +71,8 @@ def log_lines(capsys):
 
 
 def invoke(event):
-    response = lambda_handler(event, LambdaContextStub())
+    response = lambda_handler(event, LambdaContextStub("IngestFunction", remaining_millis=8_000))
     return response["statusCode"], json.loads(response["body"])
-
-
-def signed(raw_body, *, key=TEST_SIGNING_KEY, header=SIGNATURE_HEADER, **options):
-    return rest_proxy_event(raw_body, headers={header: sign(raw_body, key)}, **options)
 
 
 def committed(name):
@@ -180,7 +169,7 @@ def test_a_missing_signature_is_unauthorized_with_the_same_message(env, merchant
 
 def test_an_unknown_merchant_is_unauthorized_with_the_same_message(env, merchant_1225):
     # Given a well-signed event for a merchant this deployment does not know
-    event = signed(webhook_body("customer_created", "evt_1", CUSTOMER, merchant_id=4242))
+    event = signed_event(webhook_body("customer_created", "evt_1", CUSTOMER, merchant_id=4242))
 
     # When received / Then the same 401 as a bad signature, nothing queued
     assert invoke(event) == (401, UNAUTHORIZED)
@@ -190,8 +179,8 @@ def test_an_unknown_merchant_is_unauthorized_with_the_same_message(env, merchant
 def test_a_signature_valid_for_one_merchant_does_not_authorize_another(env, merchant_1225):
     # Given merchant 1226 with its own key, and its event signed with merchant 1225's key
     seed_merchant(env, "1226", "merchant-1226-own-key")
-    event = signed(
-        webhook_body("customer_created", "evt_1", CUSTOMER, merchant_id=1226), key=TEST_SIGNING_KEY
+    event = signed_event(
+        webhook_body("customer_created", "evt_1", CUSTOMER, merchant_id=1226), signing_key=TEST_SIGNING_KEY
     )
 
     # When received / Then 401, nothing queued
@@ -201,14 +190,17 @@ def test_a_signature_valid_for_one_merchant_does_not_authorize_another(env, merc
 
 def test_a_body_that_is_not_json_is_a_bad_request(env, merchant_1225, log_lines):
     # Given a signed body that is not JSON / When received / Then 400, nothing queued
-    assert invoke(signed(b"event_type=customer_created")) == (400, {"message": "body is not valid JSON"})
+    assert invoke(signed_event(b"event_type=customer_created")) == (
+        400,
+        {"message": "body is not valid JSON"},
+    )
     assert queue_depth(env) == 0
     assert '"WebhookMalformed"' in log_lines()
 
 
 def test_json_of_the_wrong_shape_is_unprocessable_and_names_the_field(env, merchant_1225, log_lines):
     # Given a signed customer event whose data lacks customer_id
-    event = signed(webhook_body("customer_updated", "evt_1", {"first_name": "John"}))
+    event = signed_event(webhook_body("customer_updated", "evt_1", {"first_name": "John"}))
 
     # When received / Then 422 naming data.customer_id, nothing queued
     assert invoke(event) == (422, {"message": "data.customer_id: Field required"})
@@ -221,14 +213,14 @@ def test_a_body_over_64_kib_is_too_large(env, merchant_1225, log_lines):
     raw_body = webhook_body("customer_updated", "evt_1", {**CUSTOMER, "padding": "x" * 65_536})
 
     # When received / Then 413, nothing queued
-    assert invoke(signed(raw_body)) == (413, {"message": "body exceeds 65536 bytes"})
+    assert invoke(signed_event(raw_body)) == (413, {"message": "body exceeds 65536 bytes"})
     assert queue_depth(env) == 0
     assert '"WebhookTooLarge"' in log_lines()
 
 
 def test_the_same_event_posted_twice_is_enqueued_once(env, merchant_1225):
     # Given one signed event
-    event = signed(webhook_body("customer_updated", "evt_5b2aca473b6325b3b4d22e99", CUSTOMER))
+    event = signed_event(webhook_body("customer_updated", "evt_5b2aca473b6325b3b4d22e99", CUSTOMER))
 
     # When PaySimple delivers it twice
     first = invoke(event)
@@ -244,7 +236,7 @@ def test_the_same_event_posted_twice_is_enqueued_once(env, merchant_1225):
 )
 def test_the_signature_header_name_is_case_insensitive(env, merchant_1225, header):
     # Given a signed event whose signature header is spelled in another case
-    event = signed(webhook_body("customer_created", "evt_1", CUSTOMER), header=header)
+    event = signed_event(webhook_body("customer_created", "evt_1", CUSTOMER), header=header)
 
     # When received / Then it is accepted and queued
     assert invoke(event)[0] == 202
@@ -253,7 +245,7 @@ def test_the_signature_header_name_is_case_insensitive(env, merchant_1225, heade
 
 def test_the_signature_is_found_in_multi_value_headers_alone(env, merchant_1225):
     # Given a signed event whose single-value headers map lacks the signature
-    event = signed(webhook_body("customer_created", "evt_1", CUSTOMER))
+    event = signed_event(webhook_body("customer_created", "evt_1", CUSTOMER))
     del event["headers"][SIGNATURE_HEADER]
 
     # When received / Then it is accepted
@@ -263,7 +255,7 @@ def test_the_signature_is_found_in_multi_value_headers_alone(env, merchant_1225)
 def test_conflicting_signature_headers_are_unauthorized(env, merchant_1225):
     # Given a signed event that carries a second, different signature header value
     raw_body = webhook_body("customer_created", "evt_1", CUSTOMER)
-    event = signed(raw_body)
+    event = signed_event(raw_body)
     event["multiValueHeaders"][SIGNATURE_HEADER].append(sign(raw_body, "another-key"))
 
     # When received / Then it is unauthorized: which of the two was PaySimple's is unknown
@@ -274,7 +266,7 @@ def test_conflicting_signature_headers_are_unauthorized(env, merchant_1225):
 def test_a_base64_encoded_body_is_verified_over_its_decoded_bytes(env, merchant_1225):
     # Given a signed event that API Gateway passed base64-encoded
     raw_body = webhook_body("customer_created", "evt_1", {**CUSTOMER, "first_name": "Zoë"})
-    event = signed(raw_body, base64_encoded=True)
+    event = signed_event(raw_body, base64_encoded=True)
     assert event["body"] == base64.b64encode(raw_body).decode()
 
     # When received / Then it is accepted and queued
@@ -284,7 +276,7 @@ def test_a_base64_encoded_body_is_verified_over_its_decoded_bytes(env, merchant_
 
 def test_a_body_flagged_base64_that_is_not_base64_is_a_bad_request(env, merchant_1225):
     # Given an event flagged base64-encoded whose body is not base64
-    event = signed(webhook_body("customer_created", "evt_1", CUSTOMER))
+    event = signed_event(webhook_body("customer_created", "evt_1", CUSTOMER))
     event["isBase64Encoded"] = True
 
     # When received / Then 400, nothing queued
@@ -297,7 +289,7 @@ def test_a_seven_digit_created_at_becomes_occurred_at_in_microseconds(env, merch
     raw_body = webhook_body("customer_updated", "evt_1", CUSTOMER, created_at="2018-06-20T21:42:31.5412011Z")
 
     # When received
-    assert invoke(signed(raw_body))[0] == 202
+    assert invoke(signed_event(raw_body))[0] == 202
 
     # Then the queued time is that instant, truncated to microseconds
     [message] = queued(env)
@@ -309,7 +301,7 @@ def test_a_seven_digit_created_at_becomes_occurred_at_in_microseconds(env, merch
 @pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 def test_an_unknown_route_is_not_found(env, merchant_1225):
     # Given a signed event posted to another path / When received / Then 404, nothing queued
-    event = signed(webhook_body("customer_created", "evt_1", CUSTOMER), path="/webhooks/other")
+    event = signed_event(webhook_body("customer_created", "evt_1", CUSTOMER), path="/webhooks/other")
 
     assert invoke(event)[0] == 404
     assert queue_depth(env) == 0
@@ -318,14 +310,14 @@ def test_an_unknown_route_is_not_found(env, merchant_1225):
 @pytest.mark.parametrize(
     "make_event",
     [
-        lambda: signed(webhook_body("customer_created", "evt_1", {**CUSTOMER, "first_name": CARD})),
-        lambda: signed(webhook_body("customer_updated", "evt_1", {"first_name": CARD, "notes": CARD})),
-        lambda: signed(webhook_body("customer_updated", CARD, {"customer_id": CARD}, created_at=CARD)),
-        lambda: signed(
-            webhook_body("customer_created", "evt_1", {**CUSTOMER, "first_name": CARD}), key="wrong"
+        lambda: signed_event(webhook_body("customer_created", "evt_1", {**CUSTOMER, "first_name": CARD})),
+        lambda: signed_event(webhook_body("customer_updated", "evt_1", {"first_name": CARD, "notes": CARD})),
+        lambda: signed_event(webhook_body("customer_updated", CARD, {"customer_id": CARD}, created_at=CARD)),
+        lambda: signed_event(
+            webhook_body("customer_created", "evt_1", {**CUSTOMER, "first_name": CARD}), signing_key="wrong"
         ),
-        lambda: signed(f'{{"first_name": "{CARD}", '.encode()),
-        lambda: signed(webhook_body("customer_created", "evt_1", {**CUSTOMER, "notes": CARD * 4_000})),
+        lambda: signed_event(f'{{"first_name": "{CARD}", '.encode()),
+        lambda: signed_event(webhook_body("customer_created", "evt_1", {**CUSTOMER, "notes": CARD * 4_000})),
     ],
     ids=["accepted", "invalid-signed", "invalid-everywhere", "bad-signature", "not-json", "too-large"],
 )

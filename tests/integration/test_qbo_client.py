@@ -29,36 +29,13 @@ from customer_sync.adapters.qbo_query import customer_equals
 from customer_sync.models.qbo import BatchItem
 from emulators.qbo.control import QboEmulatorControl
 from emulators.qbo.server import QboEmulator
+from tests.fakes.sleep import RecordingSleep
+from tests.fakes.tokens import FixedTokens
+from tests.support import emulators
+from tests.support.emulators import unthrottled_qbo_emulator
 
-
-class FixedTokens:
-    """An AccessTokenSource double: one token, and a count of refreshes asked for."""
-
-    def __init__(self, access_token: str) -> None:
-        self.token = access_token
-        self.refreshes: list[str] = []
-
-    def access_token(self) -> str:
-        return self.token
-
-    def refresh_after_unauthorized(self, stale_access_token: str) -> str:
-        self.refreshes.append(stale_access_token)
-        return self.token
-
-
-class RecordingSleep:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[QboEmulator]:
-    server = QboEmulator().start(host="127.0.0.1", port=0)
-    yield server
-    server.stop()
+# Once per module, without QBO's rate limits (throttling is tested with injected 429s).
+emulator = emulators.qbo_emulator
 
 
 @pytest.fixture
@@ -502,7 +479,7 @@ def test_query_pages_until_exhausted(emulator, control, realm, tokens, sleep):
 
 def test_query_pages_on_when_qbo_quietly_caps_the_page_below_what_was_asked(tokens, sleep):
     # Given a QBO whose largest page is 100 (not the 1000 asked for) and which cuts pages without a fault
-    with QboEmulator(max_results_limit=100, cap_max_results=True) as capped:
+    with unthrottled_qbo_emulator(max_results_limit=100, cap_max_results=True) as capped:
         grant = QboEmulatorControl(capped.base_url).create_realm()
         for number in range(250):
             capped.state.create(grant["realm_id"], "Customer", {"DisplayName": f"Capped {number}"})

@@ -20,13 +20,9 @@ from customer_sync.adapters.sync_wiring import build_sync_wiring
 from customer_sync.config import SecretNames, SyncSettings, load_settings
 from functions.sync.app import lambda_handler
 from tests.support import sync_stack as stack_support
+from tests.support.lambda_context import LambdaContextStub, RunningLambdaContextStub
 from tests.support.onboarding import write_qbo_connection
-from tests.support.sqs_events import (
-    LambdaContextStub,
-    QueueEventSource,
-    RunningLambdaContextStub,
-    sqs_record,
-)
+from tests.support.sqs_events import QueueEventSource, sqs_record
 from tests.support.sync_stack import CapturedOutput, SyncStack
 
 qbo_emulator = stack_support.qbo_emulator

@@ -14,7 +14,8 @@ import pytest
 import requests
 from pydantic import ValidationError
 
-from customer_sync.adapters.aws_session import aws_session
+from customer_sync.adapters.aws_session import aws_client
+from customer_sync.adapters.clock import SystemClock
 from customer_sync.adapters.dynamodb_connection import DynamoDbConnectionState
 from customer_sync.adapters.locks import DynamoDbLock
 from customer_sync.adapters.qbo_client import QboClient
@@ -31,6 +32,9 @@ from customer_sync.models.qbo import QboConnection, TokenSet
 from customer_sync.observability import logger
 from emulators.qbo.control import QboEmulatorControl
 from emulators.qbo.server import QboEmulator
+from tests.fakes.merchant_clients import SettableClock
+from tests.fakes.sleep import RecordingSleep
+from tests.support.emulators import unthrottled_qbo_emulator
 
 MERCHANT = "merchant-1"
 NAMES = SecretNames(secret_prefix="customer-sync/")
@@ -40,35 +44,13 @@ CLIENT_SECRET = "emulator-client-secret"
 REDIRECT_URI = "https://admin.example.test/oauth/qbo/callback"
 
 
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-
-class SettableClock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
-
-
 CLOCK = SystemClock()
-
-
-class NoSleep:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[QboEmulator]:
-    server = QboEmulator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET).start(host="127.0.0.1", port=0)
-    yield server
-    server.stop()
+    with unthrottled_qbo_emulator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as running:
+        yield running
 
 
 @pytest.fixture
@@ -206,7 +188,7 @@ def test_when_the_new_tokens_cannot_be_stored_the_new_access_token_is_not_handed
         def put_json(self, name: str, value: Mapping[str, Any]) -> None:
             raise RuntimeError("AccessDeniedException")
 
-    sleep = NoSleep()
+    sleep = RecordingSleep()
     provider = make_provider(secrets=ReadOnlySecrets(), sleep=sleep, persist_attempts=3)
 
     # When a refresh is needed
@@ -233,7 +215,7 @@ def test_a_rotation_that_could_not_be_stored_is_stored_at_the_next_chance_not_lo
                 raise RuntimeError("ServiceUnavailable")
             super().put_json(name, value)
 
-    provider = make_provider(secrets=FlakySecrets(), sleep=NoSleep())
+    provider = make_provider(secrets=FlakySecrets(), sleep=RecordingSleep())
     with pytest.raises(QboTransientError, match="could not be stored"):
         provider.access_token()
 
@@ -302,7 +284,7 @@ def test_workers_refreshing_at_once_call_the_token_endpoint_once(
 
     def work() -> None:
         try:
-            lock = DynamoDbLock(settings_table, clock=CLOCK, client=aws_session().client("dynamodb"))
+            lock = DynamoDbLock(settings_table, clock=CLOCK, client=aws_client("dynamodb"))
             provider = make_provider(lock=lock)
             provider.realm_id()  # warm: secret read and clients made before the race starts
             ready.wait()
@@ -330,7 +312,7 @@ def test_a_lock_held_elsewhere_for_too_long_is_a_transient_error(
     # Given another worker holding the refresh lock and never finishing
     store_connection(realm, expires_in=timedelta(seconds=-1))
     assert DynamoDbLock(settings_table, clock=CLOCK).try_acquire(MERCHANT) is not None
-    provider = make_provider(lock_max_polls=3, sleep=NoSleep())
+    provider = make_provider(lock_max_polls=3, sleep=RecordingSleep())
 
     # When a refresh is needed
     with pytest.raises(QboTransientError, match="lease is held"):

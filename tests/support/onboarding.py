@@ -8,6 +8,7 @@ Reused by the sync, admin and e2e tests; only the AWS side needs moto (or the lo
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -32,6 +33,14 @@ class OnboardedMerchant:
     api_key: str
     webhook_signing_key: str
     settings: MerchantSettings
+
+
+def write_paysimple_secret(
+    names: SecretNames, merchant_id: str, value: Mapping[str, Any], *, store: SecretsStore | None = None
+) -> None:
+    """The merchant's PaySimple secret (`api_username`, `api_key`, `webhook_signing_key`), created or
+    replaced."""
+    (store or SecretsStore()).put_json(names.paysimple(merchant_id), value)
 
 
 def write_qbo_app_secret(
@@ -84,10 +93,8 @@ def onboard_merchant(
     signing_key = secrets.token_urlsafe(24)
     paysimple.add_merchant(merchant_id, api_username, api_key, signing_key)
     store = SecretsStore()
-    store.put_json(
-        names.paysimple(merchant_id),
-        {"api_username": api_username, "api_key": api_key, "webhook_signing_key": signing_key},
-    )
+    credentials = {"api_username": api_username, "api_key": api_key, "webhook_signing_key": signing_key}
+    write_paysimple_secret(names, merchant_id, credentials, store=store)
     write_qbo_app_secret(names, store=store)
     realm = qbo.create_realm(realm_id)
     write_qbo_connection(names, merchant_id, realm, store=store)

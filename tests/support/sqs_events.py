@@ -1,5 +1,5 @@
 """SQS events as Lambda's event source mapping builds them for SyncFunction, from messages or from a real
-(moto) FIFO queue, plus a Lambda context stub.
+(moto) FIFO queue.
 
 `QueueEventSource` behaves like the event source mapping: receive a batch, invoke the handler, delete the
 records that did not fail, leave the failed ones (all of them if the invocation raised) for SQS to deliver
@@ -13,41 +13,16 @@ import itertools
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
 
+from customer_sync.adapters.sqs import SqsChangePublisher
 from customer_sync.models.messages import CustomerChangeMessage
+from tests.support.lambda_context import ACCOUNT_ID, REGION, LambdaContextStub
 
-QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:CustomerChangesQueue.fifo"
+QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:CustomerChangesQueue.fifo"
 _sequence = itertools.count(18890000000000000001)
-
-
-@dataclass
-class LambdaContextStub:
-    function_name: str = "SyncFunction"
-    function_version: str = "$LATEST"
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:SyncFunction"
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = "/aws/lambda/SyncFunction"
-    log_stream_name: str = "2026/03/02/[$LATEST]0123456789abcdef"
-    remaining_millis: int = 60_000
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_millis
-
-
-@dataclass
-class RunningLambdaContextStub(LambdaContextStub):
-    """A context whose remaining time runs down with the clock, from `remaining_millis` at its creation."""
-
-    created_at: float = field(default_factory=time.monotonic)
-
-    def get_remaining_time_in_millis(self) -> int:
-        elapsed_millis = int((time.monotonic() - self.created_at) * 1000)
-        return max(0, self.remaining_millis - elapsed_millis)
 
 
 def sqs_record(
@@ -64,11 +39,11 @@ def sqs_record(
     )
     dedup = message.deduplication_id if isinstance(message, CustomerChangeMessage) else str(uuid.uuid4())
     now_ms = int(time.time() * 1000)
-    return {
-        "messageId": message_id or str(uuid.uuid4()),
-        "receiptHandle": f"AQEB{uuid.uuid4().hex}",
-        "body": body,
-        "attributes": {
+    received = {
+        "MessageId": message_id or str(uuid.uuid4()),
+        "ReceiptHandle": f"AQEB{uuid.uuid4().hex}",
+        "Body": body,
+        "Attributes": {
             "ApproximateReceiveCount": str(receive_count),
             "SentTimestamp": str(now_ms),
             "SequenceNumber": str(next(_sequence)),
@@ -77,12 +52,9 @@ def sqs_record(
             "MessageDeduplicationId": dedup,
             "ApproximateFirstReceiveTimestamp": str(now_ms),
         },
-        "messageAttributes": {},
-        "md5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": QUEUE_ARN,
-        "awsRegion": "us-east-1",
+        "MD5OfBody": hashlib.md5(body.encode(), usedforsecurity=False).hexdigest(),
     }
+    return _record_of(received)
 
 
 def sqs_event(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -103,12 +75,7 @@ class QueueEventSource:
 
     def send(self, message: CustomerChangeMessage | str, *, group_id: str | None = None) -> None:
         if isinstance(message, CustomerChangeMessage):
-            self._sqs.send_message(
-                QueueUrl=self.queue_url,
-                MessageBody=message.model_dump_json(),
-                MessageGroupId=message.message_group_id,
-                MessageDeduplicationId=message.deduplication_id,
-            )
+            SqsChangePublisher(self.queue_url, client=self._sqs).publish(message)
         else:
             self._sqs.send_message(
                 QueueUrl=self.queue_url,
@@ -140,6 +107,7 @@ class QueueEventSource:
 
 
 def _record_of(message: dict[str, Any]) -> dict[str, Any]:
+    """A ReceiveMessage message (system attributes included) as the record of an SQS event."""
     return {
         "messageId": message["MessageId"],
         "receiptHandle": message["ReceiptHandle"],
@@ -149,5 +117,5 @@ def _record_of(message: dict[str, Any]) -> dict[str, Any]:
         "md5OfBody": message["MD5OfBody"],
         "eventSource": "aws:sqs",
         "eventSourceARN": QUEUE_ARN,
-        "awsRegion": "us-east-1",
+        "awsRegion": REGION,
     }

@@ -12,6 +12,7 @@ from pydantic_settings import BaseSettings
 
 from customer_sync.config import AdminSettings, IngestSettings, SecretNames, SyncSettings
 from local.cfn import PROJECT_ROOT, Resolver, function_spec, load_template, resources_of_type
+from tests.support.settings import sync_settings
 
 TEMPLATE = load_template()
 RESOURCES: dict[str, dict[str, Any]] = TEMPLATE["Resources"]
@@ -130,15 +131,7 @@ def test_changes_queue_visibility_timeout_is_at_least_six_times_the_sync_timeout
 def test_sync_timeout_is_at_least_twice_one_records_worst_case() -> None:
     # Given the time one record may need at worst with the default settings (a record starts only while that
     # much of the invocation is left, and the handler caps it at half the invocation)
-    defaults = SyncSettings(
-        secret_prefix="test/",
-        links_table_name="links",
-        settings_table_name="settings",
-        history_table_name="history",
-        idempotency_table_name="idempotency",
-        changes_queue_url="https://sqs.invalid/changes.fifo",
-        changes_dlq_url="https://sqs.invalid/changes-dlq.fifo",
-    )
+    defaults = sync_settings()
 
     # When reading the sync function's timeout
     sync_timeout = function_spec(TEMPLATE, "SyncFunction").timeout_seconds

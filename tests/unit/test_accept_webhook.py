@@ -16,6 +16,7 @@ from customer_sync.domain.ingest import (
 )
 from customer_sync.domain.webhook_signature import sign_body
 from customer_sync.models.messages import CustomerChangeMessage
+from tests.support.webhooks import webhook_document
 
 KEY = "merchant-1225-key"
 CARD = "4111 1111 1111 1111"
@@ -55,20 +56,7 @@ def publisher():
 
 
 def body_of(**overrides):
-    document = {
-        "event_type": "customer_updated",
-        "event_id": "evt_5b2aca473b6325b3b4d22ed1",
-        "merchant_id": 1225,
-        "created_at": "2018-06-20T21:42:31.5412011Z",
-        "data": {
-            "customer_id": 8053900,
-            "first_name": "John",
-            "last_name": "Doe",
-            "email": "john@example.com",
-        },
-    }
-    document.update(overrides)
-    return json.dumps(document).encode()
+    return json.dumps(webhook_document(**overrides)).encode()
 
 
 @pytest.fixture

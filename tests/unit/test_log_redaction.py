@@ -78,3 +78,19 @@ def test_an_exception_text_is_redacted(log_stream: io.StringIO):
 )
 def test_ordinary_values_are_left_alone(value: object, expected: object):
     assert redact_log_value(value) == expected
+
+
+@pytest.mark.parametrize("library", ["botocore", "boto3", "urllib3"])
+def test_libraries_that_dump_request_bodies_never_log_them_even_at_debug(library: str):
+    # Given the root logger turned all the way up (as Lambda's ApplicationLogLevel=DEBUG would)
+    root = logging.getLogger()
+    previous = root.level
+    root.setLevel(logging.DEBUG)
+    try:
+        # When a library that logs whole requests and responses at DEBUG (secret values, table items, QBO
+        # query URLs) asks whether to log one
+        wants_debug = logging.getLogger(f"{library}.endpoint").isEnabledFor(logging.DEBUG)
+    finally:
+        root.setLevel(previous)
+    # Then it does not: the application pins those libraries at INFO
+    assert not wants_debug

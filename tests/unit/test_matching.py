@@ -324,6 +324,24 @@ def test_display_names_for_create_and_for_the_collision_retry() -> None:
     assert collision_display_name(customer, "{last}, {first} #{id}") == "O'Brien Jr, Sean #42"
 
 
+def test_a_card_number_split_across_first_and_last_name_never_makes_a_display_name() -> None:
+    # Given a (scrubbed) customer whose names each hold half of a card number: neither half is one
+    customer = PaySimpleCustomer(Id=42, FirstName="Ann 4111 1111", LastName="1111 1111 Lee")
+    # When the display names are built, joining the two
+    # Then the joined number is redacted in both
+    assert display_name_for(customer) == "Ann [redacted] Lee"
+    assert collision_display_name(customer) == "Ann [redacted] Lee (PS-42)"
+
+
+def test_normalising_a_name_never_assembles_an_account_number() -> None:
+    # Given a name with an account number too far from the bank word to be one, until spaces collapse
+    name = "acct" + " " * 45 + "12345678"
+    # When it is normalised, as for QBO, for a query and for comparison
+    # Then the number is redacted in every form
+    assert normalize_name(name) == qbo_safe_name(name) == "acct [redacted]"
+    assert name_key(name) == "acct [redacted]"
+
+
 @pytest.mark.parametrize(
     ("template", "problem"),
     [

@@ -44,6 +44,14 @@ CARDS_ARE_REDACTED = [
     ("full-width digits", "4111111111111111".translate(FULL_WIDTH_DIGITS), R),
     ("two cards", "4111111111111111 or 5555555555554444", f"{R} or {R}"),
     ("phone written just before a card", "Call 303 555 1234 4111 1111 1111 1111", f"Call 303 555 1234 {R}"),
+    # Pasted from spreadsheets and forms; the name normalisation also turns tabs, line breaks and ':' into
+    # single spaces, which would make these the plain grouped form on their way to QBO.
+    ("tabs between the groups", "Ann\t4111\t1111\t1111\t1111", f"Ann\t{R}"),
+    ("double spaces between the groups", "Visa 4242  4242  4242  4242", f"Visa {R}"),
+    ("colons between the groups", "Lee 5500:0055:5555:5559", f"Lee {R}"),
+    ("a line break inside the number", "card 4111 1111\n1111 1111 ok", f"card {R} ok"),
+    ("no-break spaces", "6011\u00a01111\u00a01111\u00a01117", R),
+    ("spaced dash and a tab", "3530 -\t1113-3330-0000", R),
 ]
 
 
@@ -255,7 +263,7 @@ _WORDS = st.text(alphabet="abcdefghij klmnop.,;\n", max_size=30)
 @settings(max_examples=200, deadline=None)
 @given(
     body=st.text(alphabet="0123456789", min_size=15, max_size=15),
-    separator=st.sampled_from(["", " ", "-", " - "]),
+    separator=st.sampled_from(["", " ", "-", " - ", "\t", "  ", ":", "\n", "\u00a0", " \t "]),
     before=_WORDS,
     after=_WORDS,
 )

@@ -805,6 +805,19 @@ def test_card_numbers_never_reach_qbo_or_anything_we_store(h: Harness):
     assert "123456789" not in h.qbo.customers["1"]["Notes"]
 
 
+def test_a_zip_plus_4_that_looks_like_a_routing_number_is_kept_and_costs_no_extra_write(h: Harness):
+    # Given a new customer whose billing ZIP+4 is written as 9 digits passing the ABA checksum
+    h.paysimple.save(42, **ANN, BillingAddress={"StreetAddress1": "5 Elm St", "ZipCode": "100010026"})
+    # When it is synced
+    outcome = h.sync(42)
+    # Then it is created in 2 calls (query + create): what QBO answered matches what we sent, postal code
+    # included, so no catch-up update follows, and the history shows the postal code as it is
+    assert (outcome.action, outcome.qbo_calls) == ("created", 2)
+    assert h.link(42).snapshot["BillAddr"]["PostalCode"] == "100010026"
+    [entry] = h.history.entries(MERCHANT, "42")
+    assert entry.changes["BillAddr"].after["PostalCode"] == "100010026"
+
+
 # -- failures ----------------------------------------------------------------------------------------------
 
 

@@ -7,16 +7,9 @@ import pytest
 from pydantic import ValidationError
 
 from customer_sync.config import SyncSettings, load_settings
+from tests.support.settings import SYNC_REQUIRED
 
-REQUIRED = {
-    "SECRET_PREFIX": "test/",
-    "LINKS_TABLE_NAME": "links",
-    "SETTINGS_TABLE_NAME": "settings",
-    "HISTORY_TABLE_NAME": "history",
-    "IDEMPOTENCY_TABLE_NAME": "idempotency",
-    "CHANGES_QUEUE_URL": "https://sqs.invalid/changes.fifo",
-    "CHANGES_DLQ_URL": "https://sqs.invalid/changes-dlq.fifo",
-}
+REQUIRED = {name.upper(): value for name, value in SYNC_REQUIRED.items()}
 
 
 @pytest.fixture

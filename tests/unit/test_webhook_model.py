@@ -11,25 +11,9 @@ from customer_sync.models.webhook import (
     WebhookMerchant,
     parse_paysimple_timestamp,
 )
+from tests.support.webhooks import webhook_document
 
 CARD = "4111111111111111"
-
-
-def envelope(**overrides):
-    document = {
-        "event_type": "customer_updated",
-        "event_id": "evt_5b2aca473b6325b3b4d22ed1",
-        "merchant_id": 1225,
-        "created_at": "2018-06-20T21:42:31.5412011Z",
-        "data": {
-            "customer_id": 8053900,
-            "first_name": "John",
-            "last_name": "Doe",
-            "email": "john@example.com",
-        },
-    }
-    document.update(overrides)
-    return document
 
 
 @pytest.mark.parametrize(
@@ -77,7 +61,7 @@ def test_an_aware_datetime_is_converted_to_utc():
 def test_anything_but_an_iso_timestamp_is_refused(created_at):
     # Given an envelope whose created_at is not an ISO 8601 timestamp / When validated / Then it is refused
     with pytest.raises(ValidationError) as refused:
-        WebhookEnvelope.model_validate(envelope(created_at=created_at))
+        WebhookEnvelope.model_validate(webhook_document(created_at=created_at))
 
     assert [issue["loc"] for issue in refused.value.errors()] == [("created_at",)]
 
@@ -85,7 +69,7 @@ def test_anything_but_an_iso_timestamp_is_refused(created_at):
 def test_a_customer_webhook_keeps_the_ids_and_drops_names_and_email():
     # Given a customer_updated event with a name and an email
     # When validated
-    webhook = CustomerWebhook.model_validate(envelope())
+    webhook = CustomerWebhook.model_validate(webhook_document())
 
     # Then only the customer id is kept from data
     assert webhook.data.model_dump() == {"customer_id": 8053900}
@@ -96,7 +80,7 @@ def test_a_customer_webhook_keeps_the_ids_and_drops_names_and_email():
 def test_customer_deleted_needs_only_the_customer_id():
     # Given a customer_deleted event, whose data is only the id / When validated / Then it is valid
     webhook = CustomerWebhook.model_validate(
-        envelope(event_type="customer_deleted", data={"customer_id": 8053900})
+        webhook_document(event_type="customer_deleted", data={"customer_id": 8053900})
     )
 
     assert webhook.data.customer_id == 8053900
@@ -104,14 +88,16 @@ def test_customer_deleted_needs_only_the_customer_id():
 
 def test_the_deprecated_client_id_is_ignored():
     # Given an envelope that still carries client_id / When validated / Then it is valid and not kept
-    webhook = CustomerWebhook.model_validate(envelope(client_id=42))
+    webhook = CustomerWebhook.model_validate(webhook_document(client_id=42))
 
     assert "client_id" not in webhook.model_dump()
 
 
 def test_other_event_types_only_need_data_to_be_an_object():
     # Given a payment event whose data has no customer fields / When validated as an envelope / Then it passes
-    event = WebhookEnvelope.model_validate(envelope(event_type="payment_created", data={"payment_id": 1}))
+    event = WebhookEnvelope.model_validate(
+        webhook_document(event_type="payment_created", data={"payment_id": 1})
+    )
 
     assert event.event_type == "payment_created"
 
@@ -137,14 +123,14 @@ def test_merchant_id_must_be_a_positive_json_integer(merchant_id):
 def test_event_id_must_be_usable_as_an_sqs_deduplication_id(event_id):
     # Given an event id SQS would refuse as MessageDeduplicationId / When validated / Then it is refused
     with pytest.raises(ValidationError) as refused:
-        CustomerWebhook.model_validate(envelope(event_id=event_id))
+        CustomerWebhook.model_validate(webhook_document(event_id=event_id))
 
     assert [issue["loc"] for issue in refused.value.errors()] == [("event_id",)]
 
 
 def test_a_validation_error_never_quotes_the_input():
     # Given a malformed customer event carrying a card number in several places
-    document = envelope(
+    document = webhook_document(
         event_id=f"evt {CARD}",
         created_at=CARD,
         data={"customer_id": CARD, "first_name": CARD},

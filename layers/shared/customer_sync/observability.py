@@ -4,10 +4,16 @@ POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE set in template.yaml.
 Every log line passes through `RedactingFormatter`: whatever a line carries (message, extra keys, appended
 keys, exception text), a card or bank number in it is replaced before it is written. Code never logs field
 values on purpose; this is the net for the line that does so by mistake.
+
+Libraries log through the root logger, past that net. At DEBUG botocore writes every request and response
+whole (Secrets Manager's SecretString with tokens and keys, DynamoDB items with customer names) and urllib3
+every URL (QBO queries with customer names). So they are pinned at INFO: turning a function's log level up
+(Lambda's ApplicationLogLevel, or the root logger) never makes them write those.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,6 +53,11 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
         redacted: LogRecord = redact_log_value(log)
         return super().serialize(redacted)
 
+
+# Loggers whose DEBUG lines carry whole requests, responses or URLs.
+PAYLOAD_DUMPING_LIBRARIES = ("botocore", "boto3", "urllib3", "s3transfer")
+for _library in PAYLOAD_DUMPING_LIBRARIES:
+    logging.getLogger(_library).setLevel(logging.INFO)
 
 logger = Logger(logger_formatter=RedactingFormatter())
 metrics = Metrics()

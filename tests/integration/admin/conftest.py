@@ -3,7 +3,7 @@ module, reset per test), moto with template.yaml's resources, and AdminFunction'
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -13,22 +13,12 @@ from emulators.paysimple.server import PaySimpleEmulator
 from emulators.qbo.control import QboEmulatorControl
 from emulators.qbo.server import QboEmulator
 from tests.integration.admin.support import Merchants
+from tests.support import emulators
 from tests.support.onboarding import write_qbo_app_secret
 
-
-@pytest.fixture(scope="module")
-def qbo_emulator() -> Iterator[QboEmulator]:
-    # A generous rate limit: these tests are about the admin API, not QBO's throttling.
-    server = QboEmulator(rate_limit_per_minute=1_000_000).start(host="127.0.0.1", port=0)
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def paysimple_emulator() -> Iterator[PaySimpleEmulator]:
-    server = PaySimpleEmulator().start(host="127.0.0.1", port=0)
-    yield server
-    server.stop()
+# Once per module, without QBO's rate limits: these tests are about the admin API, not QBO's throttling.
+qbo_emulator = emulators.qbo_emulator
+paysimple_emulator = emulators.paysimple_emulator
 
 
 @pytest.fixture
@@ -40,13 +30,7 @@ def admin_env(
     """AdminFunction's environment from template.yaml, pointed at the emulators, with the QBO app set."""
     QboEmulatorControl(qbo_emulator.base_url).reset()
     PaySimpleEmulatorControl(paysimple_emulator.base_url).reset()
-    env = use_function_env(
-        "AdminFunction",
-        QBO_API_BASE_URL=qbo_emulator.base_url,
-        QBO_TOKEN_URL=qbo_emulator.token_url,
-        QBO_AUTHORIZE_URL=qbo_emulator.authorize_url,
-        PAYSIMPLE_API_BASE_URL=paysimple_emulator.base_url,
-    )
+    env = use_function_env("AdminFunction", **emulators.emulator_urls(qbo_emulator, paysimple_emulator))
     write_qbo_app_secret(SecretNames(secret_prefix=env["SECRET_PREFIX"]))
     return env
 

@@ -15,24 +15,13 @@ import requests
 
 from emulators.paysimple.control import PaySimpleEmulatorControl
 from emulators.qbo.control import QboEmulatorControl
+from events.generate import rest_proxy_event
 from functions.admin.app import lambda_handler
+from tests.support.lambda_context import LambdaContextStub
 from tests.support.onboarding import QBO_REDIRECT_URI
 
+ADMIN_API_ID = "adm1n4p1xx"
 ADMIN_ROLE_ARN = "arn:aws:sts::123456789012:assumed-role/CustomerSyncAdmin/ops@example.com"
-
-
-@dataclass(frozen=True)
-class LambdaContextStub:
-    function_name: str = "AdminFunction"
-    function_version: str = "$LATEST"
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:AdminFunction"
-    memory_limit_in_mb: int = 512
-    aws_request_id: str = "0d9c1f3e-5a0b-4e7c-8f21-000000000005"
-    log_group_name: str = "/aws/lambda/AdminFunction"
-    log_stream_name: str = "2026/11/25/[$LATEST]00000000000000000000000000000005"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 29_000
 
 
 @dataclass(frozen=True)
@@ -55,42 +44,27 @@ def admin_event(
     query: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A REST proxy event as API Gateway sends it (/admin/* after IAM auth; the callback is public)."""
-    all_headers = {"Host": "adm1n4p1xx.execute-api.us-east-1.amazonaws.com", **(headers or {})}
+    """A REST proxy event as API Gateway sends it from AdminApi (/admin/* after IAM auth, naming the caller;
+    the OAuth callback is public)."""
     text = raw_body if raw_body is not None else (None if body is None else json.dumps(body))
-    if text is not None:
-        all_headers.setdefault("Content-Type", "application/json")
     is_admin = path.startswith("/admin/")
-    resource = "/admin/{proxy+}" if is_admin else path
-    return {
-        "resource": resource,
-        "path": quote(path),
-        "httpMethod": method,
-        "headers": all_headers,
-        "multiValueHeaders": {name: [value] for name, value in all_headers.items()},
-        "queryStringParameters": dict(query) if query else None,
-        "multiValueQueryStringParameters": {name: [value] for name, value in query.items()}
-        if query
-        else None,
-        "pathParameters": {"proxy": path.removeprefix("/admin/")} if is_admin else None,
-        "stageVariables": None,
-        "requestContext": {
-            "resourcePath": resource,
-            "httpMethod": method,
-            "path": f"/v1{path}",
-            "accountId": "123456789012",
-            "stage": "v1",
-            "requestId": "5e0f7a44-0b1c-4d2e-9f30-000000000005",
-            "identity": {"sourceIp": "198.51.100.7", "userArn": ADMIN_ROLE_ARN if is_admin else None},
-            "apiId": "adm1n4p1xx",
-        },
-        "body": text,
-        "isBase64Encoded": False,
-    }
+    return rest_proxy_event(
+        text,
+        method=method,
+        path=quote(path),
+        resource="/admin/{proxy+}" if is_admin else path,
+        query=query,
+        path_parameters={"proxy": path.removeprefix("/admin/")} if is_admin else None,
+        headers=headers,
+        api_id=ADMIN_API_ID,
+        user_agent=None,
+        user_arn=ADMIN_ROLE_ARN if is_admin else None,
+        request_id="5e0f7a44-0b1c-4d2e-9f30-000000000005",
+    )
 
 
 def invoke(event: dict[str, Any]) -> AdminResponse:
-    result = lambda_handler(event, LambdaContextStub())
+    result = lambda_handler(event, LambdaContextStub("AdminFunction", remaining_millis=29_000))
     headers = {name: values[-1] for name, values in (result.get("multiValueHeaders") or {}).items()}
     headers.update(result.get("headers") or {})
     return AdminResponse(status=int(result["statusCode"]), headers=headers, text=result.get("body") or "")

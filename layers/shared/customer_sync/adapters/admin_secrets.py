@@ -10,10 +10,10 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from customer_sync.adapters.qbo_errors import QboConnectionBroken
 from customer_sync.adapters.secrets import SecretNotFound
-from customer_sync.adapters.tokens import QboTokenProvider
+from customer_sync.adapters.tokens import QboTokenProvider, stored_qbo_connection
 from customer_sync.config import SecretNames
+from customer_sync.models.common import invalid_fields
 from customer_sync.models.paysimple import PaySimpleCredentials
 from customer_sync.models.qbo import QboAppCredentials, QboConnection
 from customer_sync.ports import SecretStore
@@ -24,12 +24,6 @@ MIN_STATE_KEY_LENGTH = 32
 
 class SecretMisconfigured(RuntimeError):
     """A deployment secret is missing or not the documented JSON (names the fields, never the values)."""
-
-
-def _invalid_fields(error: ValidationError) -> str:
-    return ", ".join(
-        sorted({".".join(str(part) for part in issue["loc"]) or "(root)" for issue in error.errors()})
-    )
 
 
 class SecretsManagerMerchantCredentials:
@@ -67,7 +61,7 @@ class SecretsManagerQboConnections:
         except SecretNotFound:
             raise SecretMisconfigured(f"secret {name!r} does not exist") from None
         except ValidationError as error:
-            raise SecretMisconfigured(f"secret {name!r} is invalid at: {_invalid_fields(error)}") from None
+            raise SecretMisconfigured(f"secret {name!r} is invalid at: {invalid_fields(error)}") from None
 
     def state_signing_key(self) -> bytes:
         name = self._names.oauth_state_key()
@@ -82,17 +76,7 @@ class SecretsManagerQboConnections:
         return key.encode("utf-8")
 
     def stored_connection(self, merchant_id: str) -> QboConnection | None:
-        name = self._names.qbo_connection(merchant_id)
-        try:
-            stored = self._secrets.get_json(name, force_fetch=True)
-        except SecretNotFound:
-            return None
-        try:
-            return QboConnection.model_validate(stored)
-        except ValidationError as error:
-            raise QboConnectionBroken(
-                f"the stored QBO connection is malformed (fields: {_invalid_fields(error)})", code="malformed"
-            ) from None
+        return stored_qbo_connection(self._secrets, self._names.qbo_connection(merchant_id), force_fetch=True)
 
     def connect(self, merchant_id: str, *, code: str, realm_id: str) -> QboConnection:
         redirect_uri = self.app_credentials().redirect_uri

@@ -10,6 +10,7 @@ from customer_sync.adapters.admin_secrets import (
     SecretsManagerMerchantCredentials,
     SecretsManagerQboConnections,
 )
+from customer_sync.adapters.aws_session import aws_client
 from customer_sync.adapters.clock import SystemClock
 from customer_sync.adapters.dynamodb_connection import DynamoDbConnectionState
 from customer_sync.adapters.dynamodb_history import DynamoDbFailuresRepository, DynamoDbHistoryRepository
@@ -32,20 +33,21 @@ ADMIN_QBO_RETRY = QboRetryPolicy(max_attempts=2, throttle_wait_seconds=1.0)
 
 
 def build_admin_service(settings: AdminSettings) -> AdminService:
+    """One DynamoDB client (adapters/aws_session.py) serves every repository, as in SyncFunction."""
     clock = SystemClock()
+    dynamodb = aws_client("dynamodb")
     secrets = SecretsStore()
-    connection_state = DynamoDbConnectionState(settings.settings_table_name, clock=clock)
     clients = MerchantClientFactory.for_settings(
-        settings, secrets=secrets, clock=clock, retry=ADMIN_QBO_RETRY
+        settings, secrets=secrets, clock=clock, retry=ADMIN_QBO_RETRY, dynamodb=dynamodb
     )
     ports = AdminPorts(
-        settings=DynamoDbSettingsRepository(settings.settings_table_name),
-        mappings=DynamoDbMappingRepository(settings.settings_table_name),
-        links=DynamoDbLinksRepository(settings.links_table_name),
-        history=DynamoDbHistoryRepository(settings.history_table_name),
-        failures=DynamoDbFailuresRepository(settings.history_table_name),
-        oauth_states=DynamoDbOAuthStateRepository(settings.settings_table_name),
-        connection_state=connection_state,
+        settings=DynamoDbSettingsRepository(settings.settings_table_name, client=dynamodb),
+        mappings=DynamoDbMappingRepository(settings.settings_table_name, client=dynamodb),
+        links=DynamoDbLinksRepository(settings.links_table_name, client=dynamodb),
+        history=DynamoDbHistoryRepository(settings.history_table_name, client=dynamodb),
+        failures=DynamoDbFailuresRepository(settings.history_table_name, client=dynamodb),
+        oauth_states=DynamoDbOAuthStateRepository(settings.settings_table_name, client=dynamodb),
+        connection_state=DynamoDbConnectionState(settings.settings_table_name, clock=clock, client=dynamodb),
         credentials=SecretsManagerMerchantCredentials(secrets, settings),
         qbo_connections=SecretsManagerQboConnections(
             secrets=secrets, names=settings, token_providers=clients

@@ -15,10 +15,10 @@ from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from customer_sync.adapters.aws_session import aws_client
 from customer_sync.ports import InvalidCursor
 
 if TYPE_CHECKING:
@@ -43,8 +43,7 @@ class DynamoDbTable:
     @property
     def client(self) -> DynamoDBClient:
         if self._client is None:
-            # A session of its own: boto3's default session is not thread-safe.
-            self._client = boto3.session.Session().client("dynamodb")
+            self._client = aws_client("dynamodb")
         return self._client
 
 

@@ -5,10 +5,9 @@ Updates only touch these attributes, so anything else kept on the item (e.g. by 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from customer_sync.adapters.aws_session import aws_session
-from customer_sync.adapters.locks import merchant_key
+from customer_sync.adapters.dynamodb import DynamoDbTable, merchant_pk, string_key
 from customer_sync.models.qbo import ConnectionState
 from customer_sync.observability import logger
 from customer_sync.ports import Clock
@@ -21,22 +20,16 @@ CONNECTION_SORT_KEY = "CONNECTION"
 
 class DynamoDbConnectionState:
     def __init__(self, table_name: str, *, clock: Clock, client: DynamoDBClient | None = None) -> None:
-        self._table_name = table_name
+        self._table = DynamoDbTable(table_name, client=client)
         self._clock = clock
-        self._client = client
 
-    def _dynamodb(self) -> DynamoDBClient:
-        if self._client is None:
-            self._client = aws_session().client("dynamodb")
-        return self._client
-
-    def _key(self, merchant_id: str) -> dict[str, dict[str, str]]:
-        return {"pk": {"S": merchant_key(merchant_id)}, "sk": {"S": CONNECTION_SORT_KEY}}
+    def _key(self, merchant_id: str) -> dict[str, Any]:
+        return string_key(pk=merchant_pk(merchant_id), sk=CONNECTION_SORT_KEY)
 
     def mark_broken(self, merchant_id: str, reason: str) -> None:
         logger.warning("QBO connection marked broken", extra={"merchant_id": merchant_id, "reason": reason})
-        self._dynamodb().update_item(
-            TableName=self._table_name,
+        self._table.client.update_item(
+            TableName=self._table.name,
             Key=self._key(merchant_id),
             UpdateExpression="SET #status = :status, #reason = :reason, #at = :at",
             ExpressionAttributeNames={"#status": "status", "#reason": "reason", "#at": "at"},
@@ -48,8 +41,8 @@ class DynamoDbConnectionState:
         )
 
     def mark_connected(self, merchant_id: str, realm_id: str) -> None:
-        self._dynamodb().update_item(
-            TableName=self._table_name,
+        self._table.client.update_item(
+            TableName=self._table.name,
             Key=self._key(merchant_id),
             UpdateExpression="SET #status = :status, #at = :at, #realm = :realm REMOVE #reason",
             ExpressionAttributeNames={
@@ -66,11 +59,9 @@ class DynamoDbConnectionState:
         )
 
     def current(self, merchant_id: str) -> ConnectionState | None:
-        item = (
-            self._dynamodb()
-            .get_item(TableName=self._table_name, Key=self._key(merchant_id), ConsistentRead=True)
-            .get("Item")
-        )
+        item = self._table.client.get_item(
+            TableName=self._table.name, Key=self._key(merchant_id), ConsistentRead=True
+        ).get("Item")
         if not item or "status" not in item:
             return None
         return ConnectionState.model_validate(

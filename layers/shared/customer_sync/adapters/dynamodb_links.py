@@ -12,8 +12,7 @@ version (optimistic concurrency) and on nobody else holding the claim.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -30,20 +29,19 @@ from customer_sync.adapters.dynamodb import (
     string_key,
     to_item,
 )
+from customer_sync.adapters.link_writes import LinkWrites
 from customer_sync.models.common import Page
 from customer_sync.models.links import (
     MAX_MERGE_DUPLICATES,
     CustomerLink,
     LinkStatus,
-    check_merge_request,
     email_key,
-    name_sort_key,
+    list_order_key,
     normalise_query,
     search_text,
 )
 from customer_sync.ports import (
     ConcurrentModification,
-    LinkNotFound,
     QboCustomerAlreadyLinked,
 )
 
@@ -85,10 +83,6 @@ def status_pk(merchant_id: str, status: str) -> str:
     return f"MERCHANT#{merchant_id}#STATUS#{status}"
 
 
-def name_sk(link: CustomerLink) -> str:
-    return f"{name_sort_key(link.first_name, link.last_name)}#{link.paysimple_customer_id}"
-
-
 class _Transaction:
     """Transaction items plus what a failed condition on each means."""
 
@@ -102,7 +96,7 @@ class _Transaction:
         self.items.append(item)
 
 
-class DynamoDbLinksRepository:
+class DynamoDbLinksRepository(LinkWrites):
     def __init__(
         self,
         table_name: str,
@@ -228,102 +222,7 @@ class DynamoDbLinksRepository:
         )
         return Page(items=[_link_from_item(item) for item in items], next_cursor=next_cursor)
 
-    # -- writes ----------------------------------------------------------------------------------------
-
-    def save_linked(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
-        if link.status != "linked":
-            raise ValueError("save_linked stores linked customers only")
-        return self._save(link, expected_version=expected_version)
-
-    def save_unlinked(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
-        if link.status != "unlinked":
-            raise ValueError("save_unlinked stores unlinked customers only")
-        return self._save(link, expected_version=expected_version)
-
-    def update_snapshot(
-        self,
-        merchant_id: str,
-        paysimple_customer_id: str,
-        *,
-        sync_token: str,
-        snapshot: Mapping[str, Any],
-        expected_version: int,
-        synced_at: datetime,
-        event_at: datetime | None = None,
-    ) -> CustomerLink:
-        current = self._current(merchant_id, paysimple_customer_id, expected_version)
-        new = current.with_snapshot(
-            sync_token=sync_token, snapshot=snapshot, synced_at=synced_at, event_at=event_at
-        )
-        return self._save(new, expected_version=expected_version, current=current)
-
-    def mark_source_deleted(
-        self,
-        merchant_id: str,
-        paysimple_customer_id: str,
-        *,
-        expected_version: int,
-        event_at: datetime,
-        now: datetime,
-    ) -> CustomerLink:
-        current = self._current(merchant_id, paysimple_customer_id, expected_version)
-        new = current.deleted_at_source(event_at=event_at, now=now)
-        return self._save(new, expected_version=expected_version, current=current)
-
-    def unlink(self, merchant_id: str, paysimple_customer_id: str, *, now: datetime) -> CustomerLink:
-        current = self.get(merchant_id, paysimple_customer_id)
-        if current is None:
-            raise LinkNotFound(merchant_id, paysimple_customer_id)
-        if current.claimed_qbo_customer_id is None:
-            return current
-        new = current.unlinked_by_admin(now=now)
-        return self._save(new, expected_version=current.version, current=current)
-
-    def merge(
-        self,
-        merchant_id: str,
-        primary_paysimple_customer_id: str,
-        duplicate_paysimple_customer_ids: Sequence[str],
-        qbo_customer_id: str,
-        *,
-        now: datetime,
-    ) -> CustomerLink:
-        duplicate_ids = list(dict.fromkeys(duplicate_paysimple_customer_ids))
-        check_merge_request(primary_paysimple_customer_id, duplicate_ids, qbo_customer_id)
-        primary = self.get(merchant_id, primary_paysimple_customer_id)
-        if primary is None:
-            raise LinkNotFound(merchant_id, primary_paysimple_customer_id)
-        duplicates: list[CustomerLink] = []
-        for duplicate_id in duplicate_ids:
-            duplicate = self.get(merchant_id, duplicate_id)
-            if duplicate is None:
-                raise LinkNotFound(merchant_id, duplicate_id)
-            duplicates.append(duplicate)
-
-        members = [primary_paysimple_customer_id, *duplicate_ids]
-        owner = self.qbo_link_owner(merchant_id, qbo_customer_id)
-        if owner is not None and owner not in members:
-            raise QboCustomerAlreadyLinked(qbo_customer_id, owner)
-
-        transaction = _Transaction()
-        new_primary = primary.as_merge_primary(qbo_customer_id, now=now)
-        self._add_writes(transaction, primary, new_primary, claim_owners=members)
-        for duplicate in duplicates:
-            new_duplicate = duplicate.as_merged_into(primary_paysimple_customer_id, now=now)
-            # The primary's claim put takes over a duplicate's claim on the same QBO customer.
-            self._add_writes(transaction, duplicate, new_duplicate, keep_claims={qbo_customer_id})
-        self._commit(transaction, what=f"merge into PaySimple customer {primary_paysimple_customer_id}")
-        return new_primary.model_copy(update={"version": primary.version + 1})
-
-    # -- internals -------------------------------------------------------------------------------------
-
-    def _current(self, merchant_id: str, paysimple_customer_id: str, expected_version: int) -> CustomerLink:
-        current = self.get(merchant_id, paysimple_customer_id)
-        if current is None:
-            raise LinkNotFound(merchant_id, paysimple_customer_id)
-        if current.version != expected_version:
-            raise ConcurrentModification(f"PaySimple customer {paysimple_customer_id}")
-        return current
+    # -- writes (the transitions are LinkWrites'; here is how they are stored) ------------------------------
 
     def _save(
         self, link: CustomerLink, *, expected_version: int, current: CustomerLink | None = None
@@ -337,6 +236,26 @@ class DynamoDbLinksRepository:
         self._add_writes(transaction, current, link, claim_owners=[link.paysimple_customer_id])
         self._commit(transaction, what=f"PaySimple customer {link.paysimple_customer_id}")
         return link.model_copy(update={"version": expected_version + 1})
+
+    def _save_merge(
+        self,
+        primary: tuple[CustomerLink, CustomerLink],
+        duplicates: Sequence[tuple[CustomerLink, CustomerLink]],
+        *,
+        members: Sequence[str],
+        qbo_customer_id: str,
+    ) -> CustomerLink:
+        current_primary, new_primary = primary
+        transaction = _Transaction()
+        self._add_writes(transaction, current_primary, new_primary, claim_owners=members)
+        for current, new in duplicates:
+            # The primary's claim put takes over a duplicate's claim on the same QBO customer.
+            self._add_writes(transaction, current, new, keep_claims={qbo_customer_id})
+        what = f"merge into PaySimple customer {current_primary.paysimple_customer_id}"
+        self._commit(transaction, what=what)
+        return new_primary.model_copy(update={"version": current_primary.version + 1})
+
+    # -- internals -------------------------------------------------------------------------------------
 
     def _add_writes(
         self,
@@ -422,7 +341,7 @@ class DynamoDbLinksRepository:
             "pk": merchant_pk(link.merchant_id),
             "sk": link_sk(link.paysimple_customer_id),
             "status_pk": status_pk(link.merchant_id, link.status),
-            "name_sk": name_sk(link),
+            "name_sk": list_order_key(link),
             "search_text": search_text(link),
         }
         if expected_version == 0:

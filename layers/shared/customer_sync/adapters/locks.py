@@ -7,11 +7,11 @@ its holder (a crashed Lambda) can be taken over once `expires_at` has passed; `t
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from customer_sync.adapters.aws_session import aws_session
+from customer_sync.adapters.dynamodb import DynamoDbTable, is_condition_failure, merchant_pk, string_key
 from customer_sync.observability import logger
 from customer_sync.ports import Clock
 
@@ -20,10 +20,6 @@ if TYPE_CHECKING:
 
 QBO_TOKEN_REFRESH_LOCK = "qbo-token-refresh"
 _EXPIRED_LOCK_CLEANUP_SECONDS = 24 * 3600
-
-
-def merchant_key(merchant_id: str) -> str:
-    return f"MERCHANT#{merchant_id}"
 
 
 class DynamoDbLock:
@@ -36,19 +32,13 @@ class DynamoDbLock:
         lease_seconds: float = 60.0,
         client: DynamoDBClient | None = None,
     ) -> None:
-        self._table_name = table_name
+        self._table = DynamoDbTable(table_name, client=client)
         self._clock = clock
         self._sort_key = f"LOCK#{name}"
         self._lease_seconds = lease_seconds
-        self._client = client
 
-    def _dynamodb(self) -> DynamoDBClient:
-        if self._client is None:
-            self._client = aws_session().client("dynamodb")
-        return self._client
-
-    def _key(self, merchant_id: str) -> dict[str, dict[str, str]]:
-        return {"pk": {"S": merchant_key(merchant_id)}, "sk": {"S": self._sort_key}}
+    def _key(self, merchant_id: str) -> dict[str, Any]:
+        return string_key(pk=merchant_pk(merchant_id), sk=self._sort_key)
 
     def try_acquire(self, merchant_id: str) -> str | None:
         """Take the lease if it is free or expired; the returned owner token is needed to release it."""
@@ -61,14 +51,14 @@ class DynamoDbLock:
             "ttl": {"N": str(int(now + self._lease_seconds + _EXPIRED_LOCK_CLEANUP_SECONDS))},
         }
         try:
-            self._dynamodb().put_item(
-                TableName=self._table_name,
+            self._table.client.put_item(
+                TableName=self._table.name,
                 Item=item,
                 ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
                 ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}},
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if is_condition_failure(error):
                 return None
             raise
         return owner
@@ -76,14 +66,14 @@ class DynamoDbLock:
     def release(self, merchant_id: str, owner: str) -> None:
         """Free the lease if we still own it; if it expired and someone else took it, leave theirs alone."""
         try:
-            self._dynamodb().delete_item(
-                TableName=self._table_name,
+            self._table.client.delete_item(
+                TableName=self._table.name,
                 Key=self._key(merchant_id),
                 ConditionExpression="#owner = :owner",
                 ExpressionAttributeNames={"#owner": "owner"},
                 ExpressionAttributeValues={":owner": {"S": owner}},
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if not is_condition_failure(error):
                 raise
             logger.warning("lock lease was lost before release", extra={"lock": self._sort_key})

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import requests
 from pydantic import ValidationError
@@ -38,6 +39,9 @@ from customer_sync.ports import (
     MerchantNotConfigured,
     SecretStore,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 @dataclass(frozen=True)
@@ -145,16 +149,18 @@ class MerchantClientFactory:
         clock: Clock,
         retry: QboRetryPolicy | None = None,
         secrets_max_age_seconds: int = 300,
+        dynamodb: DynamoDBClient | None = None,
     ) -> MerchantClientFactory:
         """Secret names, service URLs, and the settings table where the token-refresh lease and the
-        connection health live."""
+        connection health live (through `dynamodb`, or a client of their own)."""
+        table = settings.settings_table_name
         return cls(
             names=settings,
             urls=settings,
             secrets=secrets,
             clock=clock,
-            lock=DynamoDbLock(settings.settings_table_name, clock=clock),
-            connection_state=DynamoDbConnectionState(settings.settings_table_name, clock=clock),
+            lock=DynamoDbLock(table, clock=clock, client=dynamodb),
+            connection_state=DynamoDbConnectionState(table, clock=clock, client=dynamodb),
             retry=retry,
             secrets_max_age_seconds=secrets_max_age_seconds,
         )

@@ -19,6 +19,7 @@ from customer_sync.adapters.paysimple_errors import (
     PaySimpleRequestError,
     PaySimpleTransientError,
 )
+from customer_sync.models.common import invalid_fields
 from customer_sync.models.paysimple import CustomerPage, PaySimpleCredentials, PaySimpleCustomer
 from customer_sync.observability import logger
 
@@ -180,9 +181,8 @@ def _parse_customer(raw: Any, operation: str) -> PaySimpleCustomer:
         return PaySimpleCustomer.model_validate(raw)
     except ValidationError as exc:
         # Name the fields only: pydantic's own message quotes the values, which may hold card numbers.
-        fields = sorted({".".join(str(part) for part in error["loc"]) for error in exc.errors()})
         raise PaySimpleRequestError(
-            f"PaySimple {operation} returned a customer we cannot read (fields: {', '.join(fields)})"
+            f"PaySimple {operation} returned a customer we cannot read (fields: {invalid_fields(exc)})"
         ) from None
 
 

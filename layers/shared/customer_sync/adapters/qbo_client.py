@@ -7,6 +7,11 @@ Retries only what is safe to repeat (reference/qbo-api.md):
 - a sparse update repeated with the same SyncToken fails at worst with 5010;
 - a batch is repeated on transient failures only with a `requestid`, or when it holds only queries.
 A 401/3200 triggers exactly one token refresh per call. Waits are injectable so tests never sleep.
+
+This client is the one door QBO data comes in by, so it is where that data is scrubbed: every successful
+answer has card and bank numbers cut from its free text (domain.scrub.scrub_qbo_json) before any caller
+sees it. A merchant may have typed them into a QBO customer's Notes or name; nothing we store, log or show
+(history, candidates, type-ahead, dry run) may carry them on. Ids and SyncTokens are never touched.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from customer_sync.adapters.qbo_errors import (
     error_from_response,
 )
 from customer_sync.adapters.qbo_query import INCLUDE_INACTIVE, all_of
+from customer_sync.domain.scrub import scrub_qbo_json
 from customer_sync.models.qbo import BatchItem, BatchItemResult, QboCustomer
 from customer_sync.observability import logger
 from customer_sync.ports import AccessTokenSource
@@ -365,7 +371,8 @@ class QboClient:
             raise QboTransientError("QBO answered 2xx with an unexpected JSON shape", intuit_tid=intuit_tid)
         if "Fault" in body or "fault" in body:
             raise error_from_response(response.status_code, response.text, intuit_tid=intuit_tid)
-        return body, intuit_tid
+        scrubbed: dict[str, Any] = scrub_qbo_json(body)
+        return scrubbed, intuit_tid
 
     def _log_failure(self, error: QboError, operation: str, attempt: int) -> None:
         # Codes and trace ids only: never tokens, statements or customer values.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from customer_sync.adapters.aws_session import aws_session
+from customer_sync.adapters.aws_session import aws_client
 from customer_sync.ports import QueueDepth
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class SqsQueueStats:
     def _sqs(self) -> SQSClient:
         # Created on first use, never at import: moto only intercepts clients made after it starts.
         if self._client is None:
-            self._client = aws_session().client("sqs")
+            self._client = aws_client("sqs")
         return self._client
 
     def changes_queue(self) -> QueueDepth:

@@ -7,29 +7,42 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from botocore.config import Config
 
-from customer_sync.adapters.aws_session import aws_session
+from customer_sync.adapters.aws_session import AWS_DEFAULT, aws_client
 
 
 class SecretNotFound(LookupError):
     """The secret does not exist (or has no value yet). Carries the name only, never a value."""
 
 
+class SecretNotAnObject(ValueError):
+    """The secret is JSON, but not an object. Carries the name only, never a value."""
+
+
 class SecretsStore:
     """Implements ports.SecretStore. Reads are cached for `default_max_age_seconds` (Powertools); a name this
-    store wrote is re-fetched on its next read, so a writer never reads back its own stale cache."""
+    store wrote is re-fetched on its next read, so a writer never reads back its own stale cache.
+    `client_config` sets the timeouts and retries of the Secrets Manager client (adapters/aws_session.py)."""
 
     def __init__(
-        self, *, default_max_age_seconds: int = 300, provider: SecretsProvider | None = None
+        self,
+        *,
+        default_max_age_seconds: int = 300,
+        provider: SecretsProvider | None = None,
+        client_config: Config = AWS_DEFAULT,
     ) -> None:
         self._default_max_age_seconds = default_max_age_seconds
         self._provider = provider
+        self._client_config = client_config
         self._written_since_read: set[str] = set()
 
     def _secrets(self) -> SecretsProvider:
         # Created on first use, never at import: moto only intercepts clients made after it starts.
         if self._provider is None:
-            self._provider = SecretsProvider(boto3_client=aws_session().client("secretsmanager"))
+            self._provider = SecretsProvider(
+                boto3_client=aws_client("secretsmanager", config=self._client_config)
+            )
         return self._provider
 
     def get_json(
@@ -50,7 +63,7 @@ class SecretsStore:
             raise
         self._written_since_read.discard(name)
         if not isinstance(value, dict):
-            raise ValueError(f"secret {name!r} is not a JSON object")
+            raise SecretNotAnObject(f"secret {name!r} is not a JSON object")
         return value
 
     def put_json(self, name: str, value: Mapping[str, Any]) -> None:

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import boto3
-from botocore.config import Config
-
+from customer_sync.adapters.aws_session import FAIL_FAST, aws_client
 from customer_sync.models.messages import CustomerChangeMessage
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
-
-# Fail fast: PaySimple wants an answer within 10 s and IngestFunction times out after 8 s. A failed send
-# raises, the function errors (alarmed), and PaySimple retries the delivery.
-_FAIL_FAST = Config(connect_timeout=2, read_timeout=2, retries={"mode": "standard", "max_attempts": 2})
 
 
 def queue_body(message: CustomerChangeMessage) -> str:
@@ -34,7 +28,9 @@ class SqsChangePublisher:
     def _sqs(self) -> SQSClient:
         # Created on first use, never at import: moto only intercepts clients made after it starts.
         if self._client is None:
-            self._client = boto3.session.Session().client("sqs", config=_FAIL_FAST)
+            # Fail fast (IngestFunction must answer PaySimple in time): a failed send raises, the function
+            # errors (alarmed), and PaySimple retries the delivery.
+            self._client = aws_client("sqs", config=FAIL_FAST)
         return self._client
 
     def publish(self, message: CustomerChangeMessage) -> None:

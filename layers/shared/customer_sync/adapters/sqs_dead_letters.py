@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from customer_sync.adapters.aws_session import aws_session
+from customer_sync.adapters.aws_session import aws_client
 from customer_sync.adapters.queue_stats import queue_depth
 from customer_sync.observability import logger
 from customer_sync.ports import DeadLetterMessage
@@ -123,7 +123,7 @@ class SqsDeadLetterQueue:
     def _sqs(self) -> SQSClient:
         # Created on first use, never at import: moto only intercepts clients made after it starts.
         if self._client is None:
-            self._client = aws_session().client("sqs")
+            self._client = aws_client("sqs")
         return self._client
 
     @contextmanager

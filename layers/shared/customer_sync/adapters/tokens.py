@@ -29,6 +29,7 @@ from customer_sync.adapters.qbo_errors import (
     QboTransientError,
 )
 from customer_sync.adapters.secrets import SecretNotFound
+from customer_sync.models.common import invalid_fields
 from customer_sync.models.qbo import QboAppCredentials, QboConnection, TokenSet
 from customer_sync.observability import logger
 from customer_sync.ports import Clock, ConnectionStateRecorder, MerchantLock, SecretStore, TokenEndpoint
@@ -115,6 +116,23 @@ def _token_error(response: requests.Response, grant_type: str, intuit_tid: str |
     if status >= 500:
         return QboTransientError(message, **context)
     return QboError(message, **context)
+
+
+def stored_qbo_connection(
+    secrets: SecretStore, secret_name: str, *, max_age_seconds: int | None = None, force_fetch: bool = False
+) -> QboConnection | None:
+    """The merchant's stored QBO connection, or None when none is stored. A stored one that does not parse
+    raises QboConnectionBroken (code `malformed`) naming the fields only: pydantic's message echoes tokens."""
+    try:
+        stored = secrets.get_json(secret_name, max_age_seconds=max_age_seconds, force_fetch=force_fetch)
+    except SecretNotFound:
+        return None
+    try:
+        return QboConnection.model_validate(stored)
+    except ValidationError as error:
+        raise QboConnectionBroken(
+            f"the stored QBO connection is malformed (fields: {invalid_fields(error)})", code="malformed"
+        ) from None
 
 
 class QboTokenProvider:
@@ -209,22 +227,12 @@ class QboTokenProvider:
     # -- internals -------------------------------------------------------------------------------------------
 
     def _load(self, *, force: bool = False) -> QboConnection:
-        try:
-            stored = self._secrets.get_json(
-                self._secret_name, max_age_seconds=self._secret_max_age_seconds, force_fetch=force
-            )
-        except SecretNotFound:
-            raise QboConnectionBroken(
-                "no QBO connection is stored for this merchant", code="not_connected"
-            ) from None
-        try:
-            return QboConnection.model_validate(stored)
-        except ValidationError as error:
-            # pydantic's message echoes input values (tokens): name the fields only.
-            fields = sorted({".".join(str(part) for part in issue["loc"]) for issue in error.errors()})
-            raise QboConnectionBroken(
-                f"the stored QBO connection is malformed (fields: {', '.join(fields)})", code="malformed"
-            ) from None
+        connection = stored_qbo_connection(
+            self._secrets, self._secret_name, max_age_seconds=self._secret_max_age_seconds, force_fetch=force
+        )
+        if connection is None:
+            raise QboConnectionBroken("no QBO connection is stored for this merchant", code="not_connected")
+        return connection
 
     def _refreshed_elsewhere(self, connection: QboConnection, stale_access_token: str | None) -> bool:
         return connection.access_token.get_secret_value() != stale_access_token and (

@@ -51,3 +51,7 @@ class RequestTooLarge(AdminRefusal):
     def __init__(self, limit_bytes: int) -> None:
         super().__init__(f"request body is larger than {limit_bytes} bytes")
         self.limit_bytes = limit_bytes
+
+
+class MalformedBody(AdminRefusal):
+    """The request body is not JSON, or cannot be decoded to text at all (400)."""

@@ -2,10 +2,16 @@
 
 QBO name fields must not contain ':', tab or newline, and a curly apostrophe has broken QBO queries. We send
 the same canonical form we later query by, so a customer we created is found again by our own queries.
+
+Normalising joins text (gaps collapse to one space, and "First Last" joins two fields), which can assemble a
+card or account number out of parts the scrub saw apart. So the canonical form is scrubbed once more: no
+name we send, query by or store carries payment data, whatever it was put together from.
 """
 
 import re
 import unicodedata
+
+from customer_sync.domain.scrub import scrub_payment_data
 
 # Typographic quotes merchants paste from word processors, mapped to their ASCII forms.
 _QUOTE_TRANSLATION = str.maketrans(
@@ -36,14 +42,15 @@ def straighten_quotes(text: str) -> str:
 
 
 def normalize_name(text: str) -> str:
-    """The canonical form of a name: NFC, straight quotes, no ':'/tab/newline, trimmed, single spaces.
+    """The canonical form of a name: NFC, straight quotes, no ':'/tab/newline, trimmed, single spaces, no
+    card or bank number.
 
     Case is kept; use `name_key` to compare.
     """
     composed = unicodedata.normalize("NFC", text)
     without_forbidden = _FORBIDDEN_IN_QBO_NAMES.sub(" ", straighten_quotes(composed))
     # str.split() with no argument splits on any Unicode whitespace run and drops the ends.
-    return " ".join(without_forbidden.split())
+    return scrub_payment_data(" ".join(without_forbidden.split())).text
 
 
 def name_key(text: str | None) -> str:

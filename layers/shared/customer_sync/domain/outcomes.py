@@ -3,7 +3,7 @@ duplicate delivery gets the first answer back."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,17 +18,7 @@ SyncAction = Literal[
     "deleted",  # deleted in PaySimple: link marked source_deleted
     "deactivated",  # deleted in PaySimple and made inactive in QBO (merchant setting)
 ]
-SYNC_ACTIONS: tuple[SyncAction, ...] = (
-    "created",
-    "updated",
-    "linked",
-    "unchanged",
-    "skipped",
-    "unlinked",
-    "parked",
-    "deleted",
-    "deactivated",
-)
+SYNC_ACTIONS: tuple[SyncAction, ...] = get_args(SyncAction)
 
 # Skip details.
 SKIP_SYNC_DISABLED = "sync_disabled"

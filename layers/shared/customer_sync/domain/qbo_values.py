@@ -12,19 +12,15 @@ from typing import Any
 
 from customer_sync.domain.diff import FieldChange
 from customer_sync.domain.matching import QboCandidate
-from customer_sync.domain.scrub import scrub_payment_data
+from customer_sync.domain.scrub import scrub_payment_data, scrub_qbo_json
 from customer_sync.models.links import QboCandidate as LinkCandidate
 
 
 def scrub_value(value: Any) -> Any:
-    """A copy of a JSON-like value with card and bank numbers cut from every string in it."""
-    if isinstance(value, str):
-        return scrub_payment_data(value).text
-    if isinstance(value, Mapping):
-        return {str(key): scrub_value(inner) for key, inner in value.items()}
-    if isinstance(value, list | tuple):
-        return [scrub_value(inner) for inner in value]
-    return value
+    """A copy of a JSON-like value with card and bank numbers cut from every string in it; an address's
+    PostalCode is checked as a postal code, as the PaySimple ZipCode it came from was (else a ZIP+4 that
+    passes the ABA checksum would differ from what we sent, and be written again on every save)."""
+    return scrub_qbo_json(value)
 
 
 def scrub_changes(changes: Mapping[str, FieldChange]) -> dict[str, FieldChange]:

@@ -3,7 +3,8 @@
 Merchants paste card and account numbers into Notes and other free text. Nothing that looks like one may be
 stored, logged, queued or sent to QBO, so detection errs towards redacting:
 
-- card numbers: 13-19 digits passing the Luhn check, written plain or in groups split by a space or a dash;
+- card numbers: 13-19 digits passing the Luhn check, written plain or in groups split by whitespace (spaces,
+  tabs, line breaks, no-break spaces, of any length), colons or a dash;
 - ABA routing numbers: 9 contiguous digits with a valid ABA prefix and checksum;
 - account numbers: any run of 6 or more digits (groups allowed) on the same line as, and close to, a bank
   word such as "acct", "routing", "IBAN", "bank", "checking", "savings";
@@ -16,9 +17,9 @@ A ZipCode field is never checked for routing/account numbers: a 9-digit ZIP+4 is
 """
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
@@ -31,10 +32,13 @@ CARD_MAX_DIGITS = 19
 ACCOUNT_MIN_DIGITS = 6
 ROUTING_DIGITS = 9
 
-# Digit groups joined by one space or one dash (optionally spaced: "4111 - 1111"). Unicode digits count too
-# (`\d`), so full-width card numbers are caught as well.
+# Digit groups joined by a gap (whitespace of any kind and length, or colons: tabs and line breaks come with
+# numbers copied from spreadsheets and forms, and the name normalisation turns tabs, line breaks and ':'
+# into single spaces), or by one dash with optional gaps around it ("4111 - 1111"). Unicode digits count
+# too (`\d`), so full-width card numbers are caught as well.
 _DASH = "-\u2010\u2011\u2012\u2013\u2014\u2212"
-_SEPARATOR = rf"(?:[ \u00a0]?[{_DASH}][ \u00a0]?|[ \u00a0])"
+_GAP = r"[\s:]"
+_SEPARATOR = rf"(?:{_GAP}*[{_DASH}]{_GAP}*|{_GAP}+)"
 _DIGIT_RUN = re.compile(rf"(?<!\d)\d+(?:{_SEPARATOR}\d+)*(?!\d)")
 _DIGIT_GROUP = re.compile(r"\d+")
 _CARD_MIN_FIRST_GROUP = 4
@@ -247,3 +251,25 @@ def _scrub_model(model: _Model) -> tuple[_Model, int]:
 def scrub_customer(customer: PaySimpleCustomer) -> tuple[PaySimpleCustomer, int]:
     """A copy of the customer with payment data removed from every string field, and how many were cut."""
     return _scrub_model(customer)
+
+
+# QBO keys whose values are identifiers and versions, never free text: a long numeric id must never become
+# a marker, or the record could no longer be addressed.
+_QBO_IDENTITY_KEYS = frozenset({"Id", "SyncToken", "bId", "value"})
+_QBO_POSTAL_CODE_KEYS = frozenset({"PostalCode"})
+
+
+def scrub_qbo_json(value: Any, *, key: str | None = None) -> Any:
+    """A copy of a QBO answer (or any part of it) with card and bank numbers cut from every free-text string.
+
+    Whatever QBO holds may have been typed there by hand. Ids, SyncTokens and reference values are kept as
+    they are; a PostalCode is checked as a postal code (a ZIP+4 is no routing number)."""
+    if isinstance(value, str):
+        if key in _QBO_IDENTITY_KEYS:
+            return value
+        return (scrub_postal_code(value) if key in _QBO_POSTAL_CODE_KEYS else scrub_payment_data(value)).text
+    if isinstance(value, Mapping):
+        return {str(name): scrub_qbo_json(inner, key=str(name)) for name, inner in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub_qbo_json(inner, key=key) for inner in value]
+    return value

@@ -185,6 +185,11 @@ def name_sort_key(first_name: str, last_name: str) -> str:
     return " ".join(f"{last_name} {first_name}".split()).casefold()
 
 
+def list_order_key(link: CustomerLink) -> str:
+    """A link's place in its Customer Matching list: by name, then by PaySimple id (which is unique)."""
+    return f"{name_sort_key(link.first_name, link.last_name)}#{link.paysimple_customer_id}"
+
+
 def search_text(link: CustomerLink) -> str:
     """What a list search looks in: both name orders, the email and the PaySimple id, one per line.
 

@@ -1,0 +1,55 @@
+"""The QBO and PaySimple emulators as tests run them: on 127.0.0.1 at an ephemeral port, once per module.
+
+The QBO emulator enforces QBO's rate limits by default (10 requests/s and 500 a minute per realm), as QBO
+does. Tests that are not about throttling turn them off: on a fast machine a burst of their calls would
+otherwise meet a 429, which changes the QBO calls they count and fails a client that does not retry.
+Throttling is tested with injected 429s (the client, token and sync tests) and with the limits on
+(tests/emulators/test_qbo_emulator.py).
+
+Import the fixtures into a test module or conftest: `qbo_emulator = emulators.qbo_emulator`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from emulators.paysimple.server import PaySimpleEmulator
+from emulators.qbo.server import QboEmulator
+from tests.support.onboarding import QBO_EMULATOR_CLIENT_ID, QBO_EMULATOR_CLIENT_SECRET
+
+# QboEmulator options that turn QBO's per-second limit off and lift the per-minute one far above what any
+# test sends (also for subclasses: `super().__init__(**UNTHROTTLED, ...)`).
+UNTHROTTLED: dict[str, Any] = {"rate_limit_per_second": None, "rate_limit_per_minute": 1_000_000}
+
+
+def unthrottled_qbo_emulator(**options: Any) -> QboEmulator:
+    """A QBO emulator (not started yet) without QBO's rate limits."""
+    return QboEmulator(**UNTHROTTLED, **options)
+
+
+def emulator_urls(qbo: QboEmulator, paysimple: PaySimpleEmulator) -> dict[str, str]:
+    """The environment that points a function at the emulators instead of the real services."""
+    return {
+        "QBO_API_BASE_URL": qbo.base_url,
+        "QBO_TOKEN_URL": qbo.token_url,
+        "QBO_AUTHORIZE_URL": qbo.authorize_url,
+        "PAYSIMPLE_API_BASE_URL": paysimple.base_url,
+    }
+
+
+@pytest.fixture(scope="module")
+def qbo_emulator() -> Iterator[QboEmulator]:
+    """Its OAuth client is the QBO app that tests.support.onboarding writes."""
+    with unthrottled_qbo_emulator(
+        client_id=QBO_EMULATOR_CLIENT_ID, client_secret=QBO_EMULATOR_CLIENT_SECRET
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def paysimple_emulator() -> Iterator[PaySimpleEmulator]:
+    with PaySimpleEmulator() as running:
+        yield running
