@@ -71,3 +71,11 @@ SAM_LOCAL_ENV := PYTHONPATH="layers/shared$${PYTHONPATH:+:$$PYTHONPATH}" $(SAM_E
 .PHONY: sam-local
 sam-local: build
 	$(SAM_LOCAL_ENV) $(BIN)/python -m local.sam_local.run_invokes --sam $(SAM)
+
+# The benchmark (BENCHMARKS.md): the local stack under load, and the sync engine's own overhead on one core.
+# Options through BENCH_ARGS, e.g. `make bench BENCH_ARGS="--changes 500 --skip-engine"`.
+BENCH_ARGS ?=
+
+.PHONY: bench
+bench: install
+	$(BIN)/python -m bench.run_bench $(BENCH_ARGS)
