@@ -63,7 +63,7 @@ run: install
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
-# SAM local invoke, offline (local/sam_local/README.md): each function run by `sam local invoke` with its
+# SAM local invoke, offline (README.md, "SAM local invoke"): each function run by `sam local invoke` with its
 # events/ sample in a local Lambda image (debootstrapped Debian rootfs, `docker import`ed, cached) against a
 # moto server. Needs Debian's docker.io and debootstrap, and root the first time (debootstrap, dockerd).
 SAM_LOCAL_ENV := PYTHONPATH="layers/shared$${PYTHONPATH:+:$$PYTHONPATH}" $(SAM_ENV)

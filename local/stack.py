@@ -285,7 +285,7 @@ class Stack:
         for mapping in event_source_mappings(
             resources.template, resources.resolver.resolve, self._queue_urls()
         ):
-            # The template's 360 s visibility timeout (6x the function timeout, as AWS advises) would make a
+            # The template's 540 s visibility timeout (6x the function timeout, as AWS advises) would make a
             # failed change wait 6 minutes before its retry. Locally it is short so retries, and the move to
             # the DLQ after maxReceiveCount, happen while you watch; the poller extends it while a batch runs.
             sqs.set_queue_attributes(
