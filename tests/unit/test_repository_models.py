@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from customer_sync.models.common import iso_utc
-from customer_sync.models.links import CustomerLink, name_sort_key, normalise_query
+from customer_sync.models.links import CustomerLink, name_sort_key, normalise_query, search_text
 from customer_sync.models.settings import MerchantSettings, SettingsChanges
 
 T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
@@ -68,3 +68,20 @@ def test_list_order_and_search_ignore_case_and_spacing() -> None:
     assert name_sort_key("  Ada ", "de  la Cruz") == "de la cruz ada"
     assert normalise_query("  ADA   Love ") == "ada love"
     assert normalise_query("   ") is None
+
+
+def test_a_card_number_split_across_first_and_last_name_is_never_stored_assembled() -> None:
+    # Given first and last names that are each clean but hold a card number between them
+    link = CustomerLink(
+        merchant_id="1225",
+        paysimple_customer_id="77",
+        status="unlinked",
+        reason="ambiguous",
+        first_name="4111 1111",
+        last_name="1111 1111",
+        updated_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    # When the searchable text of the link is built
+    text = search_text(link)
+    # Then the assembled card number is not in it
+    assert "4111111111111111" not in "".join(ch for ch in text if ch.isdigit() or ch == "\n")

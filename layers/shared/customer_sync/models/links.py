@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from customer_sync.domain.scrub import scrub_payment_data
 from customer_sync.models.common import UtcDatetime
 
 LinkStatus = Literal["linked", "unlinked", "source_deleted", "merged"]
@@ -181,8 +182,11 @@ def email_key(email: str) -> str:
 
 
 def name_sort_key(first_name: str, last_name: str) -> str:
-    """'last first', whitespace collapsed and case-folded: the order of the Customer Matching lists."""
-    return " ".join(f"{last_name} {first_name}".split()).casefold()
+    """'last first', whitespace collapsed and case-folded: the order of the Customer Matching lists.
+
+    Scrubbed again: each name is clean on its own, but a card number split across the two would be whole here.
+    """
+    return scrub_payment_data(" ".join(f"{last_name} {first_name}".split()).casefold()).text
 
 
 def list_order_key(link: CustomerLink) -> str:
@@ -195,7 +199,7 @@ def search_text(link: CustomerLink) -> str:
 
     A query is whitespace-collapsed, so it never spans two lines.
     """
-    first_last = " ".join(f"{link.first_name} {link.last_name}".split()).casefold()
+    first_last = scrub_payment_data(" ".join(f"{link.first_name} {link.last_name}".split()).casefold()).text
     parts = [first_last, name_sort_key(link.first_name, link.last_name), email_key(link.email or "")]
     return "\n".join([*parts, link.paysimple_customer_id.casefold()])
 
