@@ -352,7 +352,7 @@ class _TimedPort:
 def run_engine_bench(changes: int) -> list[dict[str, Any]]:
     """SyncService with tests/fakes: no I/O at all. The time spent inside the fakes is measured and taken
     out, leaving the engine's own cost per change."""
-    from customer_sync.domain.sync_service import SyncService
+    from customer_sync.domain.sync.service import SyncService
     from customer_sync.models.messages import CustomerChangeMessage
     from customer_sync.models.settings import SettingsChanges
     from tests.fakes.merchant_clients import FakeMerchantClients, SettableClock

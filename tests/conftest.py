@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from moto import mock_aws
 
-from customer_sync.config import load_settings
+from customer_sync import composition
 from local.bootstrap import LocalStack, create_local_resources
 
 FAKE_AWS_ENV = {
@@ -34,9 +34,9 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    load_settings.cache_clear()
+    composition.reset()
     yield
-    load_settings.cache_clear()
+    composition.reset()
 
 
 @pytest.fixture
@@ -61,7 +61,7 @@ def use_function_env(
         env = {**local_stack.function_environment(logical_id), **overrides}
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        load_settings.cache_clear()
+        composition.reset()
         return env
 
     return apply

@@ -129,7 +129,7 @@ class EmulatorState:
                 existing = self._owned(merchant_id, _as_int(customer_id))
                 customer_id = existing["Id"]
                 created_on = existing["CreatedOn"]
-            customer = _normalised(payload, customer_id=customer_id, created_on=created_on, modified=now)
+            customer = _normalized(payload, customer_id=customer_id, created_on=created_on, modified=now)
             self.customers[customer_id] = _Stored(merchant_id, customer)
             return dict(customer)
 
@@ -195,7 +195,7 @@ class EmulatorState:
             return [e for e in self.events.values() if not e.delivered and e.attempts < max_attempts]
 
 
-def _normalised(
+def _normalized(
     payload: Mapping[str, Any], *, customer_id: int, created_on: str, modified: str
 ) -> JsonObject:
     """Every field present, as the real API returns them; server-owned fields come from the server."""

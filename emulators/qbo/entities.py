@@ -44,7 +44,7 @@ ADDRESS_LIMITS = {
     "PostalCode": 30,
     "Country": 255,
 }
-# QBO may return Country normalised to a 3-letter code; the client must never diff on it.
+# QBO may return Country normalized to a 3-letter code; the client must never diff on it.
 _COUNTRY_CODES = {
     "us": "USA",
     "u.s.": "USA",

@@ -21,7 +21,8 @@ def generated() -> str:
     layer = str(PROJECT_ROOT / "layers" / "shared")
     if layer not in sys.path:
         sys.path.insert(0, layer)
-    from functions.admin.app import openapi_json
+    import functions.admin.app  # noqa: F401 - registers the routes
+    from customer_sync.handlers.admin_api import openapi_json
 
     return openapi_json() + "\n"
 

@@ -15,8 +15,8 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from customer_sync.adapters.qbo_client import QboClient
-from customer_sync.adapters.qbo_errors import QboStaleObject
-from customer_sync.adapters.qbo_query import customer_equals
+from customer_sync.domain.qbo_query import customer_equals
+from customer_sync.errors import QboStaleObject
 from emulators.qbo.control import QboEmulatorControl
 from emulators.qbo.server import QboEmulator
 from tests.fakes.tokens import FixedTokens

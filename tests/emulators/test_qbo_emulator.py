@@ -264,7 +264,7 @@ def test_phones_over_the_safe_21_characters_are_refused_unless_the_documented_30
     assert results[1][1].status_code == 200
 
 
-def test_addresses_get_an_id_and_country_may_come_back_normalised(company: Company) -> None:
+def test_addresses_get_an_id_and_country_may_come_back_normalized(company: Company) -> None:
     # When a customer is created with a US address
     created = company.customer(
         {"DisplayName": "Addressed", "BillAddr": {"Line1": "1 Main St", "Country": "US"}}

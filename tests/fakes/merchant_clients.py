@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from customer_sync.adapters.qbo_errors import QboConnectionBroken
-from customer_sync.ports import MerchantNotConfigured
+from customer_sync.errors import MerchantNotConfigured, QboConnectionBroken
 from tests.fakes.paysimple import FakePaySimpleCustomers
 from tests.fakes.qbo import FakeQboCustomers
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from customer_sync.adapters.paysimple_errors import PaySimpleError
+from customer_sync.errors import PaySimpleError
 from customer_sync.models.paysimple import CustomerPage, PaySimpleCustomer
 
 

@@ -15,13 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from customer_sync.adapters.qbo_errors import (
-    QboDuplicateName,
-    QboError,
-    QboNotFound,
-    QboQueryError,
-    QboStaleObject,
-)
+from customer_sync.errors import QboDuplicateName, QboError, QboNotFound, QboQueryError, QboStaleObject
 from customer_sync.models.qbo import BatchItem, BatchItemResult, QboCustomer
 
 _CONDITION = re.compile(r"""(\w+)\s*=\s*'((?:[^'\\]|\\.)*)'|(\w+)\s+IN\s*\(([^)]*)\)""")

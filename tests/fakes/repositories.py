@@ -17,23 +17,13 @@ from typing import TypeVar
 
 from customer_sync.adapters.link_writes import LinkWrites
 from customer_sync.domain.mapping import default_mapping
+from customer_sync.domain.names import email_key
+from customer_sync.errors import ConcurrentModification, InvalidCursor, QboCustomerAlreadyLinked
 from customer_sync.models.common import Page, iso_utc
 from customer_sync.models.history import HistoryEntry, ParkedFailure
-from customer_sync.models.links import (
-    CustomerLink,
-    LinkStatus,
-    email_key,
-    list_order_key,
-    normalise_query,
-    search_text,
-)
+from customer_sync.models.links import CustomerLink, LinkStatus, list_order_key, normalize_query, search_text
 from customer_sync.models.mapping import FieldMapping, MappingRow
 from customer_sync.models.settings import MerchantSettings, OAuthState, SettingsChanges
-from customer_sync.ports import (
-    ConcurrentModification,
-    InvalidCursor,
-    QboCustomerAlreadyLinked,
-)
 
 T = TypeVar("T")
 
@@ -130,7 +120,7 @@ class InMemoryLinksRepository(_FailureInjection, LinkWrites):
         cursor: str | None = None,
         limit: int = 50,
     ) -> Page[CustomerLink]:
-        needle = normalise_query(query)
+        needle = normalize_query(query)
         matching = [
             link.model_copy(deep=True)
             for (m, _), link in self._links.items()

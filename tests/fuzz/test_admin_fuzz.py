@@ -25,7 +25,7 @@ from schemathesis.core.result import Err
 from emulators.paysimple.control import PaySimpleEmulatorControl
 from emulators.paysimple.server import PaySimpleEmulator
 from emulators.qbo.control import QboEmulatorControl
-from functions.admin.app import openapi_json
+from functions.admin.openapi import generated as openapi_json
 from tests.integration.admin.support import admin_event, invoke
 from tests.support.emulators import emulator_urls, unthrottled_qbo_emulator
 from tests.support.onboarding import onboard_merchant

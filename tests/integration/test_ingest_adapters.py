@@ -8,9 +8,10 @@ import pytest
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.stub import Stubber
 
-from customer_sync.adapters.merchant_secrets import MerchantPaySimpleSecrets, MerchantSecretInvalid
+from customer_sync.adapters.merchant_secrets import MerchantPaySimpleSecrets
 from customer_sync.adapters.sqs import SqsChangePublisher
 from customer_sync.config import SecretNames
+from customer_sync.errors import MerchantSecretInvalid
 from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.models.paysimple import PaySimpleCredentials
 from tests.support.onboarding import write_paysimple_secret

@@ -12,7 +12,8 @@ import pytest
 import requests
 
 from customer_sync.adapters.qbo_client import QboClient
-from customer_sync.adapters.qbo_errors import (
+from customer_sync.domain.qbo_query import customer_equals
+from customer_sync.errors import (
     QboAuthExpired,
     QboAuthorizationFailed,
     QboConnectionBroken,
@@ -25,7 +26,6 @@ from customer_sync.adapters.qbo_errors import (
     QboTransientError,
     QboValidationError,
 )
-from customer_sync.adapters.qbo_query import customer_equals
 from customer_sync.models.qbo import BatchItem
 from emulators.qbo.control import QboEmulatorControl
 from emulators.qbo.server import QboEmulator

@@ -21,21 +21,18 @@ from customer_sync.adapters.dynamodb_settings import (
 )
 from customer_sync.config import TableNames, load_settings
 from customer_sync.domain.mapping import default_mapping
+from customer_sync.errors import ConcurrentModification, InvalidCursor, LinkNotFound, QboCustomerAlreadyLinked
 from customer_sync.models.history import FieldChange, HistoryEntry, ParkedFailure, Truncation
-from customer_sync.models.links import CustomerLink, QboCandidate
+from customer_sync.models.links import CustomerLink, LinkCandidate
 from customer_sync.models.mapping import FieldMapping, MappingRow
 from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.models.settings import MerchantSettings, OAuthState, SettingsChanges
 from customer_sync.ports import (
-    ConcurrentModification,
     FailuresRepository,
     HistoryRepository,
-    InvalidCursor,
-    LinkNotFound,
     LinksRepository,
     MappingRepository,
     OAuthStateRepository,
-    QboCustomerAlreadyLinked,
     SettingsRepository,
 )
 from local.bootstrap import LocalStack, create_local_resources
@@ -171,7 +168,9 @@ def test_a_saved_link_reads_back_exactly_with_the_next_version(repos: Repositori
             "Balance": 3,
             "Fax": None,
         },
-        candidates=[QboCandidate(qbo_customer_id="58", display_name="Ada Lovelace", email=None, active=True)],
+        candidates=[
+            LinkCandidate(qbo_customer_id="58", display_name="Ada Lovelace", email=None, active=True)
+        ],
         last_event_at=T0 - timedelta(seconds=3),
         last_synced_at=T0,
     )

@@ -15,9 +15,10 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from moto.dynamodb.models import DynamoDBBackend
 
+from customer_sync import composition
 from customer_sync.adapters.merchant_clients import QboRetryPolicy
-from customer_sync.adapters.sync_wiring import build_sync_wiring
-from customer_sync.config import SecretNames, SyncSettings, load_settings
+from customer_sync.composition.sync import sync_components
+from customer_sync.config import SecretNames
 from functions.sync.app import lambda_handler
 from tests.support import sync_stack as stack_support
 from tests.support.lambda_context import LambdaContextStub, RunningLambdaContextStub
@@ -52,7 +53,7 @@ def configure_sync(monkeypatch: pytest.MonkeyPatch, **variables: str) -> None:
     """Set SyncFunction environment variables; the next invocation is a cold start that reads them."""
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
-    load_settings.cache_clear()
+    composition.reset()
 
 
 # -- QBO throttling, outages, timeouts ---------------------------------------------------------------------
@@ -124,13 +125,13 @@ def test_a_qbo_call_is_tried_as_often_as_qbo_max_attempts_says(sync_stack: SyncS
     assert sync_stack.qbo_customer(qbo_id)["PrimaryPhone"] == {"FreeFormNumber": "3035550101"}
 
 
-def test_the_sync_wiring_takes_its_qbo_retries_from_the_settings(sync_stack: SyncStack, monkeypatch):
+def test_the_sync_components_take_their_qbo_retries_from_the_settings(sync_stack: SyncStack, monkeypatch):
     # Given QBO retry settings in SyncFunction's environment
     configure_sync(monkeypatch, QBO_MAX_ATTEMPTS="4", QBO_THROTTLE_WAIT_SECONDS="2.5")
     # When the function's object graph is built
-    wiring = build_sync_wiring(load_settings(SyncSettings))
+    components = sync_components()
     # Then every QBO client it makes retries that way
-    assert wiring.clients.retry_policy == QboRetryPolicy(max_attempts=4, throttle_wait_seconds=2.5)
+    assert components.clients.retry_policy == QboRetryPolicy(max_attempts=4, throttle_wait_seconds=2.5)
 
 
 # -- an invocation running out of time -------------------------------------------------------------------

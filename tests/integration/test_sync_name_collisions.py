@@ -1,6 +1,6 @@
 """6240 Duplicate Name on create, end to end (real handler, moto, emulators over HTTP). QBO keeps DisplayName
 unique across customers, vendors and employees, inactive ones included; the sync's answer depends on who
-holds the name (domain/sync_service.py, "6240")."""
+holds the name (domain/sync/service.py, "6240")."""
 
 from __future__ import annotations
 

@@ -19,15 +19,16 @@ from customer_sync.adapters.clock import SystemClock
 from customer_sync.adapters.dynamodb_connection import DynamoDbConnectionState
 from customer_sync.adapters.locks import DynamoDbLock
 from customer_sync.adapters.qbo_client import QboClient
-from customer_sync.adapters.qbo_errors import (
+from customer_sync.adapters.secrets import SecretsStore
+from customer_sync.adapters.tokens import OAuthTokenEndpoint, QboTokenProvider
+from customer_sync.config import SecretNames
+from customer_sync.errors import (
     InvalidGrant,
     QboAuthorizationFailed,
     QboConnectionBroken,
     QboTransientError,
+    SecretNotFound,
 )
-from customer_sync.adapters.secrets import SecretNotFound, SecretsStore
-from customer_sync.adapters.tokens import OAuthTokenEndpoint, QboTokenProvider
-from customer_sync.config import SecretNames
 from customer_sync.models.qbo import QboConnection, TokenSet
 from customer_sync.observability import logger
 from emulators.qbo.control import QboEmulatorControl

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from customer_sync.adapters.qbo_client import QboClient
-from customer_sync.adapters.qbo_errors import QboValidationError
 from customer_sync.adapters.secrets import SecretsStore
 from customer_sync.config import SecretNames
 from customer_sync.domain.scrub import REDACTION_MARKER, aba_routing_valid
+from customer_sync.errors import QboValidationError
 from customer_sync.models.qbo import BatchItem
 from tests.integration.admin.support import call
 from tests.support.planted_data import QBO_PLANTED, leaks_by_place, planted_qbo_customer

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 import pytest
 
-from customer_sync.config import load_settings
+from customer_sync import composition
 from customer_sync.domain.webhook_signature import SIGNATURE_HEADER, sign_body
 from customer_sync.models.messages import CustomerChangeMessage
 from functions.ingest.app import lambda_handler as ingest_handler
@@ -76,7 +76,7 @@ def test_no_secret_or_token_is_logged_answered_or_stored_anywhere(
 ):
     # Given the admin API pointed at the QBO emulator's consent page
     monkeypatch.setenv("QBO_AUTHORIZE_URL", qbo_emulator.authorize_url)
-    load_settings.cache_clear()
+    composition.reset()
     prefix = sync_stack.env["SECRET_PREFIX"]
     seen: set[str] = set(secret_values(prefix))
     answers: dict[str, str] = {}

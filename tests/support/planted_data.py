@@ -103,7 +103,7 @@ def planted_paysimple_customer(first_name: str, last_name: str, **overrides: Any
 
 def planted_in_names(first_name: str, last_name: str) -> dict[str, str]:
     """Names with a card number in each, grouped by a tab and by colons (QBO name fields forbid both, so the
-    name normalisation turns them into spaces)."""
+    name normalization turns them into spaces)."""
     return {
         "FirstName": f"{first_name}\t{PS_VISA.written(chr(9), FOUR_BY_FOUR)}",
         "LastName": f"{last_name} {PS_MASTERCARD.written(':', FOUR_BY_FOUR)}",

@@ -6,15 +6,15 @@ from datetime import UTC, datetime
 import pytest
 
 from customer_sync.config import IngestSettings
-from customer_sync.domain.ingest import (
+from customer_sync.domain.ingest import accept_webhook
+from customer_sync.domain.webhook_signature import sign_body
+from customer_sync.errors import (
     UNAUTHORIZED_MESSAGE,
     WebhookInvalid,
     WebhookNotJson,
     WebhookTooLarge,
     WebhookUnauthorized,
-    accept_webhook,
 )
-from customer_sync.domain.webhook_signature import sign_body
 from customer_sync.models.messages import CustomerChangeMessage
 from tests.support.webhooks import webhook_document
 

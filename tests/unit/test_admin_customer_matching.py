@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from customer_sync.domain.admin_errors import Conflict, CustomerNotFound, InvalidRequest
-from customer_sync.domain.customer_matching_admin import CustomerMatchingAdmin
+from customer_sync.domain.admin.customer_matching import CustomerMatching
+from customer_sync.errors import Conflict, CustomerNotFound, InvalidRequest, QboCustomerAlreadyLinked
 from customer_sync.models.admin import LinkRequest, MergeRequest
 from customer_sync.models.links import CustomerLink
-from customer_sync.ports import QboCustomerAlreadyLinked
 from tests.fakes.merchant_clients import FakeMerchantClients, SettableClock
 from tests.fakes.repositories import InMemoryHistoryRepository, InMemoryLinksRepository
 
@@ -23,7 +22,7 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 def world():
     links, history, clients = InMemoryLinksRepository(), InMemoryHistoryRepository(), FakeMerchantClients()
     paysimple, qbo = clients.add_merchant(M)
-    matching = CustomerMatchingAdmin(
+    matching = CustomerMatching(
         links=links,
         history=history,
         clients=clients,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from customer_sync.domain.dry_run import DryRun, dry_run_csv
+from customer_sync.domain.admin.dry_run import DryRun, dry_run_csv
 from customer_sync.models.admin import DryRunRequest
 from customer_sync.models.settings import SettingsChanges
 from tests.fakes.merchant_clients import FakeMerchantClients, SettableClock

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 
 from customer_sync.adapters.sqs import queue_body
-from customer_sync.domain.admin_errors import InvalidRequest
-from customer_sync.domain.failures_admin import FailuresAdmin
+from customer_sync.domain.admin.failures import Failures
+from customer_sync.errors import InvalidRequest
 from customer_sync.models.history import ParkedFailure
 from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.ports import DeadLetterMessage
@@ -76,7 +76,7 @@ class FakePublisher:
 
 
 def admin(dead_letters: FakeDeadLetters, publisher: FakePublisher, failures: InMemoryFailuresRepository):
-    return FailuresAdmin(
+    return Failures(
         failures=failures,
         history=InMemoryHistoryRepository(),
         dead_letters=dead_letters,

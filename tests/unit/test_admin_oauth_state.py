@@ -9,15 +9,16 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from pydantic import SecretStr
 
-from customer_sync.adapters.qbo_errors import InvalidGrant, QboConnectionBroken
-from customer_sync.domain.admin_errors import (
+from customer_sync.domain.admin.qbo_connect import QboConnect, StateClaims, sign_state, verify_state
+from customer_sync.errors import (
     AuthorizationRejected,
     Conflict,
+    InvalidGrant,
     InvalidOAuthState,
     InvalidRequest,
     MerchantNotFound,
+    QboConnectionBroken,
 )
-from customer_sync.domain.oauth_state import QboConnectFlow, StateClaims, sign_state, verify_state
 from customer_sync.models.links import CustomerLink
 from customer_sync.models.qbo import QboAppCredentials, QboConnection
 from customer_sync.models.settings import OAuthState
@@ -70,7 +71,7 @@ class FakeQboConnections:
 
 @dataclass
 class Parts:
-    flow: QboConnectFlow
+    flow: QboConnect
     connections: FakeQboConnections
     clock: SettableClock
     links: InMemoryLinksRepository
@@ -88,7 +89,7 @@ def parts() -> Parts:
     connections = FakeQboConnections()
     links = InMemoryLinksRepository()
     states = InMemoryOAuthStateRepository()
-    flow = QboConnectFlow(
+    flow = QboConnect(
         connections=connections,
         states=states,
         settings=settings,
@@ -99,7 +100,7 @@ def parts() -> Parts:
     return Parts(flow, connections, clock, links, states)
 
 
-def started_state(flow: QboConnectFlow) -> str:
+def started_state(flow: QboConnect) -> str:
     url = flow.start("1225").authorize_url
     return parse_qs(urlsplit(url).query)["state"][0]
 

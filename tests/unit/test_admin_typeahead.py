@@ -8,9 +8,8 @@ from typing import Any
 
 import pytest
 
-from customer_sync.adapters.qbo_errors import QboConnectionBroken
-from customer_sync.domain.admin_errors import InvalidRequest
-from customer_sync.domain.qbo_typeahead import QboTypeahead, typeahead_statement
+from customer_sync.domain.admin.qbo_typeahead import QboTypeahead, typeahead_statement
+from customer_sync.errors import InvalidRequest, QboConnectionBroken
 from customer_sync.models.links import CustomerLink
 from tests.fakes.merchant_clients import SettableClock
 from tests.fakes.repositories import InMemoryLinksRepository

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from customer_sync.domain.diff import FieldChange, canonical_country, changed_fields_from_qbo, diff_payload
+from customer_sync.domain.diff import canonical_country, changed_fields_from_qbo, diff_payload
+from customer_sync.models.history import FieldChange
 
 ADDRESS = {
     "Line1": "1 Main St",
@@ -27,6 +28,10 @@ PAYLOAD: dict[str, Any] = {
 }
 
 
+def change(before: object, after: object) -> FieldChange:
+    return FieldChange(before=before, after=after)
+
+
 def with_changes(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return {**base, **changes}
 
@@ -35,32 +40,32 @@ DIFF_CASES = [
     # (what, previous snapshot, payload, expected changed fields)
     ("identical to the snapshot: nothing to send", PAYLOAD, PAYLOAD, {}),
     ("one name changed", PAYLOAD, with_changes(PAYLOAD, FamilyName="Lee-Smith"),
-     {"FamilyName": FieldChange("Lee", "Lee-Smith")}),
+     {"FamilyName": change("Lee", "Lee-Smith")}),
     ("email changed", PAYLOAD, with_changes(PAYLOAD, PrimaryEmailAddr={"Address": "ann@b.com"}),
-     {"PrimaryEmailAddr": FieldChange({"Address": "ann@a.com"}, {"Address": "ann@b.com"})}),
+     {"PrimaryEmailAddr": change({"Address": "ann@a.com"}, {"Address": "ann@b.com"})}),
     ("address line changed", PAYLOAD, with_changes(PAYLOAD, BillAddr={**ADDRESS, "Line1": "2 Main St"}),
-     {"BillAddr": FieldChange(ADDRESS, {**ADDRESS, "Line1": "2 Main St"})}),
+     {"BillAddr": change(ADDRESS, {**ADDRESS, "Line1": "2 Main St"})}),
     ("country US vs USA is the same country",
      with_changes(PAYLOAD, BillAddr={**ADDRESS, "Country": "USA"}), PAYLOAD, {}),
     ("country changed for real", PAYLOAD, with_changes(PAYLOAD, BillAddr={**ADDRESS, "Country": "CA"}),
-     {"BillAddr": FieldChange(ADDRESS, {**ADDRESS, "Country": "CA"})}),
+     {"BillAddr": change(ADDRESS, {**ADDRESS, "Country": "CA"})}),
     ("QBO's Id/Lat/Long in the snapshot are ignored",
      with_changes(PAYLOAD, BillAddr={**ADDRESS, "Id": "77", "Lat": "39.7", "Long": "-104.9"}), PAYLOAD, {}),
     ("field cleared in PaySimple after we pushed a value", PAYLOAD,
      with_changes(PAYLOAD, PrimaryPhone={"FreeFormNumber": ""}),
-     {"PrimaryPhone": FieldChange({"FreeFormNumber": "3035551234"}, {"FreeFormNumber": ""})}),
+     {"PrimaryPhone": change({"FreeFormNumber": "3035551234"}, {"FreeFormNumber": ""})}),
     ("address cleared after we pushed one", PAYLOAD, with_changes(PAYLOAD, BillAddr=EMPTY_ADDRESS),
-     {"BillAddr": FieldChange(ADDRESS, EMPTY_ADDRESS)}),
+     {"BillAddr": change(ADDRESS, EMPTY_ADDRESS)}),
     ("newly enabled field, empty in PaySimple: nothing of ours to clear", PAYLOAD,
      with_changes(PAYLOAD, Notes="", ShipAddr=EMPTY_ADDRESS), {}),
     ("newly enabled field with a value", PAYLOAD, with_changes(PAYLOAD, Notes="VIP"),
-     {"Notes": FieldChange(None, "VIP")}),
+     {"Notes": change(None, "VIP")}),
     ("field disabled since the last push is not compared", with_changes(PAYLOAD, Notes="old"), PAYLOAD, {}),
     ("no snapshot yet: every value counts, empties do not",
      None, with_changes(PAYLOAD, CompanyName="", PrimaryPhone={"FreeFormNumber": ""}),
-     {"GivenName": FieldChange(None, "Ann"), "FamilyName": FieldChange(None, "Lee"),
-      "PrimaryEmailAddr": FieldChange(None, {"Address": "ann@a.com"}),
-      "BillAddr": FieldChange(None, ADDRESS)}),
+     {"GivenName": change(None, "Ann"), "FamilyName": change(None, "Lee"),
+      "PrimaryEmailAddr": change(None, {"Address": "ann@a.com"}),
+      "BillAddr": change(None, ADDRESS)}),
 ]  # fmt: skip
 
 
@@ -96,10 +101,10 @@ def test_after_a_stale_object_error_only_fields_still_different_in_qbo_are_sent(
     # When the intended changes are re-diffed against QBO
     changes = changed_fields_from_qbo(fresh, intended)
     # Then only the email is still to be sent
-    assert changes == {"PrimaryEmailAddr": FieldChange({"Address": "ann@a.com"}, {"Address": "ann@b.com"})}
+    assert changes == {"PrimaryEmailAddr": change({"Address": "ann@a.com"}, {"Address": "ann@b.com"})}
 
 
-def test_qbo_extras_and_country_normalisation_are_not_changes_against_a_qbo_read() -> None:
+def test_qbo_extras_and_country_normalization_are_not_changes_against_a_qbo_read() -> None:
     # Given QBO's read with Id/Lat/Long and "USA" in the address, and our payload
     # When compared
     # Then nothing differs
@@ -112,7 +117,7 @@ def test_a_clear_is_a_change_against_qbo_and_a_missing_field_equals_an_empty_one
     # When we intend to clear the phone and the notes
     changes = changed_fields_from_qbo(fresh, {"PrimaryPhone": {"FreeFormNumber": ""}, "Notes": ""})
     # Then the phone must still be cleared and the (absent) notes need nothing
-    assert changes == {"PrimaryPhone": FieldChange({"FreeFormNumber": "3035551234"}, {"FreeFormNumber": ""})}
+    assert changes == {"PrimaryPhone": change({"FreeFormNumber": "3035551234"}, {"FreeFormNumber": ""})}
 
 
 def test_before_is_shown_without_qbo_only_address_parts() -> None:

@@ -1,15 +1,17 @@
-"""Which failures are parked (and why) and which go back to SQS (domain/failure_policy.py)."""
+"""Which failures are parked (and why) and which go back to SQS (domain/sync/failure_policy.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from customer_sync.adapters.paysimple_errors import (
+from customer_sync.domain.sync.failure_policy import describe, permanent_failure
+from customer_sync.errors import (
+    ConcurrentModification,
+    InvalidMapping,
+    MerchantNotConfigured,
     PaySimpleAuthError,
     PaySimpleRequestError,
     PaySimpleTransientError,
-)
-from customer_sync.adapters.qbo_errors import (
     QboAuthExpired,
     QboConnectionBroken,
     QboDuplicateName,
@@ -18,9 +20,6 @@ from customer_sync.adapters.qbo_errors import (
     QboTransientError,
     QboValidationError,
 )
-from customer_sync.domain.failure_policy import describe, permanent_failure
-from customer_sync.domain.mapping import InvalidMapping
-from customer_sync.ports import ConcurrentModification, MerchantNotConfigured
 
 
 @pytest.mark.parametrize(

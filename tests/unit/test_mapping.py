@@ -11,9 +11,7 @@ from pydantic import ValidationError
 from customer_sync.domain.mapping import (
     FIELD_CATALOG,
     BuiltPayload,
-    InvalidMapping,
     SkippedValue,
-    Truncation,
     build_qbo_payload,
     default_mapping,
     field_catalog,
@@ -22,6 +20,8 @@ from customer_sync.domain.mapping import (
     without_empty_values,
 )
 from customer_sync.domain.scrub import REDACTION_MARKER, scrub_customer
+from customer_sync.errors import InvalidMapping
+from customer_sync.models.history import Truncation
 from customer_sync.models.mapping import FieldMapping, MappingRow
 from customer_sync.models.paysimple import PaySimpleAddress, PaySimpleCustomer
 

@@ -14,15 +14,13 @@ from customer_sync.domain.matching import (
     LinkTo,
     MatchDecision,
     QboCandidate,
-    build_customer_query,
-    build_display_name_query,
     collision_display_name,
     collision_template_problems,
     decide_match,
     display_name_for,
-    escape_query_value,
 )
 from customer_sync.domain.names import name_key, normalize_name, qbo_safe_name
+from customer_sync.domain.qbo_query import build_customer_query, build_display_name_query, escape_query_value
 from customer_sync.models.paysimple import PaySimpleCustomer
 
 
@@ -234,7 +232,7 @@ def test_candidate_without_optional_fields() -> None:
 
 
 NAME_NORMALISATION = [
-    # (raw, normalised, key)
+    # (raw, normalized, key)
     ("  Ann  ", "Ann", "ann"),
     ("Mary   Ann", "Mary Ann", "mary ann"),
     ("Mary\tAnn", "Mary Ann", "mary ann"),
@@ -251,12 +249,12 @@ NAME_NORMALISATION = [
 ]
 
 
-@pytest.mark.parametrize(("raw", "normalised", "key"), NAME_NORMALISATION)
-def test_name_normalisation(raw: str, normalised: str, key: str) -> None:
+@pytest.mark.parametrize(("raw", "normalized", "key"), NAME_NORMALISATION)
+def test_name_normalization(raw: str, normalized: str, key: str) -> None:
     # Given a name as merchants type it
-    # When normalised
+    # When normalized
     # Then spacing, quotes and forbidden characters are fixed
-    assert normalize_name(raw) == normalised
+    assert normalize_name(raw) == normalized
     assert name_key(raw) == key
 
 
@@ -282,8 +280,8 @@ QUERIES = [
 
 
 @pytest.mark.parametrize(("first", "last", "query"), QUERIES)
-def test_name_query_is_normalised_and_escaped(first: str, last: str, query: str) -> None:
-    # Given first and last names, When the QBO query is built, Then values are normalised and escaped
+def test_name_query_is_normalized_and_escaped(first: str, last: str, query: str) -> None:
+    # Given first and last names, When the QBO query is built, Then values are normalized and escaped
     assert build_customer_query(first, last) == query
 
 
@@ -314,7 +312,7 @@ def test_display_name_query_includes_inactive_customers_by_default() -> None:
 
 
 def test_display_names_for_create_and_for_the_collision_retry() -> None:
-    # Given a customer whose names need normalising
+    # Given a customer whose names need normalizing
     customer = PaySimpleCustomer(Id=42, FirstName=" Sean ", LastName="O\u2019Brien:Jr")
     # When the display names are built
     # Then the first is "First Last" and the retry adds the PaySimple id
@@ -333,10 +331,10 @@ def test_a_card_number_split_across_first_and_last_name_never_makes_a_display_na
     assert collision_display_name(customer) == "Ann [redacted] Lee (PS-42)"
 
 
-def test_normalising_a_name_never_assembles_an_account_number() -> None:
+def test_normalizing_a_name_never_assembles_an_account_number() -> None:
     # Given a name with an account number too far from the bank word to be one, until spaces collapse
     name = "acct" + " " * 45 + "12345678"
-    # When it is normalised, as for QBO, for a query and for comparison
+    # When it is normalized, as for QBO, for a query and for comparison
     # Then the number is redacted in every form
     assert normalize_name(name) == qbo_safe_name(name) == "acct [redacted]"
     assert name_key(name) == "acct [redacted]"

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from customer_sync.adapters.qbo_errors import (
+from customer_sync.adapters.qbo_faults import error_from_batch_item, error_from_response, parse_fault_entries
+from customer_sync.errors import (
     QboAuthExpired,
     QboAuthorizationFailed,
     QboConnectionBroken,
@@ -18,9 +19,6 @@ from customer_sync.adapters.qbo_errors import (
     QboThrottled,
     QboTransientError,
     QboValidationError,
-    error_from_batch_item,
-    error_from_response,
-    parse_fault_entries,
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from customer_sync.adapters.qbo_query import customer_equals, escape_query_value, is_in, like, quoted
+from customer_sync.domain.qbo_query import customer_equals, escape_query_value, is_in, like, quoted
 
 
 @pytest.mark.parametrize(

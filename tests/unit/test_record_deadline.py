@@ -1,11 +1,12 @@
 """A record starts only while the invocation has time left for one record's worst case
-(domain/record_deadline.py)."""
+(domain/sync/record_deadline.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from customer_sync.domain.record_deadline import RecordDeadline, RecordDeferred
+from customer_sync.domain.sync.record_deadline import RecordDeadline
+from customer_sync.errors import RecordDeferred
 
 
 class LambdaClock:

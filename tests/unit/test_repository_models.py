@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from customer_sync.models.common import iso_utc
-from customer_sync.models.links import CustomerLink, name_sort_key, normalise_query, search_text
+from customer_sync.models.links import CustomerLink, name_sort_key, normalize_query, search_text
 from customer_sync.models.settings import MerchantSettings, SettingsChanges
 
 T0 = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
@@ -66,8 +66,8 @@ def test_the_default_collision_suffix_names_the_paysimple_id() -> None:
 
 def test_list_order_and_search_ignore_case_and_spacing() -> None:
     assert name_sort_key("  Ada ", "de  la Cruz") == "de la cruz ada"
-    assert normalise_query("  ADA   Love ") == "ada love"
-    assert normalise_query("   ") is None
+    assert normalize_query("  ADA   Love ") == "ada love"
+    assert normalize_query("   ") is None
 
 
 def test_a_card_number_split_across_first_and_last_name_is_never_stored_assembled() -> None:

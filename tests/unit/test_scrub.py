@@ -44,7 +44,7 @@ CARDS_ARE_REDACTED = [
     ("full-width digits", "4111111111111111".translate(FULL_WIDTH_DIGITS), R),
     ("two cards", "4111111111111111 or 5555555555554444", f"{R} or {R}"),
     ("phone written just before a card", "Call 303 555 1234 4111 1111 1111 1111", f"Call 303 555 1234 {R}"),
-    # Pasted from spreadsheets and forms; the name normalisation also turns tabs, line breaks and ':' into
+    # Pasted from spreadsheets and forms; the name normalization also turns tabs, line breaks and ':' into
     # single spaces, which would make these the plain grouped form on their way to QBO.
     ("tabs between the groups", "Ann\t4111\t1111\t1111\t1111", f"Ann\t{R}"),
     ("double spaces between the groups", "Visa 4242  4242  4242  4242", f"Visa {R}"),

@@ -12,18 +12,19 @@ from typing import Any
 
 import pytest
 
-from customer_sync.adapters.paysimple_errors import PaySimpleAuthError, PaySimpleTransientError
-from customer_sync.adapters.qbo_errors import (
+from customer_sync.domain.mapping import default_mapping
+from customer_sync.domain.scrub import REDACTION_MARKER
+from customer_sync.domain.sync.outcomes import SyncOutcome
+from customer_sync.domain.sync.request_ids import create_request_id
+from customer_sync.domain.sync.service import SyncService
+from customer_sync.errors import (
+    PaySimpleAuthError,
+    PaySimpleTransientError,
     QboError,
     QboThrottled,
     QboTransientError,
     QboValidationError,
 )
-from customer_sync.domain.mapping import default_mapping
-from customer_sync.domain.outcomes import SyncOutcome
-from customer_sync.domain.request_ids import create_request_id
-from customer_sync.domain.scrub import REDACTION_MARKER
-from customer_sync.domain.sync_service import SyncService
 from customer_sync.models.links import CustomerLink
 from customer_sync.models.mapping import MappingRow
 from customer_sync.models.messages import CustomerChangeMessage, CustomerEventType

@@ -111,6 +111,7 @@ class SyncSettings(SecretNames, TableNames, ServiceUrls):
 class AdminSettings(SecretNames, TableNames, ServiceUrls):
     changes_queue_url: str = Field(min_length=1)
     changes_dlq_url: str = Field(min_length=1)
+    secrets_cache_seconds: int = Field(default=300, ge=0)
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
 
 

@@ -10,7 +10,7 @@ import pytest
 from customer_sync.adapters.dynamodb_history import DynamoDbHistoryRepository
 from customer_sync.adapters.dynamodb_links import DynamoDbLinksRepository
 from customer_sync.models.history import HistoryEntry
-from customer_sync.models.links import CustomerLink, QboCandidate
+from customer_sync.models.links import CustomerLink, LinkCandidate
 from tests.integration.admin.support import call, stored_state
 from tests.support.onboarding import onboard_merchant
 
@@ -139,8 +139,8 @@ def test_an_unknown_status_is_422_naming_it(admin_env, realm):
 def test_a_customers_detail_shows_its_link_reason_candidates_and_history(admin_env, realm):
     # Given an ambiguous customer with two candidates and a history entry
     candidates = [
-        QboCandidate(qbo_customer_id="7", display_name="Ann Lee", email="ann@a.example", active=True),
-        QboCandidate(qbo_customer_id="8", display_name="Ann Lee (2)", email=None, active=True),
+        LinkCandidate(qbo_customer_id="7", display_name="Ann Lee", email="ann@a.example", active=True),
+        LinkCandidate(qbo_customer_id="8", display_name="Ann Lee (2)", email=None, active=True),
     ]
     seed_unlinked(admin_env, "301", "Ann", "Lee", email="ann@example.com", candidates=candidates)
     DynamoDbHistoryRepository(admin_env["HISTORY_TABLE_NAME"]).append(

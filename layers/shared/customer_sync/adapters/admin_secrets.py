@@ -10,9 +10,9 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from customer_sync.adapters.secrets import SecretNotFound
 from customer_sync.adapters.tokens import QboTokenProvider, stored_qbo_connection
 from customer_sync.config import SecretNames
+from customer_sync.errors import SecretMisconfigured, SecretNotFound
 from customer_sync.models.common import invalid_fields
 from customer_sync.models.paysimple import PaySimpleCredentials
 from customer_sync.models.qbo import QboAppCredentials, QboConnection
@@ -20,10 +20,6 @@ from customer_sync.ports import SecretStore
 
 # The key must be long enough that the state's HMAC cannot be guessed.
 MIN_STATE_KEY_LENGTH = 32
-
-
-class SecretMisconfigured(RuntimeError):
-    """A deployment secret is missing or not the documented JSON (names the fields, never the values)."""
 
 
 class SecretsManagerMerchantCredentials:

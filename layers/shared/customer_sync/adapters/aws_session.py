@@ -2,7 +2,7 @@
 
 botocore's defaults (60 s to connect, 60 s per read, legacy retries up to 5 attempts, 10 for DynamoDB) would
 let one hung DynamoDB, SQS or Secrets Manager call run for minutes: far past a sync record's margin
-(domain/record_deadline.py, 45 s with the default settings) and PaySimple's 10 s webhook budget. So every
+(domain/sync/record_deadline.py, 45 s with the default settings) and PaySimple's 10 s webhook budget. So every
 client gets a Config (attempts are counted with the first one included):
 
 - `AWS_DEFAULT`: connect 2 s, read 5 s, 3 attempts with standard retries. A call that hangs on every

@@ -19,7 +19,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
 from customer_sync.adapters.aws_session import aws_client
-from customer_sync.ports import InvalidCursor
+from customer_sync.errors import InvalidCursor
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

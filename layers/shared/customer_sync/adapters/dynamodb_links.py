@@ -30,19 +30,16 @@ from customer_sync.adapters.dynamodb import (
     to_item,
 )
 from customer_sync.adapters.link_writes import LinkWrites
+from customer_sync.domain.names import email_key
+from customer_sync.errors import ConcurrentModification, QboCustomerAlreadyLinked
 from customer_sync.models.common import Page
 from customer_sync.models.links import (
     MAX_MERGE_DUPLICATES,
     CustomerLink,
     LinkStatus,
-    email_key,
     list_order_key,
-    normalise_query,
+    normalize_query,
     search_text,
-)
-from customer_sync.ports import (
-    ConcurrentModification,
-    QboCustomerAlreadyLinked,
 )
 
 if TYPE_CHECKING:
@@ -207,7 +204,7 @@ class DynamoDbLinksRepository(LinkWrites):
                 key_names=_LIST_KEY_NAMES,
                 fixed={"status_pk": partition, "pk": merchant_pk(merchant_id)},
             )
-        needle = normalise_query(query)
+        needle = normalize_query(query)
         if needle is not None:
             request["FilterExpression"] = "contains(search_text, :needle)"
             request["ExpressionAttributeValues"] = to_item({":status_pk": partition, ":needle": needle})

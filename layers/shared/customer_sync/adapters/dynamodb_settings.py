@@ -27,10 +27,10 @@ from customer_sync.adapters.dynamodb import (
     to_item,
 )
 from customer_sync.domain.mapping import default_mapping
+from customer_sync.errors import ConcurrentModification
 from customer_sync.models.common import iso_utc
 from customer_sync.models.mapping import FieldMapping, MappingRow
 from customer_sync.models.settings import MerchantSettings, OAuthState, SettingsChanges
-from customer_sync.ports import ConcurrentModification
 
 PROFILE_SK = "PROFILE"
 SETTINGS_SK = "SETTINGS"

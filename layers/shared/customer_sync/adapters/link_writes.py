@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from customer_sync.errors import ConcurrentModification, LinkNotFound, QboCustomerAlreadyLinked
 from customer_sync.models.links import CustomerLink, check_merge_request
-from customer_sync.ports import ConcurrentModification, LinkNotFound, QboCustomerAlreadyLinked
 
 
 class LinkWrites(ABC):

@@ -26,19 +26,12 @@ from customer_sync.adapters.dynamodb_connection import DynamoDbConnectionState
 from customer_sync.adapters.locks import DynamoDbLock
 from customer_sync.adapters.paysimple_client import PaySimpleClient
 from customer_sync.adapters.qbo_client import QboClient, default_backoff
-from customer_sync.adapters.qbo_errors import QboAuthorizationFailed
-from customer_sync.adapters.secrets import SecretNotFound
 from customer_sync.adapters.tokens import OAuthTokenEndpoint, QboTokenProvider
 from customer_sync.config import AdminSettings, SecretNames, ServiceUrls, SyncSettings
+from customer_sync.errors import MerchantNotConfigured, QboAuthorizationFailed, SecretNotFound
 from customer_sync.models.paysimple import PaySimpleCredentials
 from customer_sync.models.qbo import QboAppCredentials, TokenSet
-from customer_sync.ports import (
-    Clock,
-    ConnectionStateRecorder,
-    MerchantLock,
-    MerchantNotConfigured,
-    SecretStore,
-)
+from customer_sync.ports import Clock, ConnectionStateRecorder, MerchantLock, SecretStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -50,8 +43,8 @@ class QboRetryPolicy:
 
     Short on purpose: a Lambda must not sit out Intuit's 60 s throttle window. One second clears the
     10-requests-per-second limit; a per-minute throttle outlasts the attempts and SQS delivers the message
-    again after its visibility timeout. SyncFunction takes its numbers from SyncSettings (sync_wiring); the
-    defaults here serve the rest.
+    again after its visibility timeout. SyncFunction takes its numbers from SyncSettings
+    (customer_sync.composition.sync); the defaults here serve the rest.
     """
 
     max_attempts: int = 3

@@ -7,14 +7,11 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from pydantic import ValidationError
 
 from customer_sync.adapters.aws_session import FAIL_FAST
-from customer_sync.adapters.secrets import SecretNotAnObject, SecretNotFound, SecretsStore
+from customer_sync.adapters.secrets import SecretsStore
 from customer_sync.config import SecretNames
+from customer_sync.errors import MerchantSecretInvalid, SecretNotAnObject, SecretNotFound
 from customer_sync.models.common import invalid_fields
 from customer_sync.models.paysimple import PaySimpleCredentials
-
-
-class MerchantSecretInvalid(RuntimeError):
-    """The merchant's secret exists but is not the documented JSON. Names the fields, never the values."""
 
 
 class MerchantPaySimpleSecrets:

@@ -13,7 +13,7 @@ from urllib.parse import quote
 import requests
 from pydantic import ValidationError
 
-from customer_sync.adapters.paysimple_errors import (
+from customer_sync.errors import (
     PaySimpleAuthError,
     PaySimpleError,
     PaySimpleRequestError,

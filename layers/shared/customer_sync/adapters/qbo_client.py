@@ -25,16 +25,10 @@ from urllib.parse import quote, urlencode
 
 import requests
 
-from customer_sync.adapters.qbo_errors import (
-    QboAuthExpired,
-    QboError,
-    QboThrottled,
-    QboTransientError,
-    error_from_batch_item,
-    error_from_response,
-)
-from customer_sync.adapters.qbo_query import INCLUDE_INACTIVE, all_of
+from customer_sync.adapters.qbo_faults import error_from_batch_item, error_from_response
+from customer_sync.domain.qbo_query import INCLUDE_INACTIVE, all_of
 from customer_sync.domain.scrub import scrub_qbo_json
+from customer_sync.errors import QboAuthExpired, QboError, QboThrottled, QboTransientError
 from customer_sync.models.qbo import BatchItem, BatchItemResult, QboCustomer
 from customer_sync.observability import logger
 from customer_sync.ports import AccessTokenSource
@@ -114,7 +108,7 @@ class QboClient:
         return response
 
     def query_customers(self, where: str, *, include_inactive: bool = False) -> list[QboCustomer]:
-        """All customers matching `where` (conditions only, already escaped: see adapters/qbo_query.py).
+        """All customers matching `where` (conditions only, already escaped: see domain/qbo_query.py).
 
         Pages with STARTPOSITION/MAXRESULTS until a short page. Only active customers unless
         `include_inactive` (QBO's default hides inactive ones). A page of at least
@@ -122,7 +116,7 @@ class QboClient:
         QBO may cap MAXRESULTS below what we ask for, and then the next page starts after what came back.
         """
         conditions = all_of(where.strip(), INCLUDE_INACTIVE if include_inactive else "")
-        # QBO's query language, not SQL; values in `where` are escaped by adapters/qbo_query.py.
+        # QBO's query language, not SQL; values in `where` are escaped by domain/qbo_query.py.
         base = "SELECT * FROM Customer" + (f" WHERE {conditions}" if conditions else "")  # noqa: S608
         customers: list[QboCustomer] = []
         seen_ids: set[str] = set()

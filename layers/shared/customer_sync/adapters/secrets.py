@@ -10,14 +10,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.config import Config
 
 from customer_sync.adapters.aws_session import AWS_DEFAULT, aws_client
-
-
-class SecretNotFound(LookupError):
-    """The secret does not exist (or has no value yet). Carries the name only, never a value."""
-
-
-class SecretNotAnObject(ValueError):
-    """The secret is JSON, but not an object. Carries the name only, never a value."""
+from customer_sync.errors import SecretNotAnObject, SecretNotFound
 
 
 class SecretsStore:

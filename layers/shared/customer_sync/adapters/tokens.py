@@ -20,15 +20,15 @@ from typing import Any, NoReturn
 import requests
 from pydantic import SecretStr, ValidationError
 
-from customer_sync.adapters.qbo_errors import (
+from customer_sync.errors import (
     InvalidGrant,
     QboAuthorizationFailed,
     QboConnectionBroken,
     QboError,
     QboThrottled,
     QboTransientError,
+    SecretNotFound,
 )
-from customer_sync.adapters.secrets import SecretNotFound
 from customer_sync.models.common import invalid_fields
 from customer_sync.models.qbo import QboAppCredentials, QboConnection, TokenSet
 from customer_sync.observability import logger

@@ -6,10 +6,10 @@ which is a change of ours.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any, Final
 
 from customer_sync.domain.mapping import is_empty_value
+from customer_sync.models.history import FieldChange
 
 # ISO 3166 alpha-3 and common spellings → alpha-2, for the countries merchants are likely to have.
 _COUNTRY_ALIASES: Final[Mapping[str, str]] = {
@@ -55,12 +55,6 @@ _COUNTRY_ALIASES: Final[Mapping[str, str]] = {
     "ZAF": "ZA",
     "SOUTH AFRICA": "ZA",
 }
-
-
-@dataclass(frozen=True)
-class FieldChange:
-    before: Any
-    after: Any
 
 
 def canonical_country(country: str | None) -> str:

@@ -34,37 +34,10 @@ from pydantic import ValidationError
 
 from customer_sync.config import IngestSettings
 from customer_sync.domain.webhook_signature import signature_matches
+from customer_sync.errors import WebhookInvalid, WebhookNotJson, WebhookTooLarge, WebhookUnauthorized
 from customer_sync.models.messages import CUSTOMER_EVENT_TYPES, CustomerChangeMessage
 from customer_sync.models.webhook import CustomerWebhook, WebhookEnvelope, WebhookMerchant
 from customer_sync.ports import ChangePublisher, SigningKeys
-
-UNAUTHORIZED_MESSAGE = "missing or invalid signature"
-
-
-class WebhookRejected(Exception):
-    """A webhook that is not accepted. `message` is safe to return and to log: it never quotes the body."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class WebhookTooLarge(WebhookRejected):
-    pass
-
-
-class WebhookNotJson(WebhookRejected):
-    pass
-
-
-class WebhookInvalid(WebhookRejected):
-    pass
-
-
-class WebhookUnauthorized(WebhookRejected):
-    def __init__(self) -> None:
-        # One message for a missing signature, a wrong one and an unknown merchant: no merchant enumeration.
-        super().__init__(UNAUTHORIZED_MESSAGE)
 
 
 @dataclass(frozen=True)

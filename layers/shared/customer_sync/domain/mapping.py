@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from typing import Final
 
 from customer_sync.domain.names import qbo_safe_name
+from customer_sync.errors import InvalidMapping
+from customer_sync.models.history import Truncation
 from customer_sync.models.mapping import CatalogEntry, FieldMapping, MappingRow
 from customer_sync.models.paysimple import PaySimpleAddress, PaySimpleCustomer
 
@@ -91,15 +93,6 @@ DEFAULT_MAPPING_EFFECTIVE_AT: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
-class Truncation:
-    """A value cut to fit QBO. `field` is the QBO field, dotted for address parts ("BillAddr.Line1")."""
-
-    field: str
-    original_length: int
-    limit: int
-
-
-@dataclass(frozen=True)
 class SkippedValue:
     """A value left out because QBO would reject it (the whole update would fail with it)."""
 
@@ -112,12 +105,6 @@ class BuiltPayload:
     fields: dict[str, PayloadValue]
     truncations: tuple[Truncation, ...] = ()
     skipped_invalid: tuple[SkippedValue, ...] = ()
-
-
-class InvalidMapping(ValueError):
-    def __init__(self, reasons: Sequence[str]) -> None:
-        self.reasons: tuple[str, ...] = tuple(reasons)
-        super().__init__("invalid field mapping: " + "; ".join(self.reasons))
 
 
 def field_catalog() -> list[CatalogEntry]:

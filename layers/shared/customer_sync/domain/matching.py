@@ -4,7 +4,7 @@
 and what our own tables know:
 
 1. keep candidates that are active and whose GivenName/FamilyName equal the PaySimple first/last name once
-   both are normalised and case-folded (QBO's own comparison may or may not be case-sensitive);
+   both are normalized and case-folded (QBO's own comparison may or may not be case-sensitive);
 2. none → create;
 3. exactly one → link (reason "name"), unless it is already linked to another PaySimple customer;
 4. several → keep the unlinked ones whose PrimaryEmailAddr equals the PaySimple Email (case-insensitive);
@@ -21,7 +21,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
-from customer_sync.domain.names import name_key, normalize_name, qbo_safe_name, straighten_quotes
+from customer_sync.domain.names import email_key, name_key, normalize_name, qbo_safe_name
 from customer_sync.models.paysimple import PaySimpleCustomer
 
 DEFAULT_COLLISION_TEMPLATE: Final = "{first} {last} (PS-{id})"
@@ -90,10 +90,6 @@ MatchDecision = LinkTo | Ambiguous | CreateNew
 EmailSharedCheck = bool | Callable[[str], bool]
 
 
-def email_key(email: str | None) -> str:
-    return (email or "").strip().casefold()
-
-
 def _ordered_ids(candidates: Sequence[QboCandidate]) -> tuple[str, ...]:
     # QBO ids are numeric strings; order them numerically so the unlinked record reads stably.
     return tuple(sorted((c.id for c in candidates), key=lambda i: (len(i), i)))
@@ -143,26 +139,6 @@ def decide_match(
     if shared:
         return Ambiguous(candidate_ids, "ambiguous", "email_shared_with_other_customer")
     return LinkTo(email_matches[0].id, "name+email")
-
-
-def escape_query_value(value: str) -> str:
-    """A value for a single-quoted QBO query literal: curly quotes straightened, then \\ and ' escaped."""
-    straight = straighten_quotes(value)
-    return straight.replace("\\", "\\\\").replace("'", "\\'")
-
-
-def build_customer_query(first: str, last: str) -> str:
-    """The name query of step 2. QBO returns only active customers unless asked otherwise."""
-    given = escape_query_value(normalize_name(first))
-    family = escape_query_value(normalize_name(last))
-    # QBO's query language, not SQL; every value goes through escape_query_value.
-    return f"SELECT * FROM Customer WHERE GivenName = '{given}' AND FamilyName = '{family}'"  # noqa: S608
-
-
-def build_display_name_query(display_name: str, include_inactive: bool = True) -> str:
-    """Who holds a DisplayName, inactive customers included by default (the 6240 check)."""
-    query = f"SELECT * FROM Customer WHERE DisplayName = '{escape_query_value(display_name)}'"  # noqa: S608
-    return f"{query} AND Active IN (true, false)" if include_inactive else query
 
 
 def display_name_for(customer: PaySimpleCustomer) -> str:

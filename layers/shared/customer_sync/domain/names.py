@@ -1,9 +1,9 @@
-"""Name normalisation shared by matching (what we compare) and mapping (what we send to QBO).
+"""Name normalization shared by matching (what we compare) and mapping (what we send to QBO).
 
 QBO name fields must not contain ':', tab or newline, and a curly apostrophe has broken QBO queries. We send
 the same canonical form we later query by, so a customer we created is found again by our own queries.
 
-Normalising joins text (gaps collapse to one space, and "First Last" joins two fields), which can assemble a
+Normalizing joins text (gaps collapse to one space, and "First Last" joins two fields), which can assemble a
 card or account number out of parts the scrub saw apart. So the canonical form is scrubbed once more: no
 name we send, query by or store carries payment data, whatever it was put together from.
 """
@@ -54,7 +54,7 @@ def normalize_name(text: str) -> str:
 
 
 def name_key(text: str | None) -> str:
-    """The form two names are compared in: normalised and case-folded. None compares like ""."""
+    """The form two names are compared in: normalized and case-folded. None compares like ""."""
     return normalize_name(text or "").casefold()
 
 
@@ -64,3 +64,8 @@ def qbo_safe_name(text: str) -> str:
     Identical to `normalize_name` on purpose: the name we write must be the name our query looks for.
     """
     return normalize_name(text)
+
+
+def email_key(email: str | None) -> str:
+    """The form two email addresses are compared in: trimmed and case-folded. None compares like ""."""
+    return (email or "").strip().casefold()

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from customer_sync.domain.diff import FieldChange
 from customer_sync.domain.matching import QboCandidate
 from customer_sync.domain.scrub import scrub_payment_data, scrub_qbo_json
-from customer_sync.models.links import QboCandidate as LinkCandidate
+from customer_sync.models.history import FieldChange
+from customer_sync.models.links import LinkCandidate
 
 
 def scrub_value(value: Any) -> Any:

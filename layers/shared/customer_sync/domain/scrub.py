@@ -33,7 +33,7 @@ ACCOUNT_MIN_DIGITS = 6
 ROUTING_DIGITS = 9
 
 # Digit groups joined by a gap (whitespace of any kind and length, or colons: tabs and line breaks come with
-# numbers copied from spreadsheets and forms, and the name normalisation turns tabs, line breaks and ':'
+# numbers copied from spreadsheets and forms, and the name normalization turns tabs, line breaks and ':'
 # into single spaces), or by one dash with optional gaps around it ("4111 - 1111"). Unicode digits count
 # too (`\d`), so full-width card numbers are caught as well.
 _DASH = "-\u2010\u2011\u2012\u2013\u2014\u2212"

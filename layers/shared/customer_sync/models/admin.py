@@ -22,7 +22,7 @@ from pydantic import (
 
 from customer_sync.models.common import UtcDatetime
 from customer_sync.models.history import HistoryEntry
-from customer_sync.models.links import LinkStatus, QboCandidate
+from customer_sync.models.links import MAX_MERGE_DUPLICATES, LinkCandidate, LinkStatus
 from customer_sync.models.mapping import MappingRow
 
 # A merchant id becomes part of secret names and table keys: letters, digits, '_' and '-' only.
@@ -30,7 +30,6 @@ MERCHANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 # PaySimple customer ids are positive integers; QBO ids are numeric strings.
 PAYSIMPLE_CUSTOMER_ID_PATTERN = r"^[1-9][0-9]{0,18}$"
 QBO_CUSTOMER_ID_PATTERN = r"^[0-9]{1,20}$"
-MAX_MERGE_DUPLICATES = 30
 MAX_REDRIVE_EVENTS = 100
 MAX_DRY_RUN_IDS = 100
 
@@ -228,7 +227,7 @@ class CustomerPageResponse(_Response):
 
 class CustomerDetailResponse(_Response):
     customer: CustomerView
-    candidates: list[QboCandidate]
+    candidates: list[LinkCandidate]
     history: list[HistoryEntry] = Field(description="Newest first")
     history_next_cursor: str | None
 
@@ -382,7 +381,7 @@ class DryRunResult(_Response):
     qbo_customer_id: str | None = Field(
         default=None, description="The QBO customer it is or would be linked to"
     )
-    candidates: list[QboCandidate] = Field(default_factory=list)
+    candidates: list[LinkCandidate] = Field(default_factory=list)
     would_create_as: str | None = Field(default=None, description="DisplayName a create would use")
     name_held_by: NameHolder | None = None
     detail: str | None = None

@@ -28,7 +28,8 @@ HistoryAction = Literal[
 
 
 class FieldChange(BaseModel):
-    """One QBO field as it was before and after a write (values are already scrubbed)."""
+    """One QBO field as it was before and after a write. Scrubbed of payment data before it is stored
+    (domain.qbo_values.scrub_changes)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -37,10 +38,10 @@ class FieldChange(BaseModel):
 
 
 class Truncation(BaseModel):
-    """A value cut to fit a QBO limit, noted so nothing is ever cut silently. Same fields as the mapping
-    domain's `Truncation`, which validates into this one directly (`from_attributes`)."""
+    """A value cut to fit a QBO limit, noted so nothing is ever cut silently. `field` is the QBO field,
+    dotted for address parts ("BillAddr.Line1")."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", from_attributes=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     field: str
     original_length: int = Field(ge=0)

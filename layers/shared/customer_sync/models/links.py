@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from customer_sync.domain.names import email_key
 from customer_sync.domain.scrub import scrub_payment_data
 from customer_sync.models.common import UtcDatetime
 
@@ -34,7 +35,7 @@ REASON_NAME_COLLISION = "name_collision"
 REASON_UNLINKED_BY_ADMIN = "unlinked_by_admin"
 
 
-class QboCandidate(BaseModel):
+class LinkCandidate(BaseModel):
     """A QBO customer that could be this PaySimple customer, shown to the admin to pick from."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -62,7 +63,7 @@ class CustomerLink(BaseModel):
     qbo_sync_token: str | None = None
     snapshot: dict[str, Any] = Field(default_factory=dict)
     reason: str | None = None
-    candidates: list[QboCandidate] = Field(default_factory=list)
+    candidates: list[LinkCandidate] = Field(default_factory=list)
     merged_into: str | None = None
     first_name: str = ""
     last_name: str = ""
@@ -177,10 +178,6 @@ def check_merge_request(primary_id: str, duplicate_ids: Sequence[str], qbo_custo
         raise ValueError(f"at most {MAX_MERGE_DUPLICATES} duplicates can be merged at once")
 
 
-def email_key(email: str) -> str:
-    return email.strip().casefold()
-
-
 def name_sort_key(first_name: str, last_name: str) -> str:
     """'last first', whitespace collapsed and case-folded: the order of the Customer Matching lists.
 
@@ -200,11 +197,11 @@ def search_text(link: CustomerLink) -> str:
     A query is whitespace-collapsed, so it never spans two lines.
     """
     first_last = scrub_payment_data(" ".join(f"{link.first_name} {link.last_name}".split()).casefold()).text
-    parts = [first_last, name_sort_key(link.first_name, link.last_name), email_key(link.email or "")]
+    parts = [first_last, name_sort_key(link.first_name, link.last_name), email_key(link.email)]
     return "\n".join([*parts, link.paysimple_customer_id.casefold()])
 
 
-def normalise_query(query: str | None) -> str | None:
+def normalize_query(query: str | None) -> str | None:
     """A search as typed: trimmed, inner whitespace collapsed, case-folded; blank means no search."""
     if query is None:
         return None

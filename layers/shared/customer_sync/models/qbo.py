@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from customer_sync.adapters.qbo_errors import QboError
+from customer_sync.errors import QboError
 
 
 class QboEmailAddress(BaseModel):
@@ -36,7 +36,7 @@ class QboWebAddress(BaseModel):
 
 
 class QboAddress(BaseModel):
-    """QBO adds Id/Lat/Long and may normalise Country: never diff on those."""
+    """QBO adds Id/Lat/Long and may normalize Country: never diff on those."""
 
     model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 

@@ -18,7 +18,7 @@ from typing import Literal
 
 from pydantic import ValidationError
 
-from customer_sync.domain.admin_errors import InvalidRequest
+from customer_sync.errors import InvalidCursor, InvalidRequest
 from customer_sync.models.admin import (
     DeadLetterView,
     FailuresResponse,
@@ -37,7 +37,6 @@ from customer_sync.ports import (
     DeadLetterQueue,
     FailuresRepository,
     HistoryRepository,
-    InvalidCursor,
 )
 
 DEFAULT_DLQ_SCAN_LIMIT = 500
@@ -68,7 +67,7 @@ def parse_dead_letter(message: DeadLetterMessage) -> CustomerChangeMessage | Non
         return None
 
 
-class FailuresAdmin:
+class Failures:
     def __init__(
         self,
         *,

@@ -16,9 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-
-class RecordDeferred(RuntimeError):
-    """Not started: too little time left in this invocation. SQS delivers the record again."""
+from customer_sync.errors import RecordDeferred
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from customer_sync.domain.diff import FieldChange
-from customer_sync.domain.outcomes import SyncAction
-from customer_sync.domain.sync_run import SyncRun
-from customer_sync.models.history import FieldChange as HistoryFieldChange
-from customer_sync.models.history import HistoryAction, HistoryEntry, ParkedFailure
-from customer_sync.models.history import Truncation as HistoryTruncation
+from customer_sync.domain.sync.outcomes import SyncAction
+from customer_sync.domain.sync.run import SyncRun
+from customer_sync.models.history import FieldChange, HistoryAction, HistoryEntry, ParkedFailure
 
 # Truncations are noted when a write carried the cut values.
 _WRITES: frozenset[SyncAction] = frozenset({"created", "updated", "linked"})
@@ -35,11 +32,8 @@ def history_entry(
         recorded_at=run.now,
         action=action,
         qbo_customer_id=qbo_customer_id,
-        changes={
-            field: HistoryFieldChange(before=change.before, after=change.after)
-            for field, change in (changes or {}).items()
-        },
-        truncations=[HistoryTruncation.model_validate(cut) for cut in run.truncations] if wrote else [],
+        changes=dict(changes or {}),
+        truncations=list(run.truncations) if wrote else [],
         qbo_calls=run.qbo_calls,
         detail=detail,
         error=error,

@@ -1,6 +1,6 @@
 """The sync of one queued PaySimple change into QuickBooks Online (DESIGN.md "Sync" and "Matching").
 
-`SyncService.process(message)` runs these steps and returns what happened (domain.outcomes.SyncOutcome):
+`SyncService.process(message)` runs these steps and returns what happened (domain.sync.outcomes.SyncOutcome):
 
 1. **Gate.** Sync off for the merchant, or the event happened before sync was (last) enabled: "skipped",
    nothing fetched, no QBO call. This is the no-retroactive rule: enabling sync never touches existing QBO
@@ -28,9 +28,9 @@
 
 Creates are crash-safe. Before the first create call, an intent is stored: the customer's record becomes
 unlinked with reason "creating". The create's `requestid` is derived from merchant, PaySimple id and the
-intent record's version (domain.request_ids), never from the attempt or the time. If the Lambda dies after
-QBO answered but before the link was written, the redelivery finds the intent, repeats the create with the
-same requestid, gets QBO's original answer, and links that customer: there is never a second customer.
+intent record's version (domain.sync.request_ids), never from the attempt or the time. If the Lambda dies
+after QBO answered but before the link was written, the redelivery finds the intent, repeats the create with
+the same requestid, gets QBO's original answer, and links that customer: there is never a second customer.
 A create QBO rejects for good releases the intent (reason "create_rejected"), so the next save starts with
 a fresh requestid instead of having QBO replay the old failure.
 
@@ -60,7 +60,7 @@ is the deleted customer's QBO record, which stays claimed, so it lands on the un
 An admin unlink is respected: that customer is not matched automatically again ("unlinked", detail
 "unlinked_by_admin") until the admin links it. Merged duplicates are skipped.
 
-Errors follow domain.failure_policy: transient ones propagate (SQS delivers again), permanent ones are
+Errors follow domain.sync.failure_policy: transient ones propagate (SQS delivers again), permanent ones are
 parked with their reason and the message is acknowledged. Everything stored — link names and email,
 snapshot, history before/after (values read back from QBO included), candidates, failure texts — is
 scrubbed of card and bank numbers first. This module logs nothing.
@@ -72,24 +72,12 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-from customer_sync.adapters.qbo_errors import (
-    QboAuthorizationFailed,
-    QboConnectionBroken,
-    QboDuplicateName,
-    QboError,
-    QboNotFound,
-    QboStaleObject,
-)
-from customer_sync.domain import outcomes
-from customer_sync.domain.diff import FieldChange, changed_fields_from_qbo, diff_payload
-from customer_sync.domain.failure_policy import PermanentFailure, describe, permanent_failure
+from customer_sync.domain.diff import changed_fields_from_qbo, diff_payload
 from customer_sync.domain.mapping import without_empty_values
 from customer_sync.domain.matching import (
     Ambiguous,
     LinkTo,
     QboCandidate,
-    build_customer_query,
-    build_display_name_query,
     collision_display_name,
     decide_match,
     display_name_for,
@@ -100,11 +88,23 @@ from customer_sync.domain.name_collision import (
     customers_holding,
     decide_collision,
 )
-from customer_sync.domain.outcomes import SyncAction, SyncOutcome
+from customer_sync.domain.qbo_query import build_customer_query, build_display_name_query
 from customer_sync.domain.qbo_values import for_admin, in_payload_shape, scrub_changes
-from customer_sync.domain.request_ids import CreateVariant, create_request_id
-from customer_sync.domain.sync_records import history_entry, parked_failure
-from customer_sync.domain.sync_run import ACTIVE, StepResult, SyncRun, SyncSource, first_write_changes
+from customer_sync.domain.sync import outcomes
+from customer_sync.domain.sync.failure_policy import PermanentFailure, describe, permanent_failure
+from customer_sync.domain.sync.outcomes import SyncAction, SyncOutcome
+from customer_sync.domain.sync.records import history_entry, parked_failure
+from customer_sync.domain.sync.request_ids import CreateVariant, create_request_id
+from customer_sync.domain.sync.run import ACTIVE, StepResult, SyncRun, SyncSource, first_write_changes
+from customer_sync.errors import (
+    QboAuthorizationFailed,
+    QboConnectionBroken,
+    QboDuplicateName,
+    QboError,
+    QboNotFound,
+    QboStaleObject,
+)
+from customer_sync.models.history import FieldChange
 from customer_sync.models.links import (
     REASON_ALREADY_LINKED,
     REASON_CREATED,
@@ -112,8 +112,8 @@ from customer_sync.models.links import (
     REASON_NAME_COLLISION,
     REASON_UNLINKED_BY_ADMIN,
     CustomerLink,
+    LinkCandidate,
 )
-from customer_sync.models.links import QboCandidate as LinkCandidate
 from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.models.qbo import QboCustomer
 from customer_sync.models.settings import MerchantSettings

@@ -14,9 +14,9 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from customer_sync.adapters.qbo_query import INCLUDE_INACTIVE, all_of, like
-from customer_sync.domain.admin_errors import InvalidRequest
 from customer_sync.domain.names import normalize_name
+from customer_sync.domain.qbo_query import INCLUDE_INACTIVE, all_of, like
+from customer_sync.errors import InvalidRequest
 from customer_sync.models.admin import QboCustomerHit, QboSearchResponse
 from customer_sync.models.qbo import QboCustomer
 from customer_sync.ports import Clock, LinksRepository, MerchantClients

@@ -9,9 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-
-class UndecodableBody(ValueError):
-    """`isBase64Encoded` is set but the body is not base64."""
+from customer_sync.errors import UndecodableBody
 
 
 def raw_body(event: APIGatewayProxyEvent) -> bytes:

@@ -23,8 +23,6 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
-from customer_sync.adapters.qbo_query import INCLUDE_INACTIVE, all_of, customer_equals, equals
-from customer_sync.domain.admin_errors import Conflict
 from customer_sync.domain.matching import (
     Ambiguous,
     CreateNew,
@@ -33,20 +31,31 @@ from customer_sync.domain.matching import (
     collision_display_name,
     decide_match,
     display_name_for,
-    email_key,
 )
-from customer_sync.domain.names import name_key, normalize_name
+from customer_sync.domain.name_collision import (
+    FlagInactiveHolder,
+    FlagUnmatchedHolder,
+    customers_holding,
+    decide_collision,
+)
+from customer_sync.domain.names import email_key, name_key
+from customer_sync.domain.qbo_query import (
+    INCLUDE_INACTIVE,
+    all_of,
+    build_customer_query,
+    build_display_name_query,
+    equals,
+)
+from customer_sync.domain.qbo_values import for_admin
 from customer_sync.domain.scrub import scrub_customer
+from customer_sync.errors import Conflict, MerchantNotConfigured
 from customer_sync.models.admin import DryRunReport, DryRunRequest, DryRunResult, NameHolder
 from customer_sync.models.links import REASON_UNLINKED_BY_ADMIN
-from customer_sync.models.links import QboCandidate as CandidateView
 from customer_sync.models.paysimple import PaySimpleCustomer
-from customer_sync.models.qbo import QboCustomer
 from customer_sync.ports import (
     Clock,
     LinksRepository,
     MerchantClients,
-    MerchantNotConfigured,
     PaySimpleCustomers,
     QboCustomers,
     SettingsRepository,
@@ -76,15 +85,6 @@ ACTIVE_HOLDER = (
 )
 # A spreadsheet runs a cell starting with these as a formula; names come from merchants' customers.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _candidate_view(candidate: QboCandidate) -> CandidateView:
-    return CandidateView(
-        qbo_customer_id=candidate.id,
-        display_name=candidate.display_name,
-        email=candidate.email,
-        active=candidate.active,
-    )
 
 
 class _Run:
@@ -187,10 +187,8 @@ class DryRun:
         if known is not None and known.status == "source_deleted":
             return DryRunResult(**base, outcome="source_deleted", qbo_customer_id=known.qbo_customer_id)
 
-        where = customer_equals(
-            GivenName=normalize_name(customer.FirstName), FamilyName=normalize_name(customer.LastName)
-        )
-        candidates = [QboCandidate.from_qbo(found.raw) for found in qbo.query_customers(where)]
+        response = qbo.query(build_customer_query(customer.FirstName, customer.LastName))
+        candidates = [QboCandidate.from_qbo(raw) for raw in response.get("Customer", [])]
         owners = self._links.qbo_link_owners(merchant_id, [candidate.id for candidate in candidates])
         taken = {qbo_id for qbo_id, owner in owners.items() if owner != paysimple_id} | run.assigned_qbo_ids
         decision = decide_match(
@@ -209,13 +207,13 @@ class DryRun:
                 **base,
                 outcome=outcome,
                 qbo_customer_id=decision.qbo_id,
-                candidates=[_candidate_view(by_id[decision.qbo_id])],
+                candidates=for_admin([by_id[decision.qbo_id]]),
             )
         if isinstance(decision, Ambiguous):
             return DryRunResult(
                 **base,
                 outcome="ambiguous",
-                candidates=[_candidate_view(by_id[qbo_id]) for qbo_id in decision.candidate_ids],
+                candidates=for_admin(by_id[qbo_id] for qbo_id in decision.candidate_ids),
                 detail=f"{decision.reason}: {decision.detail.replace('_', ' ')}",
             )
         assert isinstance(decision, CreateNew)
@@ -262,25 +260,19 @@ class DryRun:
                 would_create_as=suffixed,
                 detail=f"{detail}; {SUFFIX}",
             )
-        holders = customers_holding(qbo, display_name)
-        inactive = [holder for holder in holders if not holder.Active]
-        if inactive:
+        response = qbo.query(build_display_name_query(display_name))
+        holders = customers_holding(display_name, response.get("Customer", []))
+        owners = (
+            self._links.qbo_link_owners(merchant_id, [holder.id for holder in holders]) if holders else {}
+        )
+        decision = decide_collision(holders, claimed_ids=set(owners) | run.assigned_qbo_ids)
+        if isinstance(decision, FlagInactiveHolder | FlagUnmatchedHolder):
             return DryRunResult(
                 **base,
                 outcome="display_name_collision",
-                name_held_by=_customer_holder(inactive[0]),
-                candidates=[_candidate_view(QboCandidate.from_qbo(holder.raw)) for holder in inactive],
-                detail=INACTIVE_HOLDER,
-            )
-        owners = self._links.qbo_link_owners(merchant_id, [holder.Id for holder in holders])
-        unclaimed = [h for h in holders if h.Id not in owners and h.Id not in run.assigned_qbo_ids]
-        if unclaimed:
-            return DryRunResult(
-                **base,
-                outcome="display_name_collision",
-                name_held_by=_customer_holder(unclaimed[0]),
-                candidates=[_candidate_view(QboCandidate.from_qbo(holder.raw)) for holder in unclaimed],
-                detail=ACTIVE_HOLDER,
+                name_held_by=_customer_holder(decision.holders[0]),
+                candidates=for_admin(decision.holders),
+                detail=INACTIVE_HOLDER if isinstance(decision, FlagInactiveHolder) else ACTIVE_HOLDER,
             )
         holder = _customer_holder(holders[0]) if holders else other_name_holder(qbo, display_name)
         if holder is None:
@@ -297,17 +289,10 @@ class DryRun:
         )
 
 
-def _customer_holder(customer: QboCustomer) -> NameHolder:
+def _customer_holder(customer: QboCandidate) -> NameHolder:
     return NameHolder(
-        entity="Customer", qbo_id=customer.Id, display_name=customer.DisplayName or "", active=customer.Active
+        entity="Customer", qbo_id=customer.id, display_name=customer.display_name, active=customer.active
     )
-
-
-def customers_holding(qbo: QboCustomers, display_name: str) -> list[QboCustomer]:
-    """QBO customers, active or not, whose DisplayName is `display_name` (compared as names are)."""
-    wanted = name_key(display_name)
-    found = qbo.query_customers(equals("DisplayName", display_name), include_inactive=True)
-    return [customer for customer in found if name_key(customer.DisplayName) == wanted]
 
 
 def other_name_holder(qbo: QboCustomers, display_name: str) -> NameHolder | None:

@@ -1,4 +1,4 @@
-"""Typed QBO errors, and the parser that turns any QBO error response into one of them.
+"""The parser that turns any QBO error response into one of the typed errors of customer_sync/errors.py.
 
 QBO answers errors in three shapes (reference/qbo-api.md): the capitalised `Fault.Error[]` of validation and
 business faults, the lower-case `fault.error[]` of platform faults (401/403), and XML (often for 429 even
@@ -14,100 +14,19 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-
-class QboError(Exception):
-    """Any failed QBO call. `permanent` says whether repeating the same request can ever succeed."""
-
-    permanent: bool = True
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        intuit_tid: str | None = None,
-        status: int | None = None,
-        detail: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.intuit_tid = intuit_tid
-        self.status = status
-        self.detail = detail
-
-
-class QboStaleObject(QboError):
-    """5010: the SyncToken sent is not the current one. Re-read, re-apply, retry."""
-
-    permanent = False
-
-
-class QboDuplicateName(QboError):
-    """6240: the DisplayName is held by another Customer, Vendor or Employee (maybe inactive).
-
-    `holder_id` is the `Id=NNN` from the fault's Detail; ids of different entity types overlap, so it does
-    not say which kind of record holds the name.
-    """
-
-    def __init__(self, message: str, *, holder_id: str | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.holder_id = holder_id
-
-
-class QboNotFound(QboError):
-    """610: deleted, merged away or made inactive."""
-
-
-class QboValidationError(QboError):
-    """2020, 2050, 2210, 6000 and other 2xxx/6xxx faults: permanent for this payload."""
-
-    def __init__(self, code: str | None, message: str, **kwargs: Any) -> None:
-        super().__init__(message, code=code, **kwargs)
-
-
-class QboQueryError(QboError):
-    """4000: QBO could not parse a query. Always a bug on our side (escaping)."""
-
-
-class QboThrottled(QboError):
-    """429 / 3001: too many requests for this realm. Wait (Intuit says 60 s) and retry."""
-
-    permanent = False
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
-
-
-class QboAuthExpired(QboError):
-    """401 / 3200: the access token expired or was invalidated. Refresh once and retry."""
-
-    permanent = False
-
-
-class QboAuthorizationFailed(QboError):
-    """403 / 3100 (or an OAuth `invalid_client`): the app may not do this. Needs a human."""
-
-
-class QboConnectionBroken(QboError):
-    """401 / 120, or a refresh token QBO no longer accepts: the merchant must reconnect QBO.
-
-    Permanent for now: the sync parks changes until the connection is restored.
-    """
-
-
-class QboTransientError(QboError):
-    """5xx, timeouts, connection errors: try again later."""
-
-    permanent = False
-
-
-class InvalidGrant(QboError):
-    """OAuth `invalid_grant`: the refresh token (or authorization code) is dead or unknown.
-
-    Retrying the same grant never helps; the token provider decides whether the connection is broken.
-    """
+from customer_sync.errors import (
+    QboAuthExpired,
+    QboAuthorizationFailed,
+    QboConnectionBroken,
+    QboDuplicateName,
+    QboError,
+    QboNotFound,
+    QboQueryError,
+    QboStaleObject,
+    QboThrottled,
+    QboTransientError,
+    QboValidationError,
+)
 
 
 @dataclass(frozen=True)
@@ -127,7 +46,7 @@ _XML_DETAIL = re.compile(r"<Detail>(.*?)</Detail>", re.DOTALL | re.IGNORECASE)
 _VALIDATION_CODE_PREFIXES = ("2", "6")
 
 
-def _normalised_code(raw_code: object, message: str) -> str | None:
+def _normalized_code(raw_code: object, message: str) -> str | None:
     """QBO sends codes as strings ("6240"); platform faults sometimes hide it as `errorCode=003200`."""
     if raw_code is not None and str(raw_code).strip():
         return str(raw_code).strip().lstrip("0") or "0"
@@ -150,7 +69,7 @@ def _json_entries(document: Any) -> list[FaultEntry]:
         detail = error.get("Detail") or error.get("detail")
         entries.append(
             FaultEntry(
-                code=_normalised_code(error.get("code") or error.get("Code"), message),
+                code=_normalized_code(error.get("code") or error.get("Code"), message),
                 message=message,
                 detail=str(detail) if detail is not None else None,
             )
@@ -168,7 +87,7 @@ def _xml_entries(body: str) -> list[FaultEntry]:
         message = html.unescape(message_match.group(1).strip()) if message_match else ""
         entries.append(
             FaultEntry(
-                code=_normalised_code(code_match.group(1) if code_match else None, message),
+                code=_normalized_code(code_match.group(1) if code_match else None, message),
                 message=message,
                 detail=html.unescape(detail_match.group(1).strip()) if detail_match else None,
             )

@@ -17,10 +17,16 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from customer_sync.adapters.qbo_errors import QboNotFound
-from customer_sync.domain.admin_errors import Conflict, CustomerNotFound, InvalidRequest
 from customer_sync.domain.names import normalize_name
 from customer_sync.domain.scrub import scrub_customer
+from customer_sync.errors import (
+    Conflict,
+    CustomerNotFound,
+    InvalidCursor,
+    InvalidRequest,
+    MerchantNotConfigured,
+    QboNotFound,
+)
 from customer_sync.models.admin import (
     CustomerDetailResponse,
     CustomerPageResponse,
@@ -31,14 +37,7 @@ from customer_sync.models.admin import (
 )
 from customer_sync.models.history import HistoryAction, HistoryEntry
 from customer_sync.models.links import REASON_MANUAL, CustomerLink, LinkStatus, check_merge_request
-from customer_sync.ports import (
-    Clock,
-    HistoryRepository,
-    InvalidCursor,
-    LinksRepository,
-    MerchantClients,
-    MerchantNotConfigured,
-)
+from customer_sync.ports import Clock, HistoryRepository, LinksRepository, MerchantClients
 
 ADMIN_EVENT_LINK = "admin_link"
 ADMIN_EVENT_UNLINK = "admin_unlink"
@@ -62,7 +61,7 @@ def customer_view(link: CustomerLink) -> CustomerView:
     )
 
 
-class CustomerMatchingAdmin:
+class CustomerMatching:
     def __init__(
         self,
         *,

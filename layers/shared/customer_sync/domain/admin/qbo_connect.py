@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-from customer_sync.adapters.qbo_errors import InvalidGrant, QboConnectionBroken
-from customer_sync.domain.admin_errors import (
+from customer_sync.errors import (
     AuthorizationRejected,
     Conflict,
+    InvalidGrant,
     InvalidOAuthState,
     InvalidRequest,
     MerchantNotFound,
+    QboConnectionBroken,
 )
 from customer_sync.models.admin import QboCallbackResponse, QboConnectResponse
 from customer_sync.models.settings import OAuthState
@@ -98,7 +99,7 @@ def verify_state(state: str, key: bytes, *, now: datetime) -> StateClaims:
     return claims
 
 
-class QboConnectFlow:
+class QboConnect:
     def __init__(
         self,
         *,

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from customer_sync.adapters.paysimple_errors import (
+from customer_sync.domain.scrub import redact_for_log
+from customer_sync.domain.sync import outcomes
+from customer_sync.errors import (
+    InvalidMapping,
+    MerchantNotConfigured,
     PaySimpleAuthError,
     PaySimpleError,
-)
-from customer_sync.adapters.qbo_errors import (
     QboAuthorizationFailed,
     QboConnectionBroken,
     QboDuplicateName,
@@ -25,10 +27,6 @@ from customer_sync.adapters.qbo_errors import (
     QboQueryError,
     QboValidationError,
 )
-from customer_sync.domain import outcomes
-from customer_sync.domain.mapping import InvalidMapping
-from customer_sync.domain.scrub import redact_for_log
-from customer_sync.ports import MerchantNotConfigured
 
 _MAX_DESCRIPTION = 500
 

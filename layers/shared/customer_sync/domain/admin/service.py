@@ -14,15 +14,14 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
-from customer_sync.adapters.qbo_errors import QboConnectionBroken
-from customer_sync.domain.admin_errors import InvalidRequest, MerchantNotFound
-from customer_sync.domain.customer_matching_admin import CustomerMatchingAdmin
-from customer_sync.domain.dry_run import DryRun
-from customer_sync.domain.failures_admin import FailuresAdmin
+from customer_sync.domain.admin.customer_matching import CustomerMatching
+from customer_sync.domain.admin.dry_run import DryRun
+from customer_sync.domain.admin.failures import Failures
+from customer_sync.domain.admin.qbo_connect import QboConnect
+from customer_sync.domain.admin.qbo_typeahead import QboTypeahead
 from customer_sync.domain.mapping import field_catalog, require_valid_mapping
 from customer_sync.domain.matching import collision_template_problems
-from customer_sync.domain.oauth_state import QboConnectFlow
-from customer_sync.domain.qbo_typeahead import QboTypeahead
+from customer_sync.errors import InvalidRequest, MerchantNotFound, QboConnectionBroken
 from customer_sync.models.admin import (
     MERCHANT_ID_PATTERN,
     CatalogEntryView,
@@ -107,11 +106,11 @@ def _mapping_response(mapping: FieldMapping) -> MappingResponse:
 class AdminService:
     def __init__(self, ports: AdminPorts, *, qbo_authorize_url: str) -> None:
         self._ports = ports
-        self.matching = CustomerMatchingAdmin(
+        self.matching = CustomerMatching(
             links=ports.links, history=ports.history, clients=ports.clients, clock=ports.clock
         )
         self.typeahead = QboTypeahead(clients=ports.clients, links=ports.links, clock=ports.clock)
-        self.failures = FailuresAdmin(
+        self.failures = Failures(
             failures=ports.failures,
             history=ports.history,
             dead_letters=ports.dead_letters,
@@ -121,7 +120,7 @@ class AdminService:
         self.dry_runs = DryRun(
             links=ports.links, settings=ports.settings, clients=ports.clients, clock=ports.clock
         )
-        self.connect_flow = QboConnectFlow(
+        self.connect_flow = QboConnect(
             connections=ports.qbo_connections,
             states=ports.oauth_states,
             settings=ports.settings,

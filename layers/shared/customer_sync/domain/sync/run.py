@@ -8,16 +8,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from customer_sync.domain.diff import FieldChange, changed_fields_from_qbo
-from customer_sync.domain.mapping import (
-    FIELD_CATALOG,
-    PayloadValue,
-    Truncation,
-    build_qbo_payload,
-    is_empty_value,
-)
-from customer_sync.domain.outcomes import SyncAction
+from customer_sync.domain.diff import changed_fields_from_qbo
+from customer_sync.domain.mapping import FIELD_CATALOG, PayloadValue, build_qbo_payload, is_empty_value
 from customer_sync.domain.scrub import scrub_customer
+from customer_sync.domain.sync.outcomes import SyncAction
+from customer_sync.models.history import FieldChange, Truncation
 from customer_sync.models.links import CustomerLink
 from customer_sync.models.mapping import FieldMapping, MappingRow
 from customer_sync.models.messages import CustomerChangeMessage

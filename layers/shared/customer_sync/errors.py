@@ -1,0 +1,330 @@
+"""Every error the application raises on purpose, in one module that the domain, the adapters and the
+handlers all import (the domain never imports an adapter to learn what went wrong).
+
+Sections: QBO, PaySimple, secrets and merchants, repositories, the PaySimple webhook, the sync of one
+record, the admin API. Each handler turns these into HTTP statuses or batch failures in exactly one place
+(customer_sync/handlers/). Turning a QBO error response into one of these stays in the QBO adapter
+(adapters/qbo_faults.py).
+
+No message here ever carries a secret, a token or a customer value: messages name ids, fields and codes.
+QBO's `detail` may echo customer values, so it is an attribute, kept off `str(error)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+# -- QBO -----------------------------------------------------------------------------------------------------
+
+
+class QboError(Exception):
+    """Any failed QBO call. `permanent` says whether repeating the same request can ever succeed."""
+
+    permanent: bool = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        intuit_tid: str | None = None,
+        status: int | None = None,
+        detail: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.intuit_tid = intuit_tid
+        self.status = status
+        self.detail = detail
+
+
+class QboStaleObject(QboError):
+    """5010: the SyncToken sent is not the current one. Re-read, re-apply, retry."""
+
+    permanent = False
+
+
+class QboDuplicateName(QboError):
+    """6240: the DisplayName is held by another Customer, Vendor or Employee (maybe inactive).
+
+    `holder_id` is the `Id=NNN` from the fault's Detail; ids of different entity types overlap, so it does
+    not say which kind of record holds the name.
+    """
+
+    def __init__(self, message: str, *, holder_id: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.holder_id = holder_id
+
+
+class QboNotFound(QboError):
+    """610: deleted, merged away or made inactive."""
+
+
+class QboValidationError(QboError):
+    """2020, 2050, 2210, 6000 and other 2xxx/6xxx faults: permanent for this payload."""
+
+    def __init__(self, code: str | None, message: str, **kwargs: Any) -> None:
+        super().__init__(message, code=code, **kwargs)
+
+
+class QboQueryError(QboError):
+    """4000: QBO could not parse a query. Always a bug on our side (escaping)."""
+
+
+class QboThrottled(QboError):
+    """429 / 3001: too many requests for this realm. Wait (Intuit says 60 s) and retry."""
+
+    permanent = False
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class QboAuthExpired(QboError):
+    """401 / 3200: the access token expired or was invalidated. Refresh once and retry."""
+
+    permanent = False
+
+
+class QboAuthorizationFailed(QboError):
+    """403 / 3100 (or an OAuth `invalid_client`): the app may not do this. Needs a human."""
+
+
+class QboConnectionBroken(QboError):
+    """401 / 120, or a refresh token QBO no longer accepts: the merchant must reconnect QBO.
+
+    Permanent for now: the sync parks changes until the connection is restored.
+    """
+
+
+class QboTransientError(QboError):
+    """5xx, timeouts, connection errors: try again later."""
+
+    permanent = False
+
+
+class InvalidGrant(QboError):
+    """OAuth `invalid_grant`: the refresh token (or authorization code) is dead or unknown.
+
+    Retrying the same grant never helps; the token provider decides whether the connection is broken.
+    """
+
+
+# -- PaySimple -----------------------------------------------------------------------------------------------
+
+
+class PaySimpleError(Exception):
+    """Any failed PaySimple call. `permanent` says whether repeating the same request can ever succeed.
+    Carries the HTTP status, PaySimple's ErrorCode and TraceCode (what its support asks for)."""
+
+    permanent: bool = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        error_code: str | None = None,
+        trace_code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.error_code = error_code
+        self.trace_code = trace_code
+
+
+class PaySimpleTransientError(PaySimpleError):
+    """429, 5xx, timeouts, broken connections, garbled answers: let SQS deliver the message again."""
+
+    permanent = False
+
+
+class PaySimpleAuthError(PaySimpleError):
+    """401/403: the merchant's API username or key is wrong or revoked. Needs a human."""
+
+
+class PaySimpleRequestError(PaySimpleError):
+    """Any other 4xx, or a customer record our model cannot read: repeating it will not help."""
+
+
+# -- secrets and merchants -----------------------------------------------------------------------------------
+
+
+class SecretNotFound(LookupError):
+    """The secret does not exist (or has no value yet). Carries the name only, never a value."""
+
+
+class SecretNotAnObject(ValueError):
+    """The secret is JSON, but not an object. Carries the name only, never a value."""
+
+
+class SecretMisconfigured(RuntimeError):
+    """A deployment secret is missing or not the documented JSON (names the fields, never the values)."""
+
+
+class MerchantSecretInvalid(RuntimeError):
+    """The merchant's secret exists but is not the documented JSON. Names the fields, never the values."""
+
+
+class MerchantNotConfigured(Exception):
+    """The deployment has no usable PaySimple secret for this merchant (never onboarded, off-boarded, or
+    malformed). Names the merchant only, never a secret value."""
+
+    def __init__(self, merchant_id: str, what: str = "PaySimple credentials") -> None:
+        super().__init__(f"merchant {merchant_id} has no usable {what}")
+        self.merchant_id = merchant_id
+
+
+# -- repositories --------------------------------------------------------------------------------------------
+
+
+class RepositoryError(Exception):
+    """Base of the errors repositories raise on purpose (anything else is an infrastructure failure)."""
+
+
+class ConcurrentModification(RepositoryError):
+    """Someone else wrote the record since it was read (optimistic version check failed): re-read, retry."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} was modified concurrently")
+        self.what = what
+
+
+class QboCustomerAlreadyLinked(RepositoryError):
+    """A QBO customer is linked to at most one PaySimple customer; `linked_to` is the one holding it."""
+
+    def __init__(self, qbo_customer_id: str, linked_to: str) -> None:
+        super().__init__(
+            f"QBO customer {qbo_customer_id} is already linked to PaySimple customer {linked_to}"
+        )
+        self.qbo_customer_id = qbo_customer_id
+        self.linked_to = linked_to
+
+
+class LinkNotFound(RepositoryError):
+    def __init__(self, merchant_id: str, paysimple_customer_id: str) -> None:
+        super().__init__(f"no record of PaySimple customer {paysimple_customer_id}")
+        self.merchant_id = merchant_id
+        self.paysimple_customer_id = paysimple_customer_id
+
+
+class InvalidCursor(RepositoryError, ValueError):
+    """A paging cursor that this listing did not issue (tampered, or from another merchant or list)."""
+
+    def __init__(self) -> None:
+        super().__init__("invalid cursor")
+
+
+# -- the field mapping ---------------------------------------------------------------------------------------
+
+
+class InvalidMapping(ValueError):
+    """A field mapping that breaks the catalog's rules; `reasons` lists every rule broken."""
+
+    def __init__(self, reasons: Sequence[str]) -> None:
+        self.reasons: tuple[str, ...] = tuple(reasons)
+        super().__init__("invalid field mapping: " + "; ".join(self.reasons))
+
+
+# -- the PaySimple webhook -----------------------------------------------------------------------------------
+
+UNAUTHORIZED_MESSAGE = "missing or invalid signature"
+
+
+class WebhookRejected(Exception):
+    """A webhook that is not accepted. `message` is safe to return and to log: it never quotes the body."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class WebhookTooLarge(WebhookRejected):
+    pass
+
+
+class WebhookNotJson(WebhookRejected):
+    """Not JSON, or a body that cannot be decoded to bytes at all (bad base64 from API Gateway)."""
+
+
+class WebhookInvalid(WebhookRejected):
+    pass
+
+
+class WebhookUnauthorized(WebhookRejected):
+    def __init__(self) -> None:
+        # One message for a missing signature, a wrong one and an unknown merchant: no merchant enumeration.
+        super().__init__(UNAUTHORIZED_MESSAGE)
+
+
+class UndecodableBody(ValueError):
+    """API Gateway says the body is base64 (`isBase64Encoded`), but it is not."""
+
+
+# -- the sync of one queued change ---------------------------------------------------------------------------
+
+
+class RecordDeferred(RuntimeError):
+    """Not started: too little time left in this invocation. SQS delivers the record again."""
+
+
+class UnreadableMessage(ValueError):
+    """The queue message is not a CustomerChangeMessage. Names the fields at fault, never their values."""
+
+
+# -- the admin API -------------------------------------------------------------------------------------------
+
+
+class AdminRefusal(Exception):
+    """Base of every refusal of the admin API: nothing was written when one is raised."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class MerchantNotFound(AdminRefusal):
+    def __init__(self, merchant_id: str) -> None:
+        super().__init__("unknown merchant")
+        self.merchant_id = merchant_id
+
+
+class CustomerNotFound(AdminRefusal):
+    def __init__(self, paysimple_customer_id: str) -> None:
+        super().__init__(f"no record of PaySimple customer {paysimple_customer_id}")
+        self.paysimple_customer_id = paysimple_customer_id
+
+
+class InvalidRequest(AdminRefusal):
+    """A value in the request cannot be used (422). `field` is where it is, e.g. "body.qbo_customer_id"."""
+
+    def __init__(self, field: str, reasons: Sequence[str], message: str | None = None) -> None:
+        super().__init__(message or "; ".join(reasons))
+        self.field = field
+        self.reasons = tuple(reasons)
+
+
+class Conflict(AdminRefusal):
+    """The request contradicts the current state (409): e.g. the QBO customer is linked to someone else."""
+
+
+class InvalidOAuthState(AdminRefusal):
+    """The QBO callback's `state` is missing, forged, expired or already used (400)."""
+
+
+class AuthorizationRejected(AdminRefusal):
+    """QuickBooks did not grant access, or refused the authorization code (400)."""
+
+
+class RequestTooLarge(AdminRefusal):
+    def __init__(self, limit_bytes: int) -> None:
+        super().__init__(f"request body is larger than {limit_bytes} bytes")
+        self.limit_bytes = limit_bytes
+
+
+class MalformedBody(AdminRefusal):
+    """The request body is not JSON, or cannot be decoded to text at all (400)."""

@@ -1,0 +1,72 @@
+"""Protocols the domain depends on, one module per concern. Adapters implement them; unit tests pass
+in-memory fakes. Import them from here (`from customer_sync.ports import LinksRepository`); add to the
+module of a concern rather than defining a second port for the same thing.
+
+| module | ports |
+|---|---|
+| clock | Clock |
+| qbo | QBO customer API, access tokens, token endpoint, refresh lock, connection health |
+| secrets | JSON secrets by name |
+| paysimple | PaySimple customer API |
+| merchant_clients | each merchant's PaySimple and QBO clients |
+| ingest | webhook signing keys, the change queue |
+| repositories | links, settings, mappings, OAuth states, history, parked failures |
+| admin | merchant secrets, the QBO connect flow, the DLQ and queue depths |
+"""
+
+from customer_sync.ports.admin import (
+    DeadLetterMessage,
+    DeadLetterQueue,
+    DeadLetterScan,
+    MerchantCredentialsStore,
+    QboConnections,
+    QueueDepth,
+    QueueStats,
+)
+from customer_sync.ports.clock import Clock
+from customer_sync.ports.ingest import ChangePublisher, SigningKeys
+from customer_sync.ports.merchant_clients import MerchantClients
+from customer_sync.ports.paysimple import PaySimpleCustomers
+from customer_sync.ports.qbo import (
+    AccessTokenSource,
+    ConnectionStateRecorder,
+    MerchantLock,
+    QboCustomers,
+    TokenEndpoint,
+)
+from customer_sync.ports.repositories import (
+    FailuresRepository,
+    HistoryRepository,
+    LinksRepository,
+    MappingRepository,
+    OAuthStateRepository,
+    SettingsRepository,
+)
+from customer_sync.ports.secrets import SecretStore
+
+__all__ = [
+    "AccessTokenSource",
+    "ChangePublisher",
+    "Clock",
+    "ConnectionStateRecorder",
+    "DeadLetterMessage",
+    "DeadLetterQueue",
+    "DeadLetterScan",
+    "FailuresRepository",
+    "HistoryRepository",
+    "LinksRepository",
+    "MappingRepository",
+    "MerchantClients",
+    "MerchantCredentialsStore",
+    "MerchantLock",
+    "OAuthStateRepository",
+    "PaySimpleCustomers",
+    "QboConnections",
+    "QboCustomers",
+    "QueueDepth",
+    "QueueStats",
+    "SecretStore",
+    "SettingsRepository",
+    "SigningKeys",
+    "TokenEndpoint",
+]

@@ -1,0 +1,96 @@
+"""Admin: what the admin API needs beyond the repositories and MerchantClients: merchant secrets, the QBO
+connect flow, the dead-letter queue and queue depths.
+
+Adapters: adapters/admin_secrets.py (SecretsManagerMerchantCredentials, SecretsManagerQboConnections),
+adapters/sqs_dead_letters.py (SqsDeadLetterQueue), adapters/queue_stats.py (SqsQueueStats).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from customer_sync.models.paysimple import PaySimpleCredentials
+    from customer_sync.models.qbo import QboAppCredentials, QboConnection
+
+
+class MerchantCredentialsStore(Protocol):
+    """Writes a merchant's PaySimple secret (created on first save, a new version after). Never read back."""
+
+    def save_paysimple_credentials(self, merchant_id: str, credentials: PaySimpleCredentials) -> None: ...
+
+
+class QboConnections(Protocol):
+    """The deployment's QBO app and each merchant's stored QBO connection."""
+
+    def app_credentials(self) -> QboAppCredentials:
+        """The OAuth client (`{prefix}qbo-app`): client_id and redirect_uri build the authorize URL."""
+        ...
+
+    def state_signing_key(self) -> bytes:
+        """The HMAC key (`{prefix}oauth-state-key`) that signs the connect flow's `state`."""
+        ...
+
+    def stored_connection(self, merchant_id: str) -> QboConnection | None:
+        """The stored connection (tokens stay SecretStr), or None if QBO was never connected."""
+        ...
+
+    def connect(self, merchant_id: str, *, code: str, realm_id: str) -> QboConnection:
+        """Exchange the authorization code and store the connection in the format the token provider reads,
+        then mark the connection healthy. Raises InvalidGrant for a dead or unknown code."""
+        ...
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    """SQS's approximate counts: waiting, being processed (in flight), and delayed."""
+
+    visible: int
+    in_flight: int
+    delayed: int = 0
+
+
+class QueueStats(Protocol):
+    """Depths of CustomerChangesQueue and its dead-letter queue (shared by every merchant)."""
+
+    def changes_queue(self) -> QueueDepth: ...
+
+    def dead_letter_queue(self) -> QueueDepth: ...
+
+
+@dataclass(frozen=True)
+class DeadLetterMessage:
+    """A message as received from the DLQ. `receipt` is the handle that deletes it (opaque to the domain)."""
+
+    message_id: str
+    body: str
+    receive_count: int
+    sent_at: datetime | None
+    receipt: str
+
+
+class DeadLetterScan(Protocol):
+    """The messages one scan holds. `complete` is False when the scan stopped at its limit."""
+
+    @property
+    def messages(self) -> Sequence[DeadLetterMessage]: ...
+
+    @property
+    def complete(self) -> bool: ...
+
+    def delete(self, message: DeadLetterMessage) -> None:
+        """Remove a held message for good (call only after it was re-sent)."""
+        ...
+
+
+class DeadLetterQueue(Protocol):
+    """The DLQ of CustomerChangesQueue, read without consuming it."""
+
+    def scan(self, *, limit: int) -> AbstractContextManager[DeadLetterScan]:
+        """Receive up to `limit` messages and hold them (invisible) inside the `with` block; on leaving it,
+        every held message that was not deleted is made visible again at once."""
+        ...

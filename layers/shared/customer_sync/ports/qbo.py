@@ -1,0 +1,78 @@
+"""QBO: the customer API of one realm, its access tokens, and what token refresh needs (a lock, connection
+health).
+
+Adapters: adapters/qbo_client.py, adapters/tokens.py, adapters/locks.py, adapters/dynamodb_connection.py.
+Errors raised are the typed QBO errors of customer_sync/errors.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from customer_sync.models.qbo import BatchItem, BatchItemResult, ConnectionState, QboCustomer, TokenSet
+
+
+class AccessTokenSource(Protocol):
+    """A valid QBO access token for one realm, refreshed as needed."""
+
+    def access_token(self) -> str: ...
+
+    def refresh_after_unauthorized(self, stale_access_token: str) -> str:
+        """QBO rejected `stale_access_token` (401/3200): return a newer one (refreshing if nobody has)."""
+        ...
+
+
+class QboCustomers(Protocol):
+    """The QBO Customer API of one realm."""
+
+    @property
+    def calls_made(self) -> int: ...
+
+    def query_customers(self, where: str, *, include_inactive: bool = False) -> list[QboCustomer]: ...
+
+    def query(self, statement: str) -> dict[str, Any]: ...
+
+    def read_customer(self, customer_id: str) -> QboCustomer: ...
+
+    def create_customer(self, fields: Mapping[str, Any], *, request_id: str) -> QboCustomer: ...
+
+    def sparse_update(
+        self,
+        customer_id: str,
+        sync_token: str,
+        fields: Mapping[str, Any],
+        *,
+        request_id: str | None = None,
+    ) -> QboCustomer: ...
+
+    def batch(
+        self, items: Sequence[BatchItem], *, request_id: str | None = None
+    ) -> list[BatchItemResult]: ...
+
+
+class TokenEndpoint(Protocol):
+    """The OAuth 2.0 token endpoint. Raises InvalidGrant for a dead refresh token or code."""
+
+    def refresh(self, refresh_token: str) -> TokenSet: ...
+
+    def exchange_code(self, code: str, redirect_uri: str) -> TokenSet: ...
+
+
+class MerchantLock(Protocol):
+    """A short lease per merchant. `try_acquire` returns an owner token, or None while someone holds it."""
+
+    def try_acquire(self, merchant_id: str) -> str | None: ...
+
+    def release(self, merchant_id: str, owner: str) -> None: ...
+
+
+class ConnectionStateRecorder(Protocol):
+    """Where a merchant's QBO connection health is recorded (read by the admin status)."""
+
+    def mark_broken(self, merchant_id: str, reason: str) -> None: ...
+
+    def mark_connected(self, merchant_id: str, realm_id: str) -> None: ...
+
+    def current(self, merchant_id: str) -> ConnectionState | None: ...
