@@ -65,12 +65,13 @@ clean:
 
 # SAM local invoke, offline (README.md, "SAM local invoke"): each function run by `sam local invoke` with its
 # events/ sample in a local Lambda image (debootstrapped Debian rootfs, `docker import`ed, cached) against a
-# moto server. Needs Debian's docker.io and debootstrap, and root the first time (debootstrap, dockerd).
+# moto server on 127.0.0.1; every container runs on the host's network (--docker-network host), so nothing
+# leaves loopback. Needs Debian's docker.io and debootstrap, and root the first time (debootstrap, dockerd).
 SAM_LOCAL_ENV := PYTHONPATH="layers/shared$${PYTHONPATH:+:$$PYTHONPATH}" $(SAM_ENV)
 
 .PHONY: sam-local
 sam-local: build
-	$(SAM_LOCAL_ENV) $(BIN)/python -m local.sam_local.run_invokes --sam $(SAM)
+	$(SAM_LOCAL_ENV) $(BIN)/python -m local.sam_local.run_invokes --sam-python $(TOOLS)/bin/python
 
 # The benchmark (BENCHMARKS.md): the local stack under load, and the sync engine's own overhead on one core.
 # Options through BENCH_ARGS, e.g. `make bench BENCH_ARGS="--changes 500 --skip-engine"`.

@@ -135,9 +135,9 @@ def test_the_invoke_template_points_at_the_build_and_declares_the_endpoint():
 
 def test_every_function_gets_its_environment_and_the_endpoint():
     # Given two functions' local environments / When the --env-vars document is built
-    document = env_vars_document({"A": {"X": "1"}, "B": {"Y": "2"}}, "http://172.17.0.1:5000")
+    document = env_vars_document({"A": {"X": "1"}, "B": {"Y": "2"}}, "http://127.0.0.1:5000")
     # Then each keeps its own variables and gains the AWS endpoint
     assert document == {
-        "A": {"X": "1", ENDPOINT_VARIABLE: "http://172.17.0.1:5000"},
-        "B": {"Y": "2", ENDPOINT_VARIABLE: "http://172.17.0.1:5000"},
+        "A": {"X": "1", ENDPOINT_VARIABLE: "http://127.0.0.1:5000"},
+        "B": {"Y": "2", ENDPOINT_VARIABLE: "http://127.0.0.1:5000"},
     }
