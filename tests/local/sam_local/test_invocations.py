@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from local.cfn import PROJECT_ROOT
 from local.sam_local.invocations import (
     ENDPOINT_VARIABLE,
     INVOCATIONS,
@@ -94,7 +95,7 @@ def test_a_catalog_answer_that_is_not_200_json_with_the_names_fails(response, pr
 
 def test_every_function_is_invoked_with_an_existing_event():
     # Given the invocation list / Then it covers the three functions, each with a file from events/
-    events = Path(__file__).resolve().parents[2] / "events"
+    events = PROJECT_ROOT / "events"
     assert {i.function for i in INVOCATIONS} == {"IngestFunction", "SyncFunction", "AdminFunction"}
     assert all((events / i.event_file).is_file() for i in INVOCATIONS)
 
