@@ -1,4 +1,5 @@
-"""Shared fixtures: moto with the resources template.yaml declares, and a function's Lambda environment."""
+"""Shared fixtures: moto with the resources template.yaml declares, and a function's Lambda environment;
+the fixture plugins of tests/support."""
 
 from __future__ import annotations
 
@@ -10,21 +11,19 @@ from moto import mock_aws
 
 from customer_sync.config import load_settings
 from local.bootstrap import LocalStack, create_local_resources
+from tests.support.aws_environment import FAKE_AWS_ENV
 
-FAKE_AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_NAMESPACE": "CustomerSync",
-    "POWERTOOLS_SERVICE_NAME": "customer-sync",
-}
-
-# Powertools' Logger and Metrics read these when a handler module is imported, before any fixture runs.
+# Powertools' Logger and Metrics read these when a handler module is imported, before any fixture runs (and
+# before the plugins below import the handlers).
 for _name in ("POWERTOOLS_TRACE_DISABLED", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_SERVICE_NAME"):
     os.environ.setdefault(_name, FAKE_AWS_ENV[_name])
+
+# Fixtures used in more than one directory. pytest takes pytest_plugins from the root conftest only; a
+# directory's conftest may still override one of them (tests/security overrides qbo_emulator).
+pytest_plugins = [
+    "tests.support.emulators",  # qbo_emulator, paysimple_emulator: once per module, on 127.0.0.1
+    "tests.support.sync_stack",  # sync_stack, captured_output, log_text
+]
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ poller and SyncFunction, QBO written, and the admin API through the gateway."""
 import pytest
 import requests
 
-from tests.e2e.conftest import HTTP_TIMEOUT_SECONDS, wait_for
+from tests.support.local_stack_process import HTTP_TIMEOUT_SECONDS, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -3,7 +3,7 @@ printed, and SIGTERM stops every process the stack started."""
 
 import pytest
 
-from tests.e2e.conftest import local_stack_process
+from tests.support.local_stack_process import local_stack_process
 
 pytestmark = pytest.mark.e2e
 
