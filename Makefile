@@ -12,7 +12,8 @@ PYTEST_ARGS ?=
 # The SAM CLI needs a region even for offline commands; telemetry would try to reach the network.
 SAM_ENV := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} SAM_CLI_TELEMETRY=0
 
-.PHONY: install tools test lint format build check-build run clean
+.PHONY: install tools test test-unit test-integration test-e2e test-fuzz test-tooling lint format build \
+	check-build run clean
 
 $(INSTALLED): layers/shared/requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,8 +32,16 @@ $(TOOLS_INSTALLED): requirements-tools.txt
 
 tools: $(TOOLS_INSTALLED)
 
+# Every tier. The tiers follow the test's directory (tests/conftest.py); `make test-<tier>` runs one.
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Network sockets blocked (pytest-socket): a test that opens one is not a unit test.
+test-unit: install
+	$(BIN)/pytest -m unit --disable-socket $(PYTEST_ARGS)
+
+test-integration test-e2e test-fuzz test-tooling: test-%: install
+	$(BIN)/pytest -m $* $(PYTEST_ARGS)
 
 # Runs every check even when an earlier one fails, so one run reports everything; fails if any failed.
 lint: install tools

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from moto import mock_aws
@@ -24,6 +25,33 @@ pytest_plugins = [
     "tests.support.emulators",  # qbo_emulator, paysimple_emulator: once per module, on 127.0.0.1
     "tests.support.sync_stack",  # sync_stack, captured_output, log_text
 ]
+
+TESTS_DIR = Path(__file__).resolve().parent
+# Each test's tier is its directory's (README.md, "Development"); `make test-<tier>` runs one tier.
+TIER_OF_DIRECTORY = {
+    "unit": "unit",  # the application's logic: in-memory fakes or moto's in-process mock, no sockets
+    "template": "unit",  # template.yaml, samconfig.toml and events/ read as files
+    "integration": "integration",  # handlers and adapters against moto and the emulators over loopback
+    "security": "integration",
+    "emulators": "integration",
+    "contract": "integration",
+    "e2e": "e2e",  # `make run` in its own processes, driven over HTTP
+    "fuzz": "fuzz",  # the admin API fuzzed from its OpenAPI document
+    "local": "tooling",  # the project's tooling: the local stack, moto patches, make sam-local
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks every test with its tier; a test in a directory without one is an error, not an unrun test."""
+    for item in items:
+        directory = item.path.relative_to(TESTS_DIR).parts[0] if TESTS_DIR in item.path.parents else None
+        tier = TIER_OF_DIRECTORY.get(directory or "")
+        if tier is None:
+            raise pytest.UsageError(
+                f"{item.nodeid}: its directory has no test tier (TIER_OF_DIRECTORY in tests/conftest.py)"
+            )
+        item.add_marker(tier)
 
 
 @pytest.fixture(autouse=True)

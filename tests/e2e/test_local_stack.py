@@ -6,8 +6,6 @@ import requests
 
 from tests.support.local_stack_process import HTTP_TIMEOUT_SECONDS, wait_for
 
-pytestmark = pytest.mark.e2e
-
 
 def customer_detail(admin, merchant, paysimple_customer_id):
     response = admin.request(
