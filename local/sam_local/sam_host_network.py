@@ -16,6 +16,7 @@ from __future__ import annotations
 import socket
 import sys
 from collections.abc import Mapping
+from itertools import pairwise
 from typing import Any
 
 # The container port SAM publishes the RIE on (samcli.local.docker.container.Container.RAPID_PORT_CONTAINER).
@@ -65,8 +66,12 @@ def free_loopback_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def asks_for_host_network(arguments: list[str]) -> bool:
+    return "--docker-network=host" in arguments or ("--docker-network", "host") in pairwise(arguments)
+
+
 def main() -> int:
-    if "--docker-network" not in sys.argv or sys.argv[sys.argv.index("--docker-network") + 1] != "host":
+    if not asks_for_host_network(sys.argv[1:]):
         raise SystemExit(
             "sam_host_network.py: pass --docker-network host; it is what this launcher completes"
         )

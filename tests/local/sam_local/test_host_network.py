@@ -8,6 +8,7 @@ import pytest
 from local.cfn import PROJECT_ROOT
 from local.sam_local.sam_host_network import (
     UnexpectedContainerOptions,
+    asks_for_host_network,
     free_loopback_port,
     host_network_options,
 )
@@ -76,6 +77,21 @@ def test_options_it_cannot_move_onto_the_hosts_network_are_refused(overrides):
     # Given SAM asked for something this launcher does not know to move / When moved / Then it refuses
     with pytest.raises(UnexpectedContainerOptions):
         host_network_options(sam_options(**overrides), runtime_api_port=40001)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "asks"),
+    [
+        (["local", "invoke", "Fn", "--docker-network", "host"], True),
+        (["local", "invoke", "Fn", "--docker-network=host"], True),
+        (["local", "invoke", "Fn", "--docker-network", "bridge"], False),
+        (["local", "invoke", "Fn", "--docker-network"], False),
+        (["local", "invoke", "Fn"], False),
+    ],
+)
+def test_the_launcher_runs_only_for_docker_network_host(arguments, asks):
+    # Given SAM's arguments / Then the launcher runs SAM only when they ask for the host's network
+    assert asks_for_host_network(arguments) is asks
 
 
 def test_the_runtime_api_port_is_free_on_loopback():
