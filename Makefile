@@ -12,7 +12,8 @@ PYTEST_ARGS ?=
 # The SAM CLI needs a region even for offline commands; telemetry would try to reach the network.
 SAM_ENV := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} SAM_CLI_TELEMETRY=0
 
-.PHONY: install tools test lint format build check-build run clean
+.PHONY: install tools test test-unit test-integration test-e2e test-fuzz test-tooling lint format build \
+	check-build run clean
 
 $(INSTALLED): layers/shared/requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,8 +32,16 @@ $(TOOLS_INSTALLED): requirements-tools.txt
 
 tools: $(TOOLS_INSTALLED)
 
+# Every tier. The tiers follow the test's directory (tests/conftest.py); `make test-<tier>` runs one.
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Network sockets blocked (pytest-socket): a test that opens one is not a unit test.
+test-unit: install
+	$(BIN)/pytest -m unit --disable-socket $(PYTEST_ARGS)
+
+test-integration test-e2e test-fuzz test-tooling: test-%: install
+	$(BIN)/pytest -m $* $(PYTEST_ARGS)
 
 # Runs every check even when an earlier one fails, so one run reports everything; fails if any failed.
 lint: install tools
@@ -65,12 +74,13 @@ clean:
 
 # SAM local invoke, offline (README.md, "SAM local invoke"): each function run by `sam local invoke` with its
 # events/ sample in a local Lambda image (debootstrapped Debian rootfs, `docker import`ed, cached) against a
-# moto server. Needs Debian's docker.io and debootstrap, and root the first time (debootstrap, dockerd).
+# moto server on 127.0.0.1; every container runs on the host's network (--docker-network host), so nothing
+# leaves loopback. Needs Debian's docker.io and debootstrap, and root the first time (debootstrap, dockerd).
 SAM_LOCAL_ENV := PYTHONPATH="layers/shared$${PYTHONPATH:+:$$PYTHONPATH}" $(SAM_ENV)
 
 .PHONY: sam-local
 sam-local: build
-	$(SAM_LOCAL_ENV) $(BIN)/python -m local.sam_local.run_invokes --sam $(SAM)
+	$(SAM_LOCAL_ENV) $(BIN)/python -m local.sam_local.run_invokes --sam-python $(TOOLS)/bin/python
 
 # The benchmark (BENCHMARKS.md): the local stack under load, and the sync engine's own overhead on one core.
 # Options through BENCH_ARGS, e.g. `make bench BENCH_ARGS="--changes 500 --skip-engine"`.

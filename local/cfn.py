@@ -1,4 +1,4 @@
-"""Reads template.yaml: CloudFormation short-form tags, intrinsic resolution and the functions it declares.
+"""Reads template.yaml (with cfn-lint's decoder): intrinsic resolution and the functions it declares.
 
 The local stack and the tests take table/queue/secret definitions and handler paths from here, so the
 template stays the single list of what exists.
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from cfnlint.decode import decode
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_PATH = PROJECT_ROOT / "template.yaml"
@@ -19,34 +19,29 @@ LOCAL_REGION = "us-east-1"
 LOCAL_ACCOUNT = "123456789012"
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """SafeLoader that turns `!Ref X` into `{"Ref": X}` and `!Sub ..` into `{"Fn::Sub": ..}`."""
-
-
-def _construct_tag(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    if tag_suffix == "Ref":
-        return {"Ref": value}
-    if tag_suffix == "GetAtt" and isinstance(value, str):
-        value = value.split(".", 1)
-    return {f"Fn::{tag_suffix}": value}
-
-
-_CfnLoader.add_multi_constructor("!", _construct_tag)
-
-
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    with path.open(encoding="utf-8") as handle:
-        loaded = yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
-    if not isinstance(loaded, dict):
-        raise ValueError(f"{path} is not a CloudFormation template")
-    return loaded
+    """A CloudFormation template as plain dicts, lists and scalars, read by cfn-lint's decoder (what
+    `sam validate --lint` reads it with): short forms become long ones (`!Ref X` is `{"Ref": "X"}`,
+    `!GetAtt A.B` is `{"Fn::GetAtt": ["A", "B"]}`, `!Sub s` is `{"Fn::Sub": "s"}`), and a duplicate key or a
+    parse error is refused rather than read past."""
+    template, problems = decode(str(path))
+    if problems or not isinstance(template, dict):
+        found = "; ".join(str(problem) for problem in problems) or "not a mapping"
+        raise ValueError(f"{path} is not a CloudFormation template: {found}")
+    plain: dict[str, Any] = _plain(template)
+    return plain
+
+
+def _plain(value: Any) -> Any:
+    """cfn-lint's nodes (dict, list and str subclasses that carry line numbers) as the built-in types, so
+    yaml.safe_dump, equality and copies treat them as any other value."""
+    if isinstance(value, dict):
+        return {_plain(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, str):
+        return str(value)
+    return value
 
 
 @dataclass(frozen=True)

@@ -48,12 +48,12 @@ print(json.dumps({"callable": callable(handler), "origins": origins}))
 """
 
 
-def _normalise(distribution: str) -> str:
+def _normalize(distribution: str) -> str:
     return re.sub(r"[-_.]+", "_", distribution).lower()
 
 
 def required_distributions(requirements: Path) -> list[str]:
-    """Distribution names (normalised) listed in a requirements file, ignoring comments and options."""
+    """Distribution names (normalized) listed in a requirements file, ignoring comments and options."""
     names: list[str] = []
     for line in requirements.read_text(encoding="utf-8").splitlines():
         stripped = line.split("#", 1)[0].strip()
@@ -61,7 +61,7 @@ def required_distributions(requirements: Path) -> list[str]:
             continue
         match = _REQUIREMENT_NAME.match(stripped)
         if match:
-            names.append(_normalise(match.group(1)))
+            names.append(_normalize(match.group(1)))
     return names
 
 
@@ -71,7 +71,7 @@ def check_layer(layer_python: Path, requirements: Path) -> list[str]:
         problems.append(
             f"{layer_python} has no customer_sync package (it must be importable from /opt/python)"
         )
-    installed = {_normalise(path.name.split("-", 1)[0]) for path in layer_python.glob("*.dist-info")}
+    installed = {_normalize(path.name.split("-", 1)[0]) for path in layer_python.glob("*.dist-info")}
     for name in required_distributions(requirements):
         if name not in installed:
             problems.append(f"{layer_python} lacks the dependency {name} from {requirements.name}")

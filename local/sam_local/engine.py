@@ -5,28 +5,23 @@ and stop it again afterwards. When no engine can run here, say exactly why."""
 # argument lists and never a shell.
 from __future__ import annotations
 
-import fcntl
-import json
 import os
 import shutil
 import signal
-import socket
-import struct
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 # Tried in order when we start the engine ourselves: the defaults first, then what sandboxes without
-# iptables or without overlayfs need. A bridge network is required: SAM publishes the runtime's port on it
-# and the functions reach the moto server through its gateway.
+# iptables or without overlayfs need. Never a bridge: every container runs on the host's network
+# (sam_host_network.py), so none is needed and no private-range address is set up.
 DOCKERD_FLAG_SETS: tuple[tuple[str, ...], ...] = (
-    (),
-    ("--iptables=false", "--ip-masq=false"),
-    ("--iptables=false", "--ip-masq=false", "--storage-driver=vfs"),
+    ("--bridge=none",),
+    ("--bridge=none", "--iptables=false"),
+    ("--bridge=none", "--iptables=false", "--storage-driver=vfs"),
 )
 ENGINE_START_SECONDS = 30.0
-_SIOCGIFADDR = 0x8915
 
 
 class EngineUnavailable(RuntimeError):
@@ -103,51 +98,26 @@ def ensure_engine(work_dir: Path) -> Engine:
             process = subprocess.Popen(["dockerd", *flags], stdout=log, stderr=subprocess.STDOUT)
         version = _wait_for_engine(process, time.monotonic() + ENGINE_START_SECONDS)
         if version:
-            print(f"sam-local: started dockerd {' '.join(flags) or '(default flags)'}, engine {version}")
+            print(f"sam-local: started dockerd {' '.join(flags)}, engine {version}")
             return Engine(server_version=version, process=process)
         Engine(server_version="", process=process).stop()
-        failures.append(f"dockerd {' '.join(flags) or '(default flags)'}:\n{_log_tail(log_path)}")
+        failures.append(f"dockerd {' '.join(flags)}:\n{_log_tail(log_path)}")
     raise EngineUnavailable(
         "the engine cannot run on this machine: every way of starting dockerd failed:\n\n"
         + "\n\n".join(failures)
     )
 
 
-def interface_ipv4(interface: str) -> str:
-    """The IPv4 address of a host network interface (Linux)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        request = struct.pack("256s", interface.encode()[:15])
-        return socket.inet_ntoa(fcntl.ioctl(probe.fileno(), _SIOCGIFADDR, request)[20:24])
-
-
-def bridge_gateway_ip() -> str:
-    """The host's address on Docker's default bridge: what a container reaches the host's servers at."""
-    result = subprocess.run(
-        ["docker", "network", "inspect", "bridge"], capture_output=True, text=True, timeout=30, check=False
-    )
-    if result.returncode != 0:
-        raise EngineUnavailable(f"the engine has no default bridge network: {result.stderr.strip()}")
-    bridge = json.loads(result.stdout)[0]
-    for config in bridge.get("IPAM", {}).get("Config") or []:
-        if config.get("Gateway"):
-            return str(config["Gateway"])
-    interface = (bridge.get("Options") or {}).get("com.docker.network.bridge.name", "docker0")
-    try:
-        return interface_ipv4(interface)
-    except OSError as error:
-        raise EngineUnavailable(f"no address on the bridge interface {interface}: {error}") from error
-
-
 def check_containers_reach(image: str, url: str) -> None:
-    """Fails clearly when a container cannot open a connection to a server on the host (a firewall, a
-    bridge without a route), rather than letting every function time out against it."""
+    """Fails clearly when a container on the host's network cannot open a connection to the host's server on
+    127.0.0.1 (the engine refuses host networking, say), rather than letting every function time out."""
     probe = (
         "import sys, urllib.error, urllib.request\n"
         "try:\n    urllib.request.urlopen(sys.argv[1], timeout=5)\n"
         "except urllib.error.HTTPError:\n    pass\n"
     )
     result = subprocess.run(
-        ["docker", "run", "--rm", image, "python3.11", "-c", probe, url],
+        ["docker", "run", "--rm", "--network=host", image, "python3.11", "-c", probe, url],
         capture_output=True,
         text=True,
         timeout=60,

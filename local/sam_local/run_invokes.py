@@ -1,10 +1,11 @@
 """`make sam-local`: `sam local invoke` every function with its sample event, offline, and check the answers.
 
 Run after `sam build` (the Makefile target does both). Steps: a Docker engine (started here if none answers,
-stopped again at the end); the local Lambda image (build_image.py; cached); a moto server on the Docker
-bridge's gateway, the only host address a function container reaches, holding what template.yaml declares
-plus the sample merchant's PaySimple secret; then one `sam local invoke` per function. Exit 0 only when every
-answer is right. Everything started here is stopped, on failure and Ctrl-C too.
+stopped again at the end); the local Lambda image (build_image.py; cached); a moto server on 127.0.0.1,
+holding what template.yaml declares plus the sample merchant's PaySimple secret; then one
+`sam local invoke --docker-network host` per function, its container on the host's network
+(sam_host_network.py), so every connection stays on loopback. Exit 0 only when every answer is right.
+Everything started here is stopped, on failure and Ctrl-C too.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from local.cfn import LOCAL_REGION, PROJECT_ROOT, load_template
 from local.sam_local.build_image import ImageBuildFailed, ensure_image
 from local.sam_local.engine import (
     EngineUnavailable,
-    bridge_gateway_ip,
     check_containers_reach,
     ensure_engine,
     image_ids,
@@ -51,6 +51,9 @@ from local.sam_local.invocations import (
 
 BUILD_DIR = PROJECT_ROOT / ".aws-sam" / "build"
 EVENTS_DIR = PROJECT_ROOT / "events"
+# Runs the SAM CLI with its Lambda containers on the host's network; started by the SAM CLI's own Python.
+SAM_LAUNCHER = Path(__file__).resolve().parent / "sam_host_network.py"
+LOOPBACK = "127.0.0.1"
 WORK_DIR = PROJECT_ROOT / ".aws-sam" / "sam-local"
 INVOKE_TIMEOUT_SECONDS = 300
 # SAM tags the image it derives from ours (plus its emulator and the layers) under this repository.
@@ -72,9 +75,9 @@ class Outcome:
     problems: list[str]
 
 
-def _start_moto(host: str) -> ThreadedMotoServer:
+def _start_moto() -> ThreadedMotoServer:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
-    server = ThreadedMotoServer(ip_address=host, port=0, verbose=False)
+    server = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
     server.start()
     return server
 
@@ -116,9 +119,12 @@ def _sam_environment() -> dict[str, str]:
     return {**os.environ, **FAKE_CREDENTIALS, "SAM_CLI_TELEMETRY": "0"}
 
 
-def _invoke(sam: str, invocation: Invocation, image: str, template: Path, env_vars: Path) -> tuple[Any, str]:
+def _invoke(
+    sam_python: str, invocation: Invocation, image: str, template: Path, env_vars: Path
+) -> tuple[Any, str]:
     command = [
-        sam,
+        sam_python,
+        str(SAM_LAUNCHER),
         "local",
         "invoke",
         invocation.function,
@@ -131,6 +137,13 @@ def _invoke(sam: str, invocation: Invocation, image: str, template: Path, env_va
         "--invoke-image",
         image,
         "--skip-pull-image",
+        "--docker-network",
+        "host",
+        # Where SAM reaches the runtime interface emulator: on loopback, not "localhost" (maybe ::1 first).
+        "--container-host",
+        LOOPBACK,
+        "--container-host-interface",
+        LOOPBACK,
         "--region",
         LOCAL_REGION,
     ]
@@ -150,7 +163,7 @@ def _invoke(sam: str, invocation: Invocation, image: str, template: Path, env_va
 
 
 def _run(
-    invocation: Invocation, sam: str, image: str, template: Path, env_vars: Path, stack: LocalStack
+    invocation: Invocation, sam_python: str, image: str, template: Path, env_vars: Path, stack: LocalStack
 ) -> Outcome:
     started = time.monotonic()
     event = json.loads((EVENTS_DIR / invocation.event_file).read_text(encoding="utf-8"))
@@ -159,7 +172,7 @@ def _run(
     queued_before = _queued_messages(queue_url)
     log = ""
     try:
-        response, log = _invoke(sam, invocation, image, template, env_vars)
+        response, log = _invoke(sam_python, invocation, image, template, env_vars)
         problems = invocation.check(response, event)
     except (RuntimeError, ValueError, subprocess.TimeoutExpired) as error:
         problems = [str(error)]
@@ -199,13 +212,12 @@ def _print_summary(outcomes: list[Outcome]) -> None:
             print("       - " + problem.replace("\n", "\n         "))
 
 
-def run(sam: str) -> int:
+def run(sam_python: str) -> int:
     with ExitStack() as cleanup:
         engine = ensure_engine(WORK_DIR)
         cleanup.callback(engine.stop)
         image = ensure_image(WORK_DIR)
-        gateway = bridge_gateway_ip()
-        moto = _start_moto(gateway)
+        moto = _start_moto()
         cleanup.callback(moto.stop)
         host, port = moto.get_host_and_port()
         endpoint_url = f"http://{host}:{port}"
@@ -222,7 +234,7 @@ def run(sam: str) -> int:
             print(
                 f"sam-local: invoking {invocation.function} with events/{invocation.event_file}", flush=True
             )
-            outcomes.append(_run(invocation, sam, image, template, env_vars, stack))
+            outcomes.append(_run(invocation, sam_python, image, template, env_vars, stack))
         _print_summary(outcomes)
     failed = [o.invocation.function for o in outcomes if o.problems]
     if failed:
@@ -236,10 +248,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="sam local invoke every function offline and check the answers"
     )
-    parser.add_argument("--sam", default=str(PROJECT_ROOT / ".venv-tools" / "bin" / "sam"), help="SAM CLI")
+    parser.add_argument(
+        "--sam-python",
+        default=str(PROJECT_ROOT / ".venv-tools" / "bin" / "python"),
+        help="the Python of the SAM CLI's virtualenv",
+    )
     args = parser.parse_args(argv)
     try:
-        return run(args.sam)
+        return run(args.sam_python)
     except EngineUnavailable as error:
         print(f"sam-local FAILED: no usable Docker engine: {error}", file=sys.stderr)
     except ImageBuildFailed as error:

@@ -20,7 +20,6 @@ from customer_sync.errors import QboStaleObject
 from emulators.qbo.control import QboEmulatorControl
 from emulators.qbo.server import QboEmulator
 from tests.fakes.tokens import FixedTokens
-from tests.support import emulators
 
 
 class SandboxSettings(BaseSettings):
@@ -45,10 +44,6 @@ class Target:
         return customer.Id
 
 
-# Once per module, without QBO's rate limits: the contract is about answers, not throttling.
-emulator = emulators.qbo_emulator
-
-
 def _sandbox_client() -> QboClient:
     try:
         sandbox = SandboxSettings()
@@ -62,7 +57,8 @@ def target(request: pytest.FixtureRequest) -> Iterator[Target]:
     if request.param == "sandbox":
         client = _sandbox_client()
     else:
-        emulator: QboEmulator = request.getfixturevalue("emulator")
+        # Once per module, without QBO's rate limits: the contract is about answers, not throttling.
+        emulator: QboEmulator = request.getfixturevalue("qbo_emulator")
         realm = QboEmulatorControl(emulator.base_url).create_realm()
         client = QboClient(emulator.base_url, realm["realm_id"], FixedTokens(realm["access_token"]))
     target = Target(client)

@@ -4,9 +4,7 @@ poller and SyncFunction, QBO written, and the admin API through the gateway."""
 import pytest
 import requests
 
-from tests.e2e.conftest import HTTP_TIMEOUT_SECONDS, wait_for
-
-pytestmark = pytest.mark.e2e
+from tests.support.local_stack_process import HTTP_TIMEOUT_SECONDS, wait_for
 
 
 def customer_detail(admin, merchant, paysimple_customer_id):

@@ -1,11 +1,7 @@
 """`make run` as a newcomer sees it: the demo plays, its table shows each matching outcome, "ready" is
 printed, and SIGTERM stops every process the stack started."""
 
-import pytest
-
-from tests.e2e.conftest import local_stack_process
-
-pytestmark = pytest.mark.e2e
+from tests.support.local_stack_process import local_stack_process
 
 
 def test_the_demo_prints_what_the_sync_did_with_each_customer_and_stop_leaves_nothing_running(tmp_path):

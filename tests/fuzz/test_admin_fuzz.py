@@ -26,7 +26,7 @@ from emulators.paysimple.control import PaySimpleEmulatorControl
 from emulators.paysimple.server import PaySimpleEmulator
 from emulators.qbo.control import QboEmulatorControl
 from functions.admin.openapi import generated as openapi_json
-from tests.integration.admin.support import admin_event, invoke
+from tests.support.admin_api import admin_event, invoke
 from tests.support.emulators import emulator_urls, unthrottled_qbo_emulator
 from tests.support.onboarding import onboard_merchant
 

@@ -31,16 +31,12 @@ from emulators.qbo.control import QboEmulatorControl
 from emulators.qbo.server import QboEmulator
 from tests.fakes.sleep import RecordingSleep
 from tests.fakes.tokens import FixedTokens
-from tests.support import emulators
 from tests.support.emulators import unthrottled_qbo_emulator
-
-# Once per module, without QBO's rate limits (throttling is tested with injected 429s).
-emulator = emulators.qbo_emulator
 
 
 @pytest.fixture
-def control(emulator: QboEmulator) -> Iterator[QboEmulatorControl]:
-    control = QboEmulatorControl(emulator.base_url)
+def control(qbo_emulator: QboEmulator) -> Iterator[QboEmulatorControl]:
+    control = QboEmulatorControl(qbo_emulator.base_url)
     yield control
     control.set_latency(0)
 
@@ -62,10 +58,10 @@ def sleep() -> RecordingSleep:
 
 @pytest.fixture
 def client(
-    emulator: QboEmulator, realm: dict[str, Any], tokens: FixedTokens, sleep: RecordingSleep
+    qbo_emulator: QboEmulator, realm: dict[str, Any], tokens: FixedTokens, sleep: RecordingSleep
 ) -> QboClient:
     return QboClient(
-        emulator.base_url,
+        qbo_emulator.base_url,
         realm["realm_id"],
         tokens,
         timeout_seconds=5.0,
@@ -124,11 +120,11 @@ class RecordingSession(requests.Session):
 
 
 def test_every_kind_of_call_sends_minorversion_accept_json_a_timeout_and_content_type_only_on_writes(
-    emulator, control, realm, tokens, sleep
+    qbo_emulator, control, realm, tokens, sleep
 ):
     # Given a client whose session records each request
     session = RecordingSession()
-    client = QboClient(emulator.base_url, realm["realm_id"], tokens, session=session, sleep=sleep)
+    client = QboClient(qbo_emulator.base_url, realm["realm_id"], tokens, session=session, sleep=sleep)
 
     # When it creates, reads, updates, queries (GET and POST) and batches
     created = client.create_customer({"DisplayName": "Every Call"}, request_id="every-call")
@@ -176,11 +172,16 @@ def test_create_repeated_with_the_same_requestid_returns_the_same_customer_and_m
 
 
 def test_create_that_timed_out_is_retried_with_its_requestid_and_makes_one_customer(
-    emulator, control, realm, tokens, sleep
+    qbo_emulator, control, realm, tokens, sleep
 ):
     # Given QBO answering slower than the client waits, while still carrying out the create
     impatient = QboClient(
-        emulator.base_url, realm["realm_id"], tokens, timeout_seconds=0.2, backoff=lambda _: 0, sleep=sleep
+        qbo_emulator.base_url,
+        realm["realm_id"],
+        tokens,
+        timeout_seconds=0.2,
+        backoff=lambda _: 0,
+        sleep=sleep,
     )
     control.set_latency(600)
     fields = {"GivenName": "Tim", "FamilyName": "Out", "DisplayName": "Tim Out"}
@@ -190,7 +191,7 @@ def test_create_that_timed_out_is_retried_with_its_requestid_and_makes_one_custo
         impatient.create_customer(fields, request_id="ps-7-create")
     # and the change is delivered again later, with the same requestid
     control.set_latency(0)
-    patient = QboClient(emulator.base_url, realm["realm_id"], tokens, sleep=sleep)
+    patient = QboClient(qbo_emulator.base_url, realm["realm_id"], tokens, sleep=sleep)
     again = patient.create_customer(fields, request_id="ps-7-create")
 
     # Then every attempt carried the same requestid and QBO holds exactly one customer
@@ -345,10 +346,12 @@ def test_expired_token_is_refreshed_once_and_retried_once(client, control, realm
     assert raised.value.code == "3200"
 
 
-def test_token_of_another_company_is_an_authorization_failure(emulator, control, realm, sleep):
+def test_token_of_another_company_is_an_authorization_failure(qbo_emulator, control, realm, sleep):
     # Given a token issued for a different realm
     other = control.create_realm()
-    client = QboClient(emulator.base_url, realm["realm_id"], FixedTokens(other["access_token"]), sleep=sleep)
+    client = QboClient(
+        qbo_emulator.base_url, realm["realm_id"], FixedTokens(other["access_token"]), sleep=sleep
+    )
 
     # When it is used
     with pytest.raises(QboAuthorizationFailed) as raised:
@@ -396,11 +399,11 @@ def test_server_errors_that_persist_raise_a_transient_error(client, control, rea
     assert client.calls_made == 3
 
 
-def test_a_slow_answer_times_out_as_a_transient_error(emulator, control, realm, tokens, sleep):
+def test_a_slow_answer_times_out_as_a_transient_error(qbo_emulator, control, realm, tokens, sleep):
     # Given QBO answering after the client's timeout
     control.inject_fault(realm_id=realm["realm_id"], operation="read", status=500, latency_ms=500, count=1)
     client = QboClient(
-        emulator.base_url, realm["realm_id"], tokens, timeout_seconds=0.1, max_attempts=1, sleep=sleep
+        qbo_emulator.base_url, realm["realm_id"], tokens, timeout_seconds=0.1, max_attempts=1, sleep=sleep
     )
 
     # When a read runs
@@ -461,13 +464,13 @@ def test_inactive_customers_come_back_only_when_asked_for(client, control, realm
     assert with_inactive[0].Active is False
 
 
-def test_query_pages_until_exhausted(emulator, control, realm, tokens, sleep):
+def test_query_pages_until_exhausted(qbo_emulator, control, realm, tokens, sleep):
     # Given five matching customers and a page size of two
     for number in range(5):
         control.seed_customer(
             realm["realm_id"], GivenName="Page", FamilyName=f"N{number}", DisplayName=f"Page {number}"
         )
-    client = QboClient(emulator.base_url, realm["realm_id"], tokens, page_size=2, sleep=sleep)
+    client = QboClient(qbo_emulator.base_url, realm["realm_id"], tokens, page_size=2, sleep=sleep)
 
     # When they are queried
     found = client.query_customers(customer_equals(GivenName="Page"))
@@ -622,11 +625,11 @@ def test_errors_and_logs_never_contain_the_access_token(client, control, realm, 
 
 
 def test_a_token_that_cannot_be_sent_as_a_header_never_shows_up_in_the_error_or_logs(
-    emulator, realm, sleep, caplog, capsys
+    qbo_emulator, realm, sleep, caplog, capsys
 ):
     # Given an access token stored with a trailing newline (requests refuses such a header and quotes it)
     broken = FixedTokens(realm["access_token"] + "\n")
-    client = QboClient(emulator.base_url, realm["realm_id"], broken, sleep=sleep)
+    client = QboClient(qbo_emulator.base_url, realm["realm_id"], broken, sleep=sleep)
 
     # When a call is made
     with pytest.raises(QboError) as raised:

@@ -36,7 +36,6 @@ from customer_sync.ports import (
     SettingsRepository,
 )
 from local.bootstrap import LocalStack, create_local_resources
-from tests.conftest import FAKE_AWS_ENV
 from tests.fakes.repositories import (
     InMemoryFailuresRepository,
     InMemoryHistoryRepository,
@@ -45,6 +44,7 @@ from tests.fakes.repositories import (
     InMemoryOAuthStateRepository,
     InMemorySettingsRepository,
 )
+from tests.support.aws_environment import FAKE_AWS_ENV
 
 MERCHANT = "m-100"
 OTHER_MERCHANT = "m-200"

@@ -26,12 +26,6 @@ from tests.support.onboarding import write_qbo_connection
 from tests.support.sqs_events import QueueEventSource, sqs_record
 from tests.support.sync_stack import CapturedOutput, SyncStack
 
-qbo_emulator = stack_support.qbo_emulator
-paysimple_emulator = stack_support.paysimple_emulator
-sync_stack = stack_support.sync_stack
-log_text = stack_support.log_text
-captured_output = stack_support.captured_output
-
 ANN = {"FirstName": "Ann", "LastName": "Lee", "Email": "ann@example.com", "Phone": "3035550101"}
 NO_FAILURES: dict[str, list[dict[str, str]]] = {"batchItemFailures": []}
 

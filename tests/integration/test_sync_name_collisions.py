@@ -4,12 +4,7 @@ holds the name (domain/sync/service.py, "6240")."""
 
 from __future__ import annotations
 
-from tests.support import sync_stack as stack_support
 from tests.support.sync_stack import SyncStack
-
-qbo_emulator = stack_support.qbo_emulator
-paysimple_emulator = stack_support.paysimple_emulator
-sync_stack = stack_support.sync_stack
 
 ANN = {"FirstName": "Ann", "LastName": "Lee", "Email": "ann@example.com"}
 NO_FAILURES: dict[str, list[dict[str, str]]] = {"batchItemFailures": []}

@@ -11,14 +11,8 @@ from typing import Any
 import pytest
 
 from customer_sync.models.messages import CustomerChangeMessage
-from tests.support import sync_stack as stack_support
 from tests.support.sqs_events import sqs_record
 from tests.support.sync_stack import CapturedOutput, SyncStack
-
-qbo_emulator = stack_support.qbo_emulator
-paysimple_emulator = stack_support.paysimple_emulator
-sync_stack = stack_support.sync_stack
-captured_output = stack_support.captured_output
 
 NO_FAILURES: dict[str, list[dict[str, str]]] = {"batchItemFailures": []}
 

@@ -10,14 +10,7 @@ from customer_sync.adapters.dynamodb_settings import DynamoDbMappingRepository
 from customer_sync.domain.mapping import default_mapping, validate_mapping
 from customer_sync.models.mapping import MappingRow
 from customer_sync.models.settings import SettingsChanges
-from tests.support import sync_stack as stack_support
 from tests.support.sync_stack import SyncStack
-
-# The shared fixtures: emulators once per module, a fresh moto and merchant per test.
-qbo_emulator = stack_support.qbo_emulator
-paysimple_emulator = stack_support.paysimple_emulator
-sync_stack = stack_support.sync_stack
-log_text = stack_support.log_text
 
 ANN = {"FirstName": "Ann", "LastName": "Lee", "Email": "ann@example.com", "Phone": "3035550101"}
 NO_FAILURES: dict[str, list[dict[str, str]]] = {"batchItemFailures": []}

@@ -1,7 +1,17 @@
 """The local stack's moto patches answer as moto does, only cheaper: TransactWriteItems still
-all-or-nothing without copying whole tables, the same service list, the same SQS retention rule."""
+all-or-nothing without copying whole tables, the same service list, the same SQS retention rule.
 
+They replace moto internals, so the tests also check, for the pinned moto, that each patched place still
+exists in the shape the patch expects and that each patch still takes effect there. A moto upgrade that moves
+any of them fails here, not as a silently slower (or wrong) local stack.
+"""
+
+import copy
+import inspect
+import os
+import re
 import time
+from unittest import mock
 
 import boto3
 import pytest
@@ -14,6 +24,7 @@ from local.moto_patches import (
 )
 
 TABLE = "LinksTable"
+ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
 def item(pk, sk, **more):
@@ -133,3 +144,128 @@ def test_sqs_still_delivers_fresh_messages_and_drops_those_past_the_retention_pe
 
     # Then only the fresh one comes back
     assert [message["Body"] for message in received] == ["fresh"]
+
+
+def test_a_failed_transaction_on_a_table_without_a_range_key_restores_its_items(local_stack):
+    # Given an idempotency record (IdempotencyTable has a hash key only)
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.put_item(TableName="IdempotencyTable", Item={"id": {"S": "a"}, "status": {"S": "done"}})
+
+    # When a transaction that rewrites it and adds another fails on its last condition
+    with cheaper_dynamodb_transactions(), pytest.raises(ClientError):
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": "IdempotencyTable",
+                        "Item": {"id": {"S": "a"}, "status": {"S": "new"}},
+                    }
+                },
+                {"Put": {"TableName": "IdempotencyTable", "Item": {"id": {"S": "b"}}}},
+                {
+                    "ConditionCheck": {
+                        "TableName": TABLE,
+                        "Key": item("m#1", "missing"),
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                },
+            ]
+        )
+
+    # Then both are as before
+    read_back = dynamodb.get_item(TableName="IdempotencyTable", Key={"id": {"S": "a"}})["Item"]
+    assert read_back == {"id": {"S": "a"}, "status": {"S": "done"}}
+    assert "Item" not in dynamodb.get_item(TableName="IdempotencyTable", Key={"id": {"S": "b"}})
+
+
+def test_the_dynamodb_internals_the_patch_relies_on_are_still_there():
+    from moto.dynamodb import models
+    from moto.dynamodb.models.table import Table
+
+    # moto backs up each table a transaction names with its module's copy.deepcopy, and rolls back by
+    # putting the copies in place: the patch swaps that module for one that "copies" a table as itself
+    source = inspect.getsource(models.DynamoDBBackend.transact_write_items)
+    assert vars(models)["copy"] is copy
+    assert re.search(r"copy\.deepcopy\(\s*self\.tables\[table_name\]", source)
+    assert "self.tables[table_name] = original_table_state[table_name]" in source
+    # and what the patch's own backup and restore call
+    assert _parameters(models.DynamoDBBackend.transact_write_items) == ["self", "transact_items"]
+    assert _parameters(models.DynamoDBBackend.get_table) == ["self", "table_name"]
+    assert _parameters(models.DynamoDBBackend.get_keys_value) == ["self", "table", "keys"]
+    assert _parameters(Table.get_item)[:3] == ["self", "hash_key", "range_key"]
+    assert _parameters(Table.delete_item) == ["self", "hash_key", "range_key"]
+    table_init = inspect.getsource(Table.__init__)
+    for attribute in ("self.items", "self.hash_key_attr", "self.range_key_attr"):
+        assert attribute in table_init, attribute
+
+
+def test_a_failed_transaction_keeps_the_table_itself_only_when_patched(table):
+    from moto.dynamodb.models import dynamodb_backends
+
+    backend = dynamodb_backends[ACCOUNT][REGION]
+
+    # Given moto's own rollback: a failed transaction puts a deep copy of the table in its place
+    unpatched_before = backend.tables[TABLE]
+    with pytest.raises(ClientError):
+        table.transact_write_items(TransactItems=transaction(fail=True))
+    assert backend.tables[TABLE] is not unpatched_before, "moto no longer copies tables: drop the patch"
+
+    # When the same transaction fails with the patch
+    patched_before = backend.tables[TABLE]
+    with cheaper_dynamodb_transactions(), pytest.raises(ClientError):
+        table.transact_write_items(TransactItems=transaction(fail=True))
+
+    # Then the table was never copied: it is the same object
+    assert backend.tables[TABLE] is patched_before
+
+
+def test_the_server_finds_a_service_without_listing_motos_directory_only_when_patched():
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    dispatcher = DomainDispatcherApplication(create_app=lambda service: None)  # type: ignore[arg-type,return-value]
+
+    # Given moto's own lookup: the package directory is listed for every request
+    with mock.patch("moto.backends.os.listdir", wraps=os.listdir) as listdir:
+        assert dispatcher.get_backend_for_host("sqs") == "sqs"
+    assert listdir.called, "moto no longer lists its directory per request: drop the patch"
+
+    # When looked up with the patch / Then the same answers, and the directory is not listed again
+    with cached_service_module_list(), mock.patch("moto.backends.os.listdir", wraps=os.listdir) as listdir:
+        assert dispatcher.get_backend_for_host("sqs") == "sqs"
+        assert dispatcher.get_backend_for_host("dynamodb") == "dynamodb"
+    assert not listdir.called
+
+
+def test_receiving_computes_the_queue_attributes_only_when_unpatched(local_stack):
+    from moto.sqs.models import SQSBackend
+
+    # The patched check has moto's signature, and moto's receive still calls it per message
+    assert _parameters(SQSBackend.is_message_valid_based_on_retention_period) == [
+        "self",
+        "queue_name",
+        "message",
+    ]
+    assert "self.is_message_valid_based_on_retention_period(" in inspect.getsource(SQSBackend.receive_message)
+
+    sqs = boto3.client("sqs")
+    url = local_stack.resolver.refs["CustomerChangesQueue"]
+    sqs.send_message(QueueUrl=url, MessageBody="m", MessageGroupId="g", MessageDeduplicationId="m")
+
+    def receive():
+        spy = mock.patch.object(
+            SQSBackend, "get_queue_attributes", autospec=True, side_effect=SQSBackend.get_queue_attributes
+        )
+        with spy as get_queue_attributes:
+            messages = sqs.receive_message(QueueUrl=url, VisibilityTimeout=0).get("Messages", [])
+        assert [message["Body"] for message in messages] == ["m"]
+        return get_queue_attributes.call_count
+
+    # Given moto's own check: every queue attribute is computed for each message received
+    assert receive() > 0, "moto no longer computes queue attributes on receive: drop the patch"
+    # When received with the patch / Then none is
+    with cheaper_sqs_retention_check():
+        assert receive() == 0
+
+
+def _parameters(function):
+    return list(inspect.signature(function).parameters)

@@ -1,17 +1,18 @@
 """The security tests run the real handlers (moto for AWS) against the PaySimple emulator and a QBO emulator
-that records every request as sent (tests/support/recording_qbo.py)."""
+that records every request as sent (tests/support/recording_qbo.py). sync_stack, captured_output and
+paysimple_emulator come from tests/support (registered in tests/conftest.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from tests.support.recording_qbo import RecordingQboEmulator, recording_qbo_emulator
-from tests.support.sync_stack import captured_output, paysimple_emulator, sync_stack
-
-__all__ = ["captured_output", "paysimple_emulator", "recording_qbo_emulator", "sync_stack"]
+from tests.support.recording_qbo import RecordingQboEmulator
 
 
 @pytest.fixture(scope="module")
-def qbo_emulator(recording_qbo_emulator: RecordingQboEmulator) -> RecordingQboEmulator:
-    """The QBO emulator sync_stack runs against: the recording one."""
-    return recording_qbo_emulator
+def qbo_emulator() -> Iterator[RecordingQboEmulator]:
+    """What sync_stack runs against here: a QBO emulator recording each request as sent, once per module."""
+    with RecordingQboEmulator() as running:
+        yield running

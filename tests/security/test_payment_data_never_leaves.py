@@ -25,7 +25,7 @@ import pytest
 
 from customer_sync.domain.webhook_signature import SIGNATURE_HEADER, sign_body
 from functions.ingest.app import lambda_handler as ingest_handler
-from tests.integration.admin.support import AdminResponse, admin_event, call
+from tests.support.admin_api import AdminResponse, admin_event, call
 from tests.support.lambda_context import LambdaContextStub
 from tests.support.planted_data import (
     PAYSIMPLE_PLANTED,

@@ -16,7 +16,7 @@ from customer_sync.config import SecretNames
 from customer_sync.domain.scrub import REDACTION_MARKER, aba_routing_valid
 from customer_sync.errors import QboValidationError
 from customer_sync.models.qbo import BatchItem
-from tests.integration.admin.support import call
+from tests.support.admin_api import call
 from tests.support.planted_data import QBO_PLANTED, leaks_by_place, planted_qbo_customer
 from tests.support.sync_stack import SyncStack
 

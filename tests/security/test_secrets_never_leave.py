@@ -21,7 +21,7 @@ from customer_sync import composition
 from customer_sync.domain.webhook_signature import SIGNATURE_HEADER, sign_body
 from customer_sync.models.messages import CustomerChangeMessage
 from functions.ingest.app import lambda_handler as ingest_handler
-from tests.integration.admin.support import Merchants, admin_event, call, paysimple_credentials
+from tests.support.admin_api import Merchants, admin_event, call, paysimple_credentials
 from tests.support.lambda_context import LambdaContextStub
 from tests.support.recording_qbo import RecordingQboEmulator
 from tests.support.sync_stack import CapturedOutput, SyncStack

@@ -6,7 +6,8 @@ otherwise meet a 429, which changes the QBO calls they count and fails a client 
 Throttling is tested with injected 429s (the client, token and sync tests) and with the limits on
 (tests/emulators/test_qbo_emulator.py).
 
-Import the fixtures into a test module or conftest: `qbo_emulator = emulators.qbo_emulator`.
+tests/conftest.py registers this module as a plugin, so qbo_emulator and paysimple_emulator reach every test;
+a directory's conftest may override qbo_emulator (tests/security records every request).
 """
 
 from __future__ import annotations

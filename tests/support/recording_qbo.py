@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus
-
-import pytest
 
 from emulators.qbo.server import QboEmulator
 from tests.support.onboarding import QBO_EMULATOR_CLIENT_ID, QBO_EMULATOR_CLIENT_SECRET
@@ -70,9 +68,3 @@ class RecordingQboEmulator(QboEmulator):
         with self._requests_lock:
             self._requests.append(request)
         return super().wsgi_app(environ, start_response)
-
-
-@pytest.fixture(scope="module")
-def recording_qbo_emulator() -> Iterator[RecordingQboEmulator]:
-    with RecordingQboEmulator() as running:
-        yield running

@@ -2,7 +2,8 @@
 loopback HTTP (started once per module), one onboarded merchant per test, and helpers to deliver changes
 and to look at QBO, the tables and the logs.
 
-Import the fixtures into a test module: `from tests.support.sync_stack import ...  # noqa: F401`.
+tests/conftest.py registers this module as a plugin, so its fixtures (sync_stack, captured_output, log_text)
+reach every test; the emulators they use come from tests/support/emulators.py.
 """
 
 from __future__ import annotations
@@ -58,11 +59,6 @@ HTTP_TIMEOUT_SECONDS = 1.0
 QBO_MAX_ATTEMPTS = 3
 QBO_THROTTLE_WAIT_SECONDS = 0.1
 _merchant_numbers = itertools.count(int(uuid.uuid4().int % 10_000) * 1000)
-
-
-# The emulators, once per module (re-exported, so a test module takes every fixture from here).
-qbo_emulator = emulators.qbo_emulator
-paysimple_emulator = emulators.paysimple_emulator
 
 
 @dataclass

@@ -12,13 +12,9 @@ from emulators.paysimple.control import PaySimpleEmulatorControl
 from emulators.paysimple.server import PaySimpleEmulator
 from emulators.qbo.control import QboEmulatorControl
 from emulators.qbo.server import QboEmulator
-from tests.integration.admin.support import Merchants
 from tests.support import emulators
+from tests.support.admin_api import Merchants
 from tests.support.onboarding import write_qbo_app_secret
-
-# Once per module, without QBO's rate limits: these tests are about the admin API, not QBO's throttling.
-qbo_emulator = emulators.qbo_emulator
-paysimple_emulator = emulators.paysimple_emulator
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.admin.support import admin_event, call, invoke, stored_state
+from tests.support.admin_api import admin_event, call, invoke, stored_state
 
 MERCHANT = "1225"
 OVER_64_KIB = 64 * 1024 + 1

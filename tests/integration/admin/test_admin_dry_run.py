@@ -11,7 +11,7 @@ import pytest
 
 from customer_sync.adapters.dynamodb_links import DynamoDbLinksRepository
 from customer_sync.models.links import CustomerLink
-from tests.integration.admin.support import call, stored_state
+from tests.support.admin_api import call, stored_state
 from tests.support.onboarding import onboard_merchant
 
 MERCHANT = "1225"

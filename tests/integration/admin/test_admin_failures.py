@@ -14,7 +14,7 @@ from customer_sync.adapters.dynamodb_history import DynamoDbFailuresRepository, 
 from customer_sync.adapters.sqs import queue_body
 from customer_sync.models.history import HistoryEntry, ParkedFailure
 from customer_sync.models.messages import CustomerChangeMessage
-from tests.integration.admin.support import call, stored_state
+from tests.support.admin_api import call, stored_state
 
 MERCHANT = "1225"
 OTHER_MERCHANT = "1226"

@@ -24,7 +24,7 @@ from customer_sync.domain.admin.qbo_connect import StateClaims, sign_state
 from customer_sync.models.links import CustomerLink
 from customer_sync.models.qbo import QboConnection
 from customer_sync.observability import logger as powertools_logger
-from tests.integration.admin.support import call, paysimple_credentials, secret_json, stored_state
+from tests.support.admin_api import call, paysimple_credentials, secret_json, stored_state
 from tests.support.onboarding import QBO_EMULATOR_CLIENT_ID, QBO_REDIRECT_URI
 
 MERCHANT = "1225"

@@ -10,7 +10,7 @@ import pytest
 
 from customer_sync.domain.mapping import FIELD_CATALOG
 from functions.admin.openapi import PROJECT_ROOT
-from tests.integration.admin.support import call, invoke, stored_state
+from tests.support.admin_api import call, invoke, stored_state
 
 MERCHANT = "1225"
 

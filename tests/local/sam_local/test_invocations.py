@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from local.cfn import PROJECT_ROOT
 from local.sam_local.invocations import (
     ENDPOINT_VARIABLE,
     INVOCATIONS,
@@ -94,7 +95,7 @@ def test_a_catalog_answer_that_is_not_200_json_with_the_names_fails(response, pr
 
 def test_every_function_is_invoked_with_an_existing_event():
     # Given the invocation list / Then it covers the three functions, each with a file from events/
-    events = Path(__file__).resolve().parents[2] / "events"
+    events = PROJECT_ROOT / "events"
     assert {i.function for i in INVOCATIONS} == {"IngestFunction", "SyncFunction", "AdminFunction"}
     assert all((events / i.event_file).is_file() for i in INVOCATIONS)
 
@@ -135,9 +136,9 @@ def test_the_invoke_template_points_at_the_build_and_declares_the_endpoint():
 
 def test_every_function_gets_its_environment_and_the_endpoint():
     # Given two functions' local environments / When the --env-vars document is built
-    document = env_vars_document({"A": {"X": "1"}, "B": {"Y": "2"}}, "http://172.17.0.1:5000")
+    document = env_vars_document({"A": {"X": "1"}, "B": {"Y": "2"}}, "http://127.0.0.1:5000")
     # Then each keeps its own variables and gains the AWS endpoint
     assert document == {
-        "A": {"X": "1", ENDPOINT_VARIABLE: "http://172.17.0.1:5000"},
-        "B": {"Y": "2", ENDPOINT_VARIABLE: "http://172.17.0.1:5000"},
+        "A": {"X": "1", ENDPOINT_VARIABLE: "http://127.0.0.1:5000"},
+        "B": {"Y": "2", ENDPOINT_VARIABLE: "http://127.0.0.1:5000"},
     }
