@@ -1,6 +1,7 @@
 """AdminFunction: the admin API of DESIGN.md (field mapping, Customer Matching, failures, QBO connection,
-go-live dry run), and the public QBO OAuth callback. Routes only: each is one call to the admin service;
-the resolver, its refusals → statuses and the OpenAPI helpers are in customer_sync.handlers.admin_api.
+go-live dry run), the console's users, and the public QBO OAuth callback. Routes only: each is one call to
+the admin service; the resolver, who may call each route (customer_sync.domain.admin.access), its refusals
+→ statuses and the OpenAPI helpers are in customer_sync.handlers.admin_api.
 
 The event is never logged (`log_event=False`): request bodies carry PaySimple credentials and customer data.
 """
@@ -16,6 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from customer_sync.domain.admin.qbo_connect import ConsoleHandoff
 from customer_sync.handlers.admin_api import (
     MERCHANT_ROUTE,
     QBO_ROUTE,
@@ -25,12 +27,15 @@ from customer_sync.handlers.admin_api import (
     MerchantId,
     admin_service,
     app,
+    current_caller,
     dry_run_response,
     openapi_document,
     resolve,
     responses,
 )
 from customer_sync.models.admin import (
+    AdminInviteRequest,
+    AdminInviteResponse,
     CustomerDetailResponse,
     CustomerPageResponse,
     CustomerView,
@@ -44,9 +49,11 @@ from customer_sync.models.admin import (
     MerchantStatusResponse,
     MerchantUpsertRequest,
     MerchantUpsertResponse,
+    MeResponse,
     MergeRequest,
     MergeResponse,
     QboCallbackResponse,
+    QboConnectionRequest,
     QboConnectResponse,
     QboSearchResponse,
     RedriveRequest,
@@ -57,25 +64,51 @@ from customer_sync.models.links import LinkStatus
 from customer_sync.models.settings import MerchantSettings
 from customer_sync.observability import logger, metrics, tracer
 
-# -- merchants and QBO connection ----------------------------------------------------------------------------
+# -- merchants, console users and QBO connection -------------------------------------------------------------
+
+
+@app.get("/admin/me", tags=["merchants"])
+def who_am_i() -> MeResponse:
+    """The verified caller: an operator, or the admin of one merchant."""
+    return admin_service().me(current_caller())
 
 
 @app.put(
     "/admin/merchants/<merchant_id>",
     tags=["merchants"],
-    responses=responses(400, 413, 422, success=(200, 201)),
+    responses=responses(400, 403, 413, 422, success=(200, 201)),
 )
 def upsert_merchant(merchant_id: MerchantId, body: MerchantUpsertRequest) -> Response[MerchantUpsertResponse]:
-    """Onboard a merchant or replace its PaySimple credentials (stored in Secrets Manager, never returned)."""
+    """Onboard a merchant or replace its PaySimple credentials (stored in Secrets Manager, never returned).
+    Operators only."""
     result = admin_service().upsert_merchant(merchant_id, body)
     status = HTTPStatus.CREATED if result.created else HTTPStatus.OK
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=result)
 
 
+@app.post(
+    "/admin/merchants/<merchant_id>/admins",
+    tags=["merchants"],
+    responses=responses(400, 403, 404, 409, 413, 422, success=(201,)),
+)
+def invite_admin(merchant_id: MerchantId, body: AdminInviteRequest) -> Response[AdminInviteResponse]:
+    """Invite a merchant admin to the console (Cognito emails a temporary password). Operators only."""
+    invited = admin_service().invite_admin(merchant_id, body)
+    return Response(status_code=HTTPStatus.CREATED, content_type=content_types.APPLICATION_JSON, body=invited)
+
+
 @app.get("/admin/merchants/<merchant_id>/qbo/connect", tags=["qbo connection"], responses=MERCHANT_ROUTE)
-def start_qbo_connect(merchant_id: MerchantId) -> QboConnectResponse:
-    """The QuickBooks authorize URL, with a signed, expiring, one-time state."""
-    return admin_service().start_qbo_connect(merchant_id)
+def start_qbo_connect(
+    merchant_id: MerchantId,
+    confirm_realm_change: Annotated[
+        bool, Query(description="Connecting another QBO company than the linked one unlinks everyone")
+    ] = False,
+) -> QboConnectResponse:
+    """The QuickBooks authorize URL, with a signed, expiring, one-time state. Started in the console, it can
+    be completed only by the same signed-in user."""
+    return admin_service().start_qbo_connect(
+        merchant_id, current_caller(), confirm_realm_change=confirm_realm_change
+    )
 
 
 @app.get("/oauth/qbo/callback", tags=["qbo connection"], responses=responses(400, 404, 409, 422))
@@ -84,15 +117,35 @@ def qbo_oauth_callback(
     state: Annotated[str | None, Query(max_length=2048)] = None,
     realm_id: Annotated[str | None, Query(alias="realmId", max_length=64)] = None,
     error: Annotated[str | None, Query(max_length=256)] = None,
-) -> QboCallbackResponse:
-    """Intuit's redirect after consent: exchanges the code and stores the connection (public route)."""
-    return admin_service().complete_qbo_connect(state=state, code=code, realm_id=realm_id, error=error)
+) -> Response[QboCallbackResponse | None]:
+    """Intuit's redirect after consent (public route). A connect started in the console is handed to it (302
+    to `/#connection?...`), where the same user completes it; any other is exchanged and stored here."""
+    completed = admin_service().complete_qbo_connect(state=state, code=code, realm_id=realm_id, error=error)
+    if isinstance(completed, ConsoleHandoff):
+        return Response(
+            status_code=HTTPStatus.FOUND,
+            headers={"Location": completed.location, "Cache-Control": "no-store"},
+            body=None,
+        )
+    return Response(status_code=HTTPStatus.OK, content_type=content_types.APPLICATION_JSON, body=completed)
+
+
+@app.post(
+    "/admin/merchants/<merchant_id>/qbo/connection",
+    tags=["qbo connection"],
+    responses=responses(400, 403, 404, 409, 413, 422, 502, 503),
+)
+def complete_qbo_connection(merchant_id: MerchantId, body: QboConnectionRequest) -> QboCallbackResponse:
+    """The console completes a connect its signed-in user started: anyone else, an expired or a used state
+    is refused. Another QBO company than the linked one needs `confirm_realm_change` (409 otherwise)."""
+    return admin_service().complete_qbo_connection(merchant_id, current_caller(), body)
 
 
 @app.get("/admin/merchants/<merchant_id>/status", tags=["qbo connection"], responses=MERCHANT_ROUTE)
 def merchant_status(merchant_id: MerchantId) -> MerchantStatusResponse:
-    """Realm, token expiry times (never the tokens), connection health, last sync, queue and DLQ depth."""
-    return admin_service().status(merchant_id)
+    """Realm, token expiry times (never the tokens), who connected and when, connection health, last sync;
+    for operators also the deployment's queue and DLQ depth."""
+    return admin_service().status(merchant_id, include_queues=current_caller().is_operator)
 
 
 # -- settings and field mapping ------------------------------------------------------------------------------

@@ -4,24 +4,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from pydantic import SecretStr
 
-from customer_sync.domain.admin.qbo_connect import QboConnect, StateClaims, sign_state, verify_state
+from customer_sync.domain.admin.qbo_connect import (
+    ConsoleHandoff,
+    QboConnect,
+    StateClaims,
+    sign_state,
+    verify_state,
+)
 from customer_sync.errors import (
     AuthorizationRejected,
     Conflict,
+    Forbidden,
     InvalidGrant,
     InvalidOAuthState,
     InvalidRequest,
     MerchantNotFound,
     QboConnectionBroken,
+    RealmChangeUnconfirmed,
 )
+from customer_sync.models.admin import QboCallbackResponse, QboConnectionRequest
 from customer_sync.models.links import CustomerLink
 from customer_sync.models.qbo import QboAppCredentials, QboConnection
 from customer_sync.models.settings import OAuthState
+from customer_sync.ports import ConnectionRecord
 from tests.fakes.merchant_clients import SettableClock
 from tests.fakes.repositories import (
     InMemoryLinksRepository,
@@ -94,14 +105,37 @@ def parts() -> Parts:
         states=states,
         settings=settings,
         links=links,
+        audit=FakeConnectionAudit(),
         clock=clock,
         authorize_url="https://appcenter.example/connect/oauth2",
     )
     return Parts(flow, connections, clock, links, states)
 
 
+class FakeConnectionAudit:
+    def __init__(self) -> None:
+        self.records: dict[str, ConnectionRecord] = {}
+
+    def record_connected_by(self, merchant_id: str, who: str, at: datetime) -> None:
+        self.records[merchant_id] = ConnectionRecord(who, at)
+
+    def connected_by(self, merchant_id: str) -> ConnectionRecord | None:
+        return self.records.get(merchant_id)
+
+
+def unlink_nobody(merchant_id: str) -> int:
+    raise AssertionError("nobody is unlinked without a confirmed change of QBO company")
+
+
+def complete(flow: QboConnect, **callback: Any) -> QboCallbackResponse:
+    """The public callback of a state no console user is bound to."""
+    completed = flow.complete(unlink_all=unlink_nobody, **callback)
+    assert isinstance(completed, QboCallbackResponse)
+    return completed
+
+
 def started_state(flow: QboConnect) -> str:
-    url = flow.start("1225").authorize_url
+    url = flow.start("1225", started_by="ops@example.com", bound_to_user=None).authorize_url
     return parse_qs(urlsplit(url).query)["state"][0]
 
 
@@ -153,7 +187,7 @@ def test_an_expired_state_is_refused():
 def test_start_builds_the_authorize_url_of_the_app(parts):
     flow, *_ = parts
 
-    response = flow.start("1225")
+    response = flow.start("1225", started_by="ops@example.com", bound_to_user=None)
 
     query = parse_qs(urlsplit(response.authorize_url).query)
     assert query["client_id"] == ["app-client"]
@@ -169,7 +203,7 @@ def test_the_callback_connects_the_merchant_the_state_names(parts):
     connections.codes["code-1"] = "42"
 
     # When the callback arrives
-    result = flow.complete(state=state, code="code-1", realm_id="42")
+    result = complete(flow, state=state, code="code-1", realm_id="42")
 
     # Then the merchant is connected to that realm
     assert (result.merchant_id, result.realm_id) == ("1225", "42")
@@ -180,10 +214,10 @@ def test_a_state_is_used_once(parts):
     flow, connections, _, _ = parts
     state = started_state(flow)
     connections.codes.update({"code-1": "42", "code-2": "42"})
-    flow.complete(state=state, code="code-1", realm_id="42")
+    complete(flow, state=state, code="code-1", realm_id="42")
 
     with pytest.raises(InvalidOAuthState, match="already used"):
-        flow.complete(state=state, code="code-2", realm_id="42")
+        complete(flow, state=state, code="code-2", realm_id="42")
 
 
 def test_a_state_past_its_expiry_is_refused_even_if_never_used(parts):
@@ -193,7 +227,7 @@ def test_a_state_past_its_expiry_is_refused_even_if_never_used(parts):
     clock.advance(minutes=11)
 
     with pytest.raises(InvalidOAuthState):
-        flow.complete(state=state, code="code-1", realm_id="42")
+        complete(flow, state=state, code="code-1", realm_id="42")
     assert connections.stored == {}
 
 
@@ -201,7 +235,7 @@ def test_a_declined_consent_stores_nothing(parts):
     flow, connections, _, _ = parts
 
     with pytest.raises(AuthorizationRejected):
-        flow.complete(state=started_state(flow), code=None, realm_id=None, error="access_denied")
+        complete(flow, state=started_state(flow), code=None, realm_id=None, error="access_denied")
     assert connections.stored == {}
 
 
@@ -209,7 +243,7 @@ def test_a_code_intuit_refuses_stores_nothing(parts):
     flow, connections, _, _ = parts
 
     with pytest.raises(AuthorizationRejected):
-        flow.complete(state=started_state(flow), code="stolen", realm_id="42")
+        complete(flow, state=started_state(flow), code="stolen", realm_id="42")
     assert connections.stored == {}
 
 
@@ -220,7 +254,7 @@ def test_a_callback_without_a_usable_code_or_realm_is_refused(parts, code, realm
     flow, *_ = parts
 
     with pytest.raises(InvalidRequest) as refused:
-        flow.complete(state=started_state(flow), code=code, realm_id=realm_id)
+        complete(flow, state=started_state(flow), code=code, realm_id=realm_id)
     assert refused.value.field == field
 
 
@@ -237,14 +271,14 @@ def test_a_merchant_removed_since_the_start_is_not_found(parts):
     # Then its callback finds no merchant
 
     with pytest.raises(MerchantNotFound):
-        flow.complete(state=state, code="code-1", realm_id="42")
+        complete(flow, state=state, code="code-1", realm_id="42")
 
 
 def test_connecting_another_company_is_refused_while_customers_are_linked(parts):
     # Given a merchant connected to realm 42 with a linked customer
     flow, connections, _, links = parts
     connections.codes["first"] = "42"
-    flow.complete(state=started_state(flow), code="first", realm_id="42")
+    complete(flow, state=started_state(flow), code="first", realm_id="42")
     links.save_linked(
         CustomerLink(
             merchant_id="1225",
@@ -259,7 +293,7 @@ def test_connecting_another_company_is_refused_while_customers_are_linked(parts)
 
     # When the admin connects realm 43
     with pytest.raises(Conflict):
-        flow.complete(state=started_state(flow), code="second", realm_id="43")
+        complete(flow, state=started_state(flow), code="second", realm_id="43")
 
     # Then the merchant stays on realm 42 (and the code was never redeemed)
     assert connections.stored["1225"].realm_id == "42"
@@ -271,4 +305,131 @@ def test_an_unreadable_stored_connection_is_replaced(parts):
     connections.unreadable.add("1225")
     connections.codes["code-1"] = "42"
 
-    assert flow.complete(state=started_state(flow), code="code-1", realm_id="42").realm_id == "42"
+    assert complete(flow, state=started_state(flow), code="code-1", realm_id="42").realm_id == "42"
+
+
+# -- a connect started in the console is bound to its user --------------------------------------------------
+
+USER_A = "cognito:aaaa-1111"
+USER_B = "cognito:bbbb-2222"
+
+
+def user_state(flow: QboConnect, user: str = USER_A, merchant_id: str = "1225") -> str:
+    url = flow.start(merchant_id, started_by="ann@example.com", bound_to_user=user).authorize_url
+    return parse_qs(urlsplit(url).query)["state"][0]
+
+
+def console_request(state: str, code: str = "code-1", realm_id: str = "42", confirm: bool = False):
+    return QboConnectionRequest(code=code, state=state, realm_id=realm_id, confirm_realm_change=confirm)
+
+
+def test_the_public_callback_hands_a_users_state_to_the_console_without_using_it(parts):
+    # Given a connect started by console user A
+    flow, connections, _, _ = parts
+    state = user_state(flow)
+    connections.codes["code-1"] = "42"
+
+    # When Intuit redirects to the public callback
+    handed = flow.complete(state=state, code="code-1", realm_id="42", unlink_all=unlink_nobody)
+
+    # Then nothing is connected: the browser is sent to the console with the query in the fragment
+    assert isinstance(handed, ConsoleHandoff)
+    assert handed.location.startswith("/#connection?")
+    assert parse_qs(handed.location.split("?", 1)[1])["state"] == [state]
+    assert connections.stored == {}
+
+
+def test_only_the_user_who_started_the_connect_completes_it(parts):
+    # Given a connect started by console user A
+    flow, connections, _, _ = parts
+    state = user_state(flow)
+    connections.codes["code-1"] = "42"
+
+    # When user B completes it, it is refused and nothing is stored
+    with pytest.raises(Forbidden):
+        flow.complete_for_user(
+            "1225", user_id=USER_B, request=console_request(state), unlink_all=unlink_nobody
+        )
+    assert connections.stored == {}
+
+    # Then user A still can (B's attempt did not use the state up), and who connected is recorded
+    connected = flow.complete_for_user(
+        "1225", user_id=USER_A, request=console_request(state), unlink_all=unlink_nobody
+    )
+    assert connected.realm_id == "42"
+    assert flow._audit.connected_by("1225") == ConnectionRecord("ann@example.com", NOW)
+
+
+def test_a_users_state_is_refused_when_replayed_or_expired(parts):
+    flow, connections, clock, _ = parts
+    connections.codes["code-1"] = "42"
+    state = user_state(flow)
+    flow.complete_for_user("1225", user_id=USER_A, request=console_request(state), unlink_all=unlink_nobody)
+
+    # A replay of a used state is refused
+    connections.codes["code-2"] = "42"
+    with pytest.raises(InvalidOAuthState):
+        flow.complete_for_user(
+            "1225", user_id=USER_A, request=console_request(state, "code-2"), unlink_all=unlink_nobody
+        )
+
+    # And so is one past its expiry
+    late = user_state(flow)
+    clock.advance(minutes=11)
+    with pytest.raises(InvalidOAuthState):
+        flow.complete_for_user(
+            "1225", user_id=USER_A, request=console_request(late, "code-2"), unlink_all=unlink_nobody
+        )
+
+
+def test_a_state_without_a_user_or_for_another_merchant_is_refused_in_the_console(parts):
+    flow, connections, _, _ = parts
+    connections.codes["code-1"] = "42"
+    # An operator's (unbound) state cannot be completed by a console user
+    with pytest.raises(Forbidden):
+        flow.complete_for_user(
+            "1225", user_id=USER_A, request=console_request(started_state(flow)), unlink_all=unlink_nobody
+        )
+    # Nor can a state started for merchant 1225 be completed on another merchant's route
+    with pytest.raises(Forbidden):
+        flow.complete_for_user(
+            "4242", user_id=USER_A, request=console_request(user_state(flow)), unlink_all=unlink_nobody
+        )
+    assert connections.stored == {}
+
+
+def test_another_company_needs_a_confirmation_that_unlinks_everyone_first(parts):
+    # Given a merchant on realm 42 with a linked customer
+    flow, connections, _, links = parts
+    connections.codes["first"] = "42"
+    complete(flow, state=started_state(flow), code="first", realm_id="42")
+    links.save_linked(
+        CustomerLink(
+            merchant_id="1225",
+            paysimple_customer_id="1",
+            status="linked",
+            qbo_customer_id="5",
+            updated_at=NOW,
+        ),
+        expected_version=0,
+    )
+    connections.codes["second"] = "43"
+    state = user_state(flow)
+    unlinked: list[str] = []
+
+    def unlink_all(merchant_id: str) -> int:
+        unlinked.append(merchant_id)
+        return 1
+
+    # When user A completes realm 43 without confirming, it is refused (409) and the state stays usable
+    with pytest.raises(RealmChangeUnconfirmed):
+        flow.complete_for_user(
+            "1225", user_id=USER_A, request=console_request(state, "second", "43"), unlink_all=unlink_all
+        )
+    assert unlinked == [] and connections.stored["1225"].realm_id == "42"
+
+    # Then, confirmed, everyone is unlinked and realm 43 is connected
+    flow.complete_for_user(
+        "1225", user_id=USER_A, request=console_request(state, "second", "43", True), unlink_all=unlink_all
+    )
+    assert unlinked == ["1225"] and connections.stored["1225"].realm_id == "43"

@@ -19,6 +19,7 @@ from customer_sync.errors import (
     ConcurrentModification,
     Conflict,
     CustomerNotFound,
+    Forbidden,
     InvalidGrant,
     InvalidMapping,
     InvalidOAuthState,
@@ -42,6 +43,7 @@ from customer_sync.errors import (
     QboThrottled,
     QboTransientError,
     QboValidationError,
+    RealmChangeUnconfirmed,
     RequestTooLarge,
 )
 from customer_sync.handlers.admin_api import register_refusals
@@ -49,6 +51,8 @@ from events.generate import rest_proxy_event
 from tests.support.lambda_context import LambdaContextStub
 
 STATUS_OF: list[tuple[Exception, int]] = [
+    (Forbidden("you may act only on your own merchant"), 403),
+    (RealmChangeUnconfirmed("connected to another company"), 409),
     (MerchantNotFound("1225"), 404),
     (CustomerNotFound("42"), 404),
     (InvalidRequest("body.qbo_customer_id", ["not a QBO customer id"]), 422),
@@ -105,6 +109,8 @@ def test_each_error_an_admin_route_raises_gets_its_status(error: Exception, stat
     # Then the answer has the error's status and a JSON message
     assert answered == status
     assert body["statusCode"] == status and isinstance(body["message"], str) and body["message"]
+    # and a refusal the caller can act on names itself
+    assert body.get("code") == getattr(error, "code", None) if isinstance(error, AdminRefusal) else True
 
 
 def test_every_refusal_and_upstream_error_class_is_in_the_table() -> None:

@@ -109,6 +109,8 @@ class SyncSettings(SecretNames, TableNames, ServiceUrls):
 
 
 class AdminSettings(SecretNames, TableNames, ServiceUrls):
+    # The console's Cognito user pool, where operators invite merchant admins.
+    user_pool_id: str = Field(min_length=1)
     changes_queue_url: str = Field(min_length=1)
     changes_dlq_url: str = Field(min_length=1)
     secrets_cache_seconds: int = Field(default=300, ge=0)

@@ -328,3 +328,14 @@ class RequestTooLarge(AdminRefusal):
 
 class MalformedBody(AdminRefusal):
     """The request body is not JSON, or cannot be decoded to text at all (400)."""
+
+
+class Forbidden(AdminRefusal):
+    """The verified caller may not do this (403): another merchant's route, or an operator-only action.
+    Raised before anything is read or written; the message names neither the merchant nor what exists."""
+
+
+class RealmChangeUnconfirmed(Conflict):
+    """Connecting a different QBO company than the one the links point into, without confirming it (409)."""
+
+    code = "realm_change_unconfirmed"

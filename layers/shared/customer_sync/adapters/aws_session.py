@@ -25,6 +25,7 @@ import boto3
 from botocore.config import Config
 
 if TYPE_CHECKING:
+    from mypy_boto3_cognito_idp import CognitoIdentityProviderClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
@@ -53,6 +54,12 @@ def aws_client(service_name: Literal["sqs"], *, config: Config = ...) -> SQSClie
 
 @overload
 def aws_client(service_name: Literal["secretsmanager"], *, config: Config = ...) -> SecretsManagerClient: ...
+
+
+@overload
+def aws_client(
+    service_name: Literal["cognito-idp"], *, config: Config = ...
+) -> CognitoIdentityProviderClient: ...
 
 
 def aws_client(service_name: str, *, config: Config = AWS_DEFAULT) -> Any:

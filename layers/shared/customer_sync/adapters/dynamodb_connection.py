@@ -1,16 +1,18 @@
-"""QBO connection health in the settings table: `{pk: "MERCHANT#<id>", sk: "CONNECTION", status, reason, at}`.
+"""QBO connection health in the settings table: `{pk: "MERCHANT#<id>", sk: "CONNECTION", status, reason, at}`,
+and who connected QBO and when (`connected_by`, `connected_at`, written by the admin API).
 
 Updates only touch these attributes, so anything else kept on the item (e.g. by the admin API) survives.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from customer_sync.adapters.dynamodb import DynamoDbTable, merchant_pk, string_key
 from customer_sync.models.qbo import ConnectionState
 from customer_sync.observability import logger
-from customer_sync.ports import Clock
+from customer_sync.ports import Clock, ConnectionRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -66,4 +68,24 @@ class DynamoDbConnectionState:
             return None
         return ConnectionState.model_validate(
             {name: item[name]["S"] for name in ("status", "reason", "at", "realm_id") if name in item}
+        )
+
+    def record_connected_by(self, merchant_id: str, who: str, at: datetime) -> None:
+        self._table.client.update_item(
+            TableName=self._table.name,
+            Key=self._key(merchant_id),
+            UpdateExpression="SET #by = :by, #at = :at",
+            ExpressionAttributeNames={"#by": "connected_by", "#at": "connected_at"},
+            ExpressionAttributeValues={":by": {"S": who}, ":at": {"S": at.isoformat()}},
+        )
+
+    def connected_by(self, merchant_id: str) -> ConnectionRecord | None:
+        item = self._table.client.get_item(
+            TableName=self._table.name, Key=self._key(merchant_id), ConsistentRead=True
+        ).get("Item")
+        if not item or "connected_by" not in item or "connected_at" not in item:
+            return None
+        return ConnectionRecord(
+            connected_by=item["connected_by"]["S"],
+            connected_at=datetime.fromisoformat(item["connected_at"]["S"]),
         )

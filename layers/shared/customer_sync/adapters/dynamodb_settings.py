@@ -236,7 +236,9 @@ class DynamoDbOAuthStateRepository:
                 return None
             raise
         values = from_item(response.get("Attributes", {}))
-        return OAuthState.model_validate({name: values[name] for name in OAuthState.model_fields})
+        return OAuthState.model_validate(
+            {name: values[name] for name in OAuthState.model_fields if name in values}
+        )
 
 
 def _mapping_from_item(values: dict[str, Any]) -> FieldMapping:

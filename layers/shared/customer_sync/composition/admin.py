@@ -11,6 +11,7 @@ from customer_sync.adapters.admin_secrets import (
 )
 from customer_sync.adapters.aws_session import aws_client
 from customer_sync.adapters.clock import SystemClock
+from customer_sync.adapters.cognito_users import CognitoConsoleUsers
 from customer_sync.adapters.merchant_clients import QboRetryPolicy
 from customer_sync.adapters.queue_stats import SqsQueueStats
 from customer_sync.adapters.secrets import SecretsStore
@@ -57,6 +58,8 @@ def admin_components() -> AdminComponents:
         publisher=SqsChangePublisher(settings.changes_queue_url),
         dead_letters=SqsDeadLetterQueue(settings.changes_dlq_url),
         queue_stats=SqsQueueStats(settings.changes_queue_url, settings.changes_dlq_url),
+        users=CognitoConsoleUsers(settings.user_pool_id),
+        connection_audit=repositories.connection_state,
         clock=clock,
     )
     return AdminComponents(

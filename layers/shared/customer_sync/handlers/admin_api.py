@@ -5,8 +5,10 @@ refusal becomes an HTTP status.
   409, bodies over the limit 413, QBO or PaySimple unavailable 503, refusing us 502 or 409.
 - The API speaks JSON only: every body is read as JSON whatever its Content-Type (`body_as_json`), so every
   body meets the same size limit and the same JSON checks.
-- In AWS the /admin routes are IAM-protected by API Gateway; the OAuth callback is public and trusted only
-  through its signed state.
+- Who may call a route is decided before the route runs, in `authorize_route` (one middleware for every
+  route) from domain/admin/access.py's rules and the caller API Gateway verified: 403 otherwise.
+- In AWS the /admin routes are IAM-protected (AdminApi) or Cognito-protected (the console's API) by API
+  Gateway; the OAuth callback is public and trusted only through its signed state.
 
 Nothing here logs a request body or a response: they carry PaySimple credentials and customer data. The
 resolver never runs in debug mode.
@@ -20,6 +22,7 @@ from http import HTTPStatus
 from typing import Annotated, Any, Literal, NoReturn
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
@@ -27,6 +30,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_sync.composition.admin import admin_components
+from customer_sync.domain.admin.access import (
+    ACCESS_RULES,
+    NOBODY,
+    Access,
+    Caller,
+    authorize,
+    caller_from_request_context,
+)
 from customer_sync.domain.admin.dry_run import dry_run_csv
 from customer_sync.domain.admin.service import AdminService
 from customer_sync.errors import (
@@ -35,6 +46,7 @@ from customer_sync.errors import (
     ConcurrentModification,
     Conflict,
     CustomerNotFound,
+    Forbidden,
     InvalidMapping,
     InvalidOAuthState,
     InvalidRequest,
@@ -106,8 +118,41 @@ def responses(*refusals: int, success: tuple[int, ...] = (200,)) -> dict[int, Op
     return answers
 
 
-MERCHANT_ROUTE = responses(400, 404, 413, 422)
-QBO_ROUTE = responses(400, 404, 409, 413, 422, 502, 503)
+MERCHANT_ROUTE = responses(400, 403, 404, 413, 422)
+QBO_ROUTE = responses(400, 403, 404, 409, 413, 422, 502, 503)
+
+
+def registered_routes(resolver: APIGatewayRestResolver) -> set[tuple[str, str]]:
+    """(method, OpenAPI path) of every route registered on `resolver`."""
+    # Powertools keeps them in these two lists; it offers no public way to enumerate routes.
+    return {
+        (route.method, route.openapi_path) for route in resolver._static_routes + resolver._dynamic_routes
+    }
+
+
+def authorize_route(resolver: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
+    """Every route: the rule of its (method, path) and the verified caller; Forbidden before it runs. The
+    caller is kept for the route (`current_caller`). A path no route serves is Powertools' not-found route:
+    any signed-in caller gets its 404; a registered route without a rule is refused to everybody."""
+    route = resolver.context.get("_route")
+    key = (route.method, route.openapi_path) if route is not None else None
+    rule = ACCESS_RULES.get(key) if key is not None else None
+    if rule is None and key is not None and key not in registered_routes(resolver):
+        rule = Access.SIGNED_IN
+    caller = caller_from_request_context(resolver.current_event.raw_event.get("requestContext"))
+    merchant_id = (resolver.context.get("_route_args") or {}).get("merchant_id")
+    authorize(rule, caller, merchant_id)
+    resolver.context["caller"] = caller
+    return next_middleware(resolver)
+
+
+app.use([authorize_route])
+
+
+def current_caller() -> Caller:
+    """The verified caller of the route being run (set by `authorize_route`)."""
+    caller = app.context.get("caller", NOBODY)
+    return caller if isinstance(caller, Caller) else NOBODY
 
 
 def admin_service() -> AdminService:
@@ -146,7 +191,11 @@ def _error(status: HTTPStatus, message: str, **extra: Any) -> Response[dict[str,
     """The JSON error answer. Every 4xx counts in AdminRefusals."""
     if status < HTTPStatus.INTERNAL_SERVER_ERROR:
         metrics.add_metric(name="AdminRefusals", unit=MetricUnit.Count, value=1)
-    body = {"statusCode": int(status), "message": message, **extra}
+    body = {
+        "statusCode": int(status),
+        "message": message,
+        **{k: v for k, v in extra.items() if v is not None},
+    }
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
@@ -155,6 +204,7 @@ def _issue(field: str, kind: str, message: str) -> dict[str, Any]:
 
 
 REFUSAL_STATUSES: dict[type[AdminRefusal], HTTPStatus] = {
+    Forbidden: HTTPStatus.FORBIDDEN,
     MerchantNotFound: HTTPStatus.NOT_FOUND,
     CustomerNotFound: HTTPStatus.NOT_FOUND,
     Conflict: HTTPStatus.CONFLICT,
@@ -175,7 +225,7 @@ def refuse(error: AdminRefusal) -> Response[dict[str, Any]]:
     if isinstance(error, InvalidRequest):
         detail = [_issue(error.field, "value_error", reason) for reason in error.reasons]
         return _error(status, error.message, reasons=list(error.reasons), detail=detail)
-    return _error(status, error.message)
+    return _error(status, error.message, code=getattr(error, "code", None))
 
 
 def refuse_invalid_request(error: RequestValidationError) -> Response[dict[str, Any]]:

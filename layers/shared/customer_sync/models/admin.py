@@ -80,6 +80,7 @@ class ErrorResponse(_Response):
 
     statusCode: int
     message: str
+    code: str | None = Field(default=None, description="Set when the caller may act on it, e.g. to confirm")
     reasons: list[str] | None = None
     detail: list[ValidationIssue] | None = None
 
@@ -116,12 +117,50 @@ class MerchantUpsertResponse(_Response):
     paysimple_credentials: Literal["stored"] = "stored"
 
 
+class MeResponse(_Response):
+    """The verified caller, as the console shows it."""
+
+    role: Literal["operator", "merchant_admin", "nobody"]
+    merchant_id: str | None = Field(description="The merchant a merchant admin acts on (null for operators)")
+    email: str | None
+
+
+class AdminInviteRequest(_Request):
+    """Invite a merchant admin: a console user signed in by this email, bound to the merchant for good."""
+
+    email: str = Field(min_length=3, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    temporary_password: SecretStr | None = Field(
+        default=None,
+        min_length=8,
+        max_length=256,
+        description="Sent in Cognito's invitation (generated when left out); the first sign-in replaces it",
+    )
+
+
+class AdminInviteResponse(_Response):
+    email: str
+    merchant_id: str
+    status: Literal["invited"] = "invited"
+
+
 # -- QBO connection ----------------------------------------------------------------------------------------
 
 
 class QboConnectResponse(_Response):
     authorize_url: str = Field(description="Send the admin's browser here to connect QuickBooks")
     expires_at: UtcDatetime = Field(description="The signed state in the URL is refused after this")
+
+
+class QboConnectionRequest(_Request):
+    """What Intuit's redirect brought back to the console, completed by the admin who started the connect."""
+
+    code: str = Field(min_length=1, max_length=2048)
+    state: str = Field(min_length=1, max_length=2048)
+    realm_id: str = Field(min_length=1, max_length=64, description="Intuit's `realmId`")
+    confirm_realm_change: bool = Field(
+        default=False,
+        description="Connect a different QBO company than the one the links point into: they are unlinked",
+    )
 
 
 class QboCallbackResponse(_Response):
@@ -153,8 +192,14 @@ class MerchantStatusResponse(_Response):
     sync_enabled: bool
     enabled_at: UtcDatetime | None = None
     last_successful_sync: UtcDatetime | None = None
-    queue: QueueDepthView = Field(description="CustomerChangesQueue, shared by all merchants")
-    dead_letter_queue: QueueDepthView = Field(description="Its dead-letter queue, shared by all merchants")
+    connected_by: str | None = Field(default=None, description="Who connected QBO (email or IAM principal)")
+    connected_at: UtcDatetime | None = None
+    queue: QueueDepthView | None = Field(
+        default=None, description="CustomerChangesQueue, shared by all merchants (operators only)"
+    )
+    dead_letter_queue: QueueDepthView | None = Field(
+        default=None, description="Its dead-letter queue, shared by all merchants (operators only)"
+    )
 
 
 # -- settings and mapping ----------------------------------------------------------------------------------

@@ -92,3 +92,4 @@ class OAuthState(BaseModel):
     merchant_id: str = Field(min_length=1)
     created_at: UtcDatetime
     expires_at: UtcDatetime
+    started_by: str | None = Field(default=None, description="Who started it: an email or IAM principal")

@@ -11,10 +11,13 @@ module of a concern rather than defining a second port for the same thing.
 | merchant_clients | each merchant's PaySimple and QBO clients |
 | ingest | webhook signing keys, the change queue |
 | repositories | links, settings, mappings, OAuth states, history, parked failures |
-| admin | merchant secrets, the QBO connect flow, the DLQ and queue depths |
+| admin | merchant secrets, the QBO connect flow, the DLQ and queue depths, console users, who connected |
 """
 
 from customer_sync.ports.admin import (
+    ConnectionAudit,
+    ConnectionRecord,
+    ConsoleUsers,
     DeadLetterMessage,
     DeadLetterQueue,
     DeadLetterScan,
@@ -48,7 +51,10 @@ __all__ = [
     "AccessTokenSource",
     "ChangePublisher",
     "Clock",
+    "ConnectionAudit",
+    "ConnectionRecord",
     "ConnectionStateRecorder",
+    "ConsoleUsers",
     "DeadLetterMessage",
     "DeadLetterQueue",
     "DeadLetterScan",

@@ -1,8 +1,10 @@
 """Admin: what the admin API needs beyond the repositories and MerchantClients: merchant secrets, the QBO
-connect flow, the dead-letter queue and queue depths.
+connect flow, the dead-letter queue and queue depths, the console's users and who connected QBO.
 
 Adapters: adapters/admin_secrets.py (SecretsManagerMerchantCredentials, SecretsManagerQboConnections),
-adapters/sqs_dead_letters.py (SqsDeadLetterQueue), adapters/queue_stats.py (SqsQueueStats).
+adapters/sqs_dead_letters.py (SqsDeadLetterQueue), adapters/queue_stats.py (SqsQueueStats),
+adapters/cognito_users.py (CognitoConsoleUsers), adapters/dynamodb_connection.py (DynamoDbConnectionState,
+also the ConnectionAudit).
 """
 
 from __future__ import annotations
@@ -94,3 +96,27 @@ class DeadLetterQueue(Protocol):
         """Receive up to `limit` messages and hold them (invisible) inside the `with` block; on leaving it,
         every held message that was not deleted is made visible again at once."""
         ...
+
+
+class ConsoleUsers(Protocol):
+    """The console's user pool (Cognito)."""
+
+    def invite_merchant_admin(self, email: str, merchant_id: str, *, temporary_password: str | None) -> None:
+        """Create a user signed in by `email` with the immutable merchant attribute. Cognito emails the
+        invitation with a temporary password (generated unless given); the first sign-in sets a new one.
+        Raises Conflict if a user with this email exists, InvalidRequest for a password the pool refuses."""
+        ...
+
+
+@dataclass(frozen=True)
+class ConnectionRecord:
+    """Who connected QBO (an email, or an IAM principal for operators' scripts) and when."""
+
+    connected_by: str
+    connected_at: datetime
+
+
+class ConnectionAudit(Protocol):
+    def record_connected_by(self, merchant_id: str, who: str, at: datetime) -> None: ...
+
+    def connected_by(self, merchant_id: str) -> ConnectionRecord | None: ...

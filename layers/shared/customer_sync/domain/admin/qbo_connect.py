@@ -6,6 +6,17 @@ epoch seconds}` and base64url HMAC-SHA256 over `v1.<claims>` with the deployment
 makes it unforgeable, `e` makes it expire, and the nonce — stored when the URL is issued and taken out
 (at most once) by the callback — makes it one-time. The callback's `realmId` and `code` are only used after
 the state checks out, and a refused callback stores nothing.
+
+Two more claims, both optional:
+- `u`: the console user who started the connect (`cognito:<sub>`). Such a state is completed only by that
+  same user, signed in: Intuit's redirect to the public callback hands the query over to the console
+  (`#connection?...`), whose page posts it to `POST /admin/merchants/{id}/qbo/connection` with the user's ID
+  token. Anyone else, signed in or not, is refused, and the state stays unused for its owner. A state
+  without `u` (started by an operator's IAM-signed script) completes at the public callback, as before.
+- `c`: the starter already confirmed connecting a different QBO company than the one the links point into.
+
+A different company needs that confirmation (RealmChangeUnconfirmed, 409, before the state is used up).
+When confirmed, every linked customer is unlinked first: their QBO ids belong to the old company.
 """
 
 from __future__ import annotations
@@ -24,17 +35,19 @@ from urllib.parse import urlencode
 
 from customer_sync.errors import (
     AuthorizationRejected,
-    Conflict,
+    Forbidden,
     InvalidGrant,
     InvalidOAuthState,
     InvalidRequest,
     MerchantNotFound,
     QboConnectionBroken,
+    RealmChangeUnconfirmed,
 )
-from customer_sync.models.admin import QboCallbackResponse, QboConnectResponse
+from customer_sync.models.admin import QboCallbackResponse, QboConnectionRequest, QboConnectResponse
 from customer_sync.models.settings import OAuthState
 from customer_sync.ports import (
     Clock,
+    ConnectionAudit,
     LinksRepository,
     OAuthStateRepository,
     QboConnections,
@@ -54,6 +67,16 @@ class StateClaims:
     merchant_id: str
     nonce: str
     expires_at: datetime
+    user_id: str | None = None
+    confirm_realm_change: bool = False
+
+
+@dataclass(frozen=True)
+class ConsoleHandoff:
+    """The public callback's answer to a state bound to a console user: a redirect to the console page that
+    completes it with the user's token. The query rides in the fragment, which browsers never send."""
+
+    location: str
 
 
 def _b64encode(raw: bytes) -> str:
@@ -69,7 +92,15 @@ def _signature(signed_part: str, key: bytes) -> str:
 
 
 def sign_state(claims: StateClaims, key: bytes) -> str:
-    payload = {"m": claims.merchant_id, "n": claims.nonce, "e": int(claims.expires_at.timestamp())}
+    payload: dict[str, str | int | bool] = {
+        "m": claims.merchant_id,
+        "n": claims.nonce,
+        "e": int(claims.expires_at.timestamp()),
+    }
+    if claims.user_id is not None:
+        payload["u"] = claims.user_id
+    if claims.confirm_realm_change:
+        payload["c"] = True
     encoded = _b64encode(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
     signed_part = f"{STATE_VERSION}.{encoded}"
     return f"{signed_part}.{_signature(signed_part, key)}"
@@ -91,12 +122,17 @@ def verify_state(state: str, key: bytes, *, now: datetime) -> StateClaims:
             merchant_id=str(payload["m"]),
             nonce=str(payload["n"]),
             expires_at=datetime.fromtimestamp(int(payload["e"]), tz=UTC),
+            user_id=str(payload["u"]) if "u" in payload else None,
+            confirm_realm_change=payload.get("c") is True,
         )
     except (binascii.Error, UnicodeDecodeError, ValueError, KeyError, TypeError, OverflowError):
         raise InvalidOAuthState("invalid state") from None
     if claims.expires_at <= now:
         raise InvalidOAuthState("the connect link has expired; start again")
     return claims
+
+
+CONSOLE_CALLBACK = "/#connection"
 
 
 class QboConnect:
@@ -107,6 +143,7 @@ class QboConnect:
         states: OAuthStateRepository,
         settings: SettingsRepository,
         links: LinksRepository,
+        audit: ConnectionAudit,
         clock: Clock,
         authorize_url: str,
         state_ttl: timedelta = DEFAULT_STATE_TTL,
@@ -116,13 +153,22 @@ class QboConnect:
         self._states = states
         self._settings = settings
         self._links = links
+        self._audit = audit
         self._clock = clock
         self._authorize_url = authorize_url
         self._state_ttl = state_ttl
         self._new_nonce = new_nonce
 
-    def start(self, merchant_id: str) -> QboConnectResponse:
-        """The authorize URL for an onboarded merchant (the caller checked that it exists)."""
+    def start(
+        self,
+        merchant_id: str,
+        *,
+        started_by: str | None,
+        bound_to_user: str | None,
+        confirm_realm_change: bool = False,
+    ) -> QboConnectResponse:
+        """The authorize URL for an onboarded merchant (the caller checked that it exists). `bound_to_user`:
+        the console user who alone may complete it; `started_by`: who is recorded as having connected."""
         app = self._connections.app_credentials()
         now = self._clock.now()
         stored = OAuthState(
@@ -130,11 +176,16 @@ class QboConnect:
             merchant_id=merchant_id,
             created_at=now,
             expires_at=now + self._state_ttl,
+            started_by=started_by,
         )
-        state = sign_state(
-            StateClaims(merchant_id=merchant_id, nonce=stored.nonce, expires_at=stored.expires_at),
-            self._connections.state_signing_key(),
+        claims = StateClaims(
+            merchant_id=merchant_id,
+            nonce=stored.nonce,
+            expires_at=stored.expires_at,
+            user_id=bound_to_user,
+            confirm_realm_change=confirm_realm_change,
         )
+        state = sign_state(claims, self._connections.state_signing_key())
         self._states.save_oauth_state(stored)
         query = urlencode(
             {
@@ -151,16 +202,68 @@ class QboConnect:
         )
 
     def complete(
-        self, *, state: str | None, code: str | None, realm_id: str | None, error: str | None = None
-    ) -> QboCallbackResponse:
-        """The OAuth redirect: check the state (signature, expiry, one use), then exchange and store."""
+        self,
+        *,
+        state: str | None,
+        code: str | None,
+        realm_id: str | None,
+        error: str | None = None,
+        unlink_all: Callable[[str], int],
+    ) -> QboCallbackResponse | ConsoleHandoff:
+        """The public OAuth redirect. A state bound to a console user is handed to the console untouched;
+        any other is checked (signature, expiry, one use), then the code is exchanged and stored."""
         now = self._clock.now()
         claims = verify_state(state or "", self._connections.state_signing_key(), now=now)
-        issued = self._states.consume_oauth_state(claims.nonce, now=now)
-        if issued is None or issued.merchant_id != claims.merchant_id:
-            raise InvalidOAuthState("the connect link was already used or has expired; start again")
+        if claims.user_id is not None:
+            handed = {"state": state, "code": code, "realmId": realm_id, "error": error}
+            query = urlencode({name: value for name, value in handed.items() if value})
+            return ConsoleHandoff(location=f"{CONSOLE_CALLBACK}?{query}")
+        return self._finish(
+            claims,
+            code=code,
+            realm_id=realm_id,
+            error=error,
+            confirmed=claims.confirm_realm_change,
+            unlink_all=unlink_all,
+        )
+
+    def complete_for_user(
+        self,
+        merchant_id: str,
+        *,
+        user_id: str | None,
+        request: QboConnectionRequest,
+        unlink_all: Callable[[str], int],
+    ) -> QboCallbackResponse:
+        """The console's half of a connect its user started: only that user, for that merchant."""
+        now = self._clock.now()
+        claims = verify_state(request.state, self._connections.state_signing_key(), now=now)
+        if claims.user_id is None or claims.user_id != user_id:
+            raise Forbidden("this QuickBooks connection was started by someone else; start it again yourself")
+        if claims.merchant_id != merchant_id:
+            raise Forbidden("this QuickBooks connection was started for another merchant")
+        return self._finish(
+            claims,
+            code=request.code,
+            realm_id=request.realm_id,
+            error=None,
+            confirmed=request.confirm_realm_change or claims.confirm_realm_change,
+            unlink_all=unlink_all,
+        )
+
+    def _finish(
+        self,
+        claims: StateClaims,
+        *,
+        code: str | None,
+        realm_id: str | None,
+        error: str | None,
+        confirmed: bool,
+        unlink_all: Callable[[str], int],
+    ) -> QboCallbackResponse:
         merchant_id = claims.merchant_id
         if error:
+            self._states.consume_oauth_state(claims.nonce, now=self._clock.now())
             raise AuthorizationRejected("QuickBooks access was not granted")
         if not code:
             raise InvalidRequest("query.code", ["code is required"])
@@ -168,13 +271,26 @@ class QboConnect:
             raise InvalidRequest("query.realmId", ["realmId is required and must be a QBO company id"])
         if not self._settings.merchant_exists(merchant_id):
             raise MerchantNotFound(merchant_id)
-        self._refuse_realm_change(merchant_id, realm_id)
+        changes_realm = self._changes_realm(merchant_id, realm_id)
+        if changes_realm and not confirmed:
+            raise RealmChangeUnconfirmed(
+                f"this merchant is connected to QBO company {changes_realm} and has linked customers; "
+                f"connecting company {realm_id} instead unlinks them all. Confirm to go ahead"
+            )
+        now = self._clock.now()
+        issued = self._states.consume_oauth_state(claims.nonce, now=now)
+        if issued is None or issued.merchant_id != merchant_id:
+            raise InvalidOAuthState("the connect link was already used or has expired; start again")
+        if changes_realm:
+            unlink_all(merchant_id)
         try:
             connection = self._connections.connect(merchant_id, code=code, realm_id=realm_id)
         except InvalidGrant:
             raise AuthorizationRejected(
                 "QuickBooks refused the authorization code; start the connection again"
             ) from None
+        if issued.started_by:
+            self._audit.record_connected_by(merchant_id, issued.started_by, now)
         return QboCallbackResponse(
             merchant_id=merchant_id,
             realm_id=connection.realm_id,
@@ -182,20 +298,16 @@ class QboConnect:
             refresh_token_expires_at=connection.refresh_token_expires_at,
         )
 
-    def _refuse_realm_change(self, merchant_id: str, realm_id: str) -> None:
-        """Links hold QBO ids of one company: connecting another one would point them at strangers."""
+    def _changes_realm(self, merchant_id: str, realm_id: str) -> str | None:
+        """The realm the links point into, if `realm_id` is another one and links exist."""
         try:
             current = self._connections.stored_connection(merchant_id)
         except QboConnectionBroken:
-            return  # an unreadable connection is replaced
+            return None  # an unreadable connection is replaced
         if current is None or current.realm_id == realm_id:
-            return
+            return None
         holds_links = any(
             self._links.list_customers(merchant_id, status, limit=1).items
             for status in ("linked", "source_deleted")
         )
-        if holds_links:
-            raise Conflict(
-                f"merchant is connected to QBO company {current.realm_id} and has linked customers; "
-                "linking them to another company would point them at the wrong records"
-            )
+        return current.realm_id if holds_links else None

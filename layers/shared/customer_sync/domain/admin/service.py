@@ -14,16 +14,19 @@ from datetime import datetime
 
 from pydantic import ValidationError
 
+from customer_sync.domain.admin.access import Caller
 from customer_sync.domain.admin.customer_matching import CustomerMatching
 from customer_sync.domain.admin.dry_run import DryRun
 from customer_sync.domain.admin.failures import Failures
-from customer_sync.domain.admin.qbo_connect import QboConnect
+from customer_sync.domain.admin.qbo_connect import ConsoleHandoff, QboConnect
 from customer_sync.domain.admin.qbo_typeahead import QboTypeahead
 from customer_sync.domain.mapping import field_catalog, require_valid_mapping
 from customer_sync.domain.matching import collision_template_problems
 from customer_sync.errors import InvalidRequest, MerchantNotFound, QboConnectionBroken
 from customer_sync.models.admin import (
     MERCHANT_ID_PATTERN,
+    AdminInviteRequest,
+    AdminInviteResponse,
     CatalogEntryView,
     ConnectionHealth,
     CustomerDetailResponse,
@@ -39,9 +42,11 @@ from customer_sync.models.admin import (
     MerchantStatusResponse,
     MerchantUpsertRequest,
     MerchantUpsertResponse,
+    MeResponse,
     MergeRequest,
     MergeResponse,
     QboCallbackResponse,
+    QboConnectionRequest,
     QboConnectResponse,
     QboSearchResponse,
     QueueDepthView,
@@ -57,7 +62,9 @@ from customer_sync.models.settings import MerchantSettings, SettingsChanges
 from customer_sync.ports import (
     ChangePublisher,
     Clock,
+    ConnectionAudit,
     ConnectionStateRecorder,
+    ConsoleUsers,
     DeadLetterQueue,
     FailuresRepository,
     HistoryRepository,
@@ -90,6 +97,8 @@ class AdminPorts:
     publisher: ChangePublisher
     dead_letters: DeadLetterQueue
     queue_stats: QueueStats
+    users: ConsoleUsers
+    connection_audit: ConnectionAudit
     clock: Clock
 
 
@@ -125,6 +134,7 @@ class AdminService:
             states=ports.oauth_states,
             settings=ports.settings,
             links=ports.links,
+            audit=ports.connection_audit,
             clock=ports.clock,
             authorize_url=qbo_authorize_url,
         )
@@ -133,7 +143,22 @@ class AdminService:
         if not _MERCHANT_ID.fullmatch(merchant_id) or not self._ports.settings.merchant_exists(merchant_id):
             raise MerchantNotFound(merchant_id)
 
-    # -- merchants ---------------------------------------------------------------------------------------
+    # -- merchants and their console users ---------------------------------------------------------------
+
+    @staticmethod
+    def me(caller: Caller) -> MeResponse:
+        return MeResponse(role=caller.role, merchant_id=caller.merchant_id, email=caller.email)
+
+    def invite_admin(self, merchant_id: str, request: AdminInviteRequest) -> AdminInviteResponse:
+        """A console user for the merchant's admin; Cognito emails the invitation."""
+        self.require_merchant(merchant_id)
+        password = request.temporary_password
+        self._ports.users.invite_merchant_admin(
+            request.email.lower(),
+            merchant_id,
+            temporary_password=password.get_secret_value() if password else None,
+        )
+        return AdminInviteResponse(email=request.email.lower(), merchant_id=merchant_id)
 
     def upsert_merchant(self, merchant_id: str, request: MerchantUpsertRequest) -> MerchantUpsertResponse:
         """Store the PaySimple secret first: a merchant that "exists" always has its credentials."""
@@ -155,22 +180,62 @@ class AdminService:
 
     # -- QBO connection ----------------------------------------------------------------------------------
 
-    def start_qbo_connect(self, merchant_id: str) -> QboConnectResponse:
+    def start_qbo_connect(
+        self, merchant_id: str, caller: Caller, *, confirm_realm_change: bool = False
+    ) -> QboConnectResponse:
+        """A console user's connect is bound to that user; an IAM-signed script's completes publicly."""
         self.require_merchant(merchant_id)
-        return self.connect_flow.start(merchant_id)
+        return self.connect_flow.start(
+            merchant_id,
+            started_by=caller.email or caller.user_id,
+            bound_to_user=caller.user_id if caller.signed_in_to_console else None,
+            confirm_realm_change=confirm_realm_change,
+        )
 
     def complete_qbo_connect(
         self, *, state: str | None, code: str | None, realm_id: str | None, error: str | None
+    ) -> QboCallbackResponse | ConsoleHandoff:
+        completed = self.connect_flow.complete(
+            state=state, code=code, realm_id=realm_id, error=error, unlink_all=self._unlink_everyone
+        )
+        if isinstance(completed, QboCallbackResponse):
+            self.typeahead.forget(completed.merchant_id)
+        return completed
+
+    def complete_qbo_connection(
+        self, merchant_id: str, caller: Caller, request: QboConnectionRequest
     ) -> QboCallbackResponse:
-        connected = self.connect_flow.complete(state=state, code=code, realm_id=realm_id, error=error)
-        self.typeahead.forget(connected.merchant_id)
+        self.require_merchant(merchant_id)
+        connected = self.connect_flow.complete_for_user(
+            merchant_id, user_id=caller.user_id, request=request, unlink_all=self._unlink_everyone
+        )
+        self.typeahead.forget(merchant_id)
         return connected
 
-    def status(self, merchant_id: str) -> MerchantStatusResponse:
+    def _unlink_everyone(self, merchant_id: str) -> int:
+        """Before another QBO company is connected: every link points into the old one."""
+        holding: list[str] = []
+        for status in ("linked", "source_deleted"):
+            cursor: str | None = None
+            while True:
+                page = self._ports.links.list_customers(merchant_id, status, cursor=cursor, limit=100)
+                holding += [link.paysimple_customer_id for link in page.items if link.qbo_customer_id]
+                cursor = page.next_cursor
+                if cursor is None:
+                    break
+        for paysimple_customer_id in holding:
+            self.matching.unlink(merchant_id, paysimple_customer_id)
+        unlinked = len(holding)
+        return unlinked
+
+    def status(self, merchant_id: str, *, include_queues: bool) -> MerchantStatusResponse:
+        """Queue depths are the deployment's, shared by every merchant: operators only."""
         self.require_merchant(merchant_id)
         now = self._ports.clock.now()
         health, reason, connection = self._connection_health(merchant_id, now)
         settings = self._ports.settings.get_settings(merchant_id)
+        record = self._ports.connection_audit.connected_by(merchant_id)
+        queues = self._ports.queue_stats
         return MerchantStatusResponse(
             merchant_id=merchant_id,
             connection=health,
@@ -181,8 +246,10 @@ class AdminService:
             sync_enabled=settings.sync_enabled,
             enabled_at=settings.enabled_at,
             last_successful_sync=self._ports.settings.last_successful_sync(merchant_id),
-            queue=_depth_view(self._ports.queue_stats.changes_queue()),
-            dead_letter_queue=_depth_view(self._ports.queue_stats.dead_letter_queue()),
+            connected_by=record.connected_by if record else None,
+            connected_at=record.connected_at if record else None,
+            queue=_depth_view(queues.changes_queue()) if include_queues else None,
+            dead_letter_queue=_depth_view(queues.dead_letter_queue()) if include_queues else None,
         )
 
     def _connection_health(
