@@ -20,6 +20,7 @@ class ApiRoute:
     resource_path: str  # as in the template, e.g. "/admin/{proxy+}"
     method: str  # upper case; "ANY" matches every method
     requires_iam: bool  # the API's default authorizer is AWS_IAM (the admin API)
+    requires_cognito: bool = False  # a Cognito user-pool authorizer (the console's API)
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         """Path parameters if this route serves `method path`, else None."""
@@ -59,7 +60,9 @@ def api_routes(template: dict[str, Any]) -> list[ApiRoute]:
             props = event["Properties"]
             api_id = _logical_id(props["RestApiId"])
             api_props = resources[api_id]["Properties"]
-            authorizer = api_props.get("Auth", {}).get("DefaultAuthorizer")
+            auth = api_props.get("Auth", {})
+            authorizer = auth.get("DefaultAuthorizer")
+            user_pool = "UserPoolArn" in auth.get("Authorizers", {}).get(authorizer, {})
             routes.append(
                 ApiRoute(
                     function_logical_id=logical_id,
@@ -68,6 +71,7 @@ def api_routes(template: dict[str, Any]) -> list[ApiRoute]:
                     resource_path=str(props["Path"]),
                     method=str(props["Method"]).upper(),
                     requires_iam=authorizer == "AWS_IAM",
+                    requires_cognito=user_pool,
                 )
             )
     return routes
@@ -76,6 +80,13 @@ def api_routes(template: dict[str, Any]) -> list[ApiRoute]:
 def find_route(routes: list[ApiRoute], method: str, path: str) -> tuple[ApiRoute, dict[str, str]] | None:
     """The route serving the request, the most specific first as in API Gateway: literal paths, then
     paths with parameters, then greedy `{proxy+}` ones."""
+    found = find_routes(routes, method, path)
+    return found[0] if found else None
+
+
+def find_routes(routes: list[ApiRoute], method: str, path: str) -> list[tuple[ApiRoute, dict[str, str]]]:
+    """Every route of the most specific path serving the request: the same path may be served by several
+    APIs (the admin routes by the IAM AdminApi and by the console's Cognito API), told apart by their auth."""
     ordered = sorted(
         routes,
         key=lambda route: (
@@ -84,8 +95,9 @@ def find_route(routes: list[ApiRoute], method: str, path: str) -> tuple[ApiRoute
             -len(route.resource_path),
         ),
     )
+    found: list[tuple[ApiRoute, dict[str, str]]] = []
     for route in ordered:
         parameters = route.match(method, path)
-        if parameters is not None:
-            return route, parameters
-    return None
+        if parameters is not None and (not found or found[0][0].resource_path == route.resource_path):
+            found.append((route, parameters))
+    return found

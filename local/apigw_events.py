@@ -68,8 +68,14 @@ def _body_field(body: bytes) -> str | None:
 
 
 def rest_proxy_event(
-    request: HttpRequest, route: ApiRoute, path_parameters: dict[str, str], *, request_id: str
+    request: HttpRequest,
+    route: ApiRoute,
+    path_parameters: dict[str, str],
+    *,
+    request_id: str,
+    authorizer_claims: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """`authorizer_claims`: the verified ID token's claims, on a route behind a Cognito authorizer."""
     headers, multi_value_headers = _single_and_multi(request.headers)
     query, multi_value_query = _single_and_multi(request.query)
     now = time.time()
@@ -77,6 +83,7 @@ def rest_proxy_event(
     api_id = route.api_logical_id.lower()
     # With IAM auth API Gateway names the signed-in caller; the admin token stands for one local admin user.
     caller = _LOCAL_ADMIN if route.requires_iam else dict.fromkeys(_LOCAL_ADMIN)
+    authorizer = {"authorizer": {"claims": authorizer_claims}} if authorizer_claims is not None else {}
     return {
         "resource": route.resource_path,
         "path": request.path,
@@ -112,6 +119,7 @@ def rest_proxy_event(
             },
             "domainName": request.host,
             "apiId": api_id,
+            **authorizer,
         },
         "body": _body_field(request.body),
         "isBase64Encoded": False,

@@ -1,5 +1,6 @@
-"""Creates the tables, queues and secrets that template.yaml declares, in moto (in-process or moto_server),
-and gives each function the environment Lambda would give it."""
+"""Creates the tables, queues, secrets and the console's Cognito user pool (its app client and groups) that
+template.yaml declares, in moto (in-process or moto_server), and gives each function the environment Lambda
+would give it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 import boto3
 from mypy_boto3_sqs.literals import QueueAttributeNameType
 
-from local.cfn import Resolver, load_template, parameter_defaults, resources_of_type
+from local.cfn import LOCAL_REGION, Resolver, load_template, parameter_defaults, resources_of_type
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,29 @@ def _create_secrets(template: dict[str, Any], resolver: Resolver, secret_values:
         resolver.refs[logical_id] = arn
 
 
+def _create_user_pools(template: dict[str, Any], resolver: Resolver) -> None:
+    """The user pools, their app clients and groups; their CloudFormation properties are CreateUserPool's,
+    CreateUserPoolClient's and CreateGroup's parameters but for the pool's name."""
+    cognito = boto3.client("cognito-idp")
+    for logical_id, resource in resources_of_type(template, "AWS::Cognito::UserPool").items():
+        props = resolver.resolve(resource["Properties"])
+        name = props.pop("UserPoolName", logical_id)
+        pool = cognito.create_user_pool(PoolName=name, **props)["UserPool"]
+        resolver.refs[logical_id] = pool["Id"]
+        resolver.attributes[(logical_id, "Arn")] = pool["Arn"]
+        resolver.attributes[(logical_id, "ProviderName")] = (
+            f"cognito-idp.{LOCAL_REGION}.amazonaws.com/{pool['Id']}"
+        )
+    for logical_id, resource in resources_of_type(template, "AWS::Cognito::UserPoolClient").items():
+        props = resolver.resolve(resource["Properties"])
+        client = cognito.create_user_pool_client(**props)["UserPoolClient"]
+        resolver.refs[logical_id] = client["ClientId"]
+    for logical_id, resource in resources_of_type(template, "AWS::Cognito::UserPoolGroup").items():
+        props = resolver.resolve(resource["Properties"])
+        cognito.create_group(**props)
+        resolver.refs[logical_id] = props["GroupName"]
+
+
 def create_local_resources(
     *, parameters: dict[str, str] | None = None, secret_values: dict[str, str] | None = None
 ) -> LocalStack:
@@ -128,4 +152,5 @@ def create_local_resources(
     _create_tables(template, resolver)
     _create_queues(template, resolver)
     _create_secrets(template, resolver, secret_values or {})
+    _create_user_pools(template, resolver)
     return LocalStack(template=template, resolver=resolver)

@@ -2,8 +2,15 @@
 their proxy results back out as HTTP responses.
 
 What API Gateway itself decides never reaches a function: an unknown route (403 "Missing Authentication
-Token"), an admin call without `Authorization: Bearer <admin token>` (401, standing in for IAM auth), a body
-over 10 MB (413), and a function that failed or answered garbage (502).
+Token"), an admin call without a valid `Authorization: Bearer ...` (401), a body over 10 MB (413), and a
+function that failed or answered garbage (502).
+
+The admin routes are served by two APIs in AWS, and so here: the IAM-authorised AdminApi, for which the
+bearer `ADMIN_TOKEN` stands in (an operator), and the console's API, whose Cognito authorizer is stood in for
+by local/cognito_tokens.py (the ID token's claims reach the function as `requestContext.authorizer.claims`).
+
+CloudFront's part is played too: a GET that no API route serves is answered from the console's static files
+(local/console_files.py), with the page's `config.json`.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from urllib.parse import parse_qsl
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
-from local.api_routes import ApiRoute, find_route
+from local.api_routes import ApiRoute, find_routes
 from local.apigw_events import (
     INTERNAL_SERVER_ERROR,
     MAX_PAYLOAD_BYTES,
@@ -32,6 +39,8 @@ from local.apigw_events import (
     proxy_result_response,
     rest_proxy_event,
 )
+from local.cognito_tokens import CognitoIdTokens
+from local.console_files import ConsoleFiles
 from local.invoker import InvocationResult
 
 if TYPE_CHECKING:
@@ -65,10 +74,14 @@ class Gateway:
         *,
         admin_token: str,
         access_log: AccessLog | None = None,
+        id_tokens: CognitoIdTokens | None = None,
+        console: ConsoleFiles | None = None,
     ) -> None:
         self._routes = routes
         self._invoke = invoke
         self._admin_token = admin_token
+        self.id_tokens = id_tokens
+        self.console = console
         self.access_log = access_log
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -119,24 +132,51 @@ class Gateway:
 
     def handle(self, request: HttpRequest, request_id: str) -> tuple[HttpResponse, str | None]:
         """The response, and the function that produced it (None when API Gateway answered itself)."""
-        found = find_route(self._routes, request.method, request.path)
-        if found is None:
-            return gateway_answer(*MISSING_AUTHENTICATION_TOKEN, request_id), None
-        route, path_parameters = found
-        if route.requires_iam and not self._authorized(request):
+        candidates = find_routes(self._routes, request.method, request.path)
+        if not candidates:
+            return self._console_file(request, request_id), None
+        authorized = self._authorized(candidates, request)
+        if authorized is None:
             return gateway_answer(*UNAUTHORIZED, request_id), None
+        route, path_parameters, claims = authorized
         if len(request.body) > MAX_PAYLOAD_BYTES:
             return gateway_answer(*PAYLOAD_TOO_LARGE, request_id), None
-        event = rest_proxy_event(request, route, path_parameters, request_id=request_id)
+        event = rest_proxy_event(
+            request, route, path_parameters, request_id=request_id, authorizer_claims=claims
+        )
         result = self._invoke(route.function_logical_id, event)
         if not result.ok:
             return gateway_answer(*INTERNAL_SERVER_ERROR, request_id), route.function_logical_id
         return proxy_result_response(result.payload, request_id), route.function_logical_id
 
-    def _authorized(self, request: HttpRequest) -> bool:
-        expected = f"Bearer {self._admin_token}".encode()
+    def _authorized(
+        self, candidates: list[tuple[ApiRoute, dict[str, str]]], request: HttpRequest
+    ) -> tuple[ApiRoute, dict[str, str], dict[str, str] | None] | None:
+        """The route the request's credentials open, with the ID token's claims when it is the console's:
+        a public route; the IAM route for the admin token; the Cognito route for a valid ID token."""
+        for route, parameters in candidates:
+            if not route.requires_iam and not route.requires_cognito:
+                return route, parameters, None
         values = [value for name, value in request.headers if name.lower() == "authorization"]
-        return len(values) == 1 and hmac.compare_digest(values[0].encode(), expected)
+        if len(values) != 1 or not values[0].startswith("Bearer "):
+            return None
+        token = values[0].removeprefix("Bearer ")
+        for route, parameters in candidates:
+            if route.requires_iam and hmac.compare_digest(token.encode(), self._admin_token.encode()):
+                return route, parameters, None
+        for route, parameters in candidates:
+            if route.requires_cognito and self.id_tokens is not None:
+                claims = self.id_tokens.claims(token)
+                if claims is not None:
+                    return route, parameters, claims
+        return None
+
+    def _console_file(self, request: HttpRequest, request_id: str) -> HttpResponse:
+        found = self.console.get(request.path) if self.console and request.method in ("GET", "HEAD") else None
+        if found is None:
+            return gateway_answer(*MISSING_AUTHENTICATION_TOKEN, request_id)
+        headers = [("Content-Type", found.content_type), *found.headers]
+        return HttpResponse(status=200, headers=headers, body=found.body if request.method == "GET" else b"")
 
 
 def _http_request(request: Request, environ: WSGIEnvironment) -> HttpRequest:

@@ -33,6 +33,8 @@ from emulators.qbo.server import QboEmulator
 from local.api_routes import api_routes
 from local.bootstrap import LocalStack, create_local_resources
 from local.cfn import function_spec, load_template, parameter_defaults, resources_of_type
+from local.cognito_tokens import CognitoIdTokens, UserPool
+from local.console_files import ConsoleFiles
 from local.gateway import Gateway
 from local.invoker import FunctionPool, InvocationResult, lambda_environment
 from local.moto_process import MotoServerProcess
@@ -187,6 +189,8 @@ class Stack:
             },
             secret_values={"QboAppSecret": self._qbo_app_secret()},
         )
+        self.gateway.id_tokens = CognitoIdTokens(self.user_pool)
+        self.gateway.console = ConsoleFiles(self.user_pool)
         self._start_functions(self.resources)
         self.gateway.start()
         self._start_pollers(self.resources)
@@ -322,6 +326,13 @@ class Stack:
         )
 
     @property
+    def user_pool(self) -> UserPool:
+        """The console's user pool (ConsoleUserPool and its app client), in moto."""
+        assert self.resources is not None
+        refs = self.resources.resolver.refs
+        return UserPool(refs["ConsoleUserPool"], refs["ConsoleUserPoolClient"], self.moto.url)
+
+    @property
     def gateway_url(self) -> str:
         assert self.gateway is not None
         return self.gateway.url
@@ -368,6 +379,9 @@ class Stack:
             "oauth_callback_url": self.gateway_url + _OAUTH_CALLBACK_PATH,
             "admin_url": self.gateway_url + "/admin",
             "admin_token": self.admin_token,
+            "console_url": self.gateway_url + "/",
+            "user_pool_id": self.user_pool.pool_id,
+            "user_pool_client_id": self.user_pool.client_id,
             "aws_endpoint_url": self.moto.url,
             "qbo_emulator_url": self.qbo_emulator.base_url if self.qbo_emulator else None,
             "paysimple_emulator_url": self.paysimple_emulator.base_url if self.paysimple_emulator else None,

@@ -266,22 +266,21 @@ def test_every_api_event_names_its_api_so_no_implicit_public_api_appears() -> No
     # Given every API event (one without RestApiId lands on SAM's implicit, unauthenticated API)
     events = api_events()
 
-    # Then each one names WebhookApi or AdminApi
+    # Then each one names WebhookApi, AdminApi or ConsoleApi
     assert events
-    assert all(
-        event.get("RestApiId") in ({"Ref": "WebhookApi"}, {"Ref": "AdminApi"}) for _, _, event in events
-    )
+    apis = ({"Ref": "WebhookApi"}, {"Ref": "AdminApi"}, {"Ref": "ConsoleApi"})
+    assert all(event.get("RestApiId") in apis for _, _, event in events)
 
 
-def test_every_admin_route_is_on_the_iam_protected_admin_api() -> None:
+def test_every_admin_route_is_on_the_iam_api_or_the_cognito_console_api() -> None:
     # Given every route under /admin
     admin_events = [event for _, _, event in api_events() if str(event["Path"]).startswith("/admin")]
 
-    # Then each is on AdminApi and none opts out of its default IAM authorizer
-    assert admin_events
+    # Then each is on AdminApi (IAM) or ConsoleApi (Cognito), and none opts out of its API's authorizer
+    assert {str(event["RestApiId"]["Ref"]) for event in admin_events} == {"AdminApi", "ConsoleApi"}
     for event in admin_events:
-        assert event["RestApiId"] == {"Ref": "AdminApi"}, event
-        assert event.get("Auth", {}).get("Authorizer", "AWS_IAM") == "AWS_IAM", event
+        default = "AWS_IAM" if event["RestApiId"] == {"Ref": "AdminApi"} else "ConsoleCognitoAuthorizer"
+        assert event.get("Auth", {}).get("Authorizer", default) == default, event
 
 
 @pytest.mark.parametrize(("path", "method"), sorted(PUBLIC_ROUTES))
@@ -448,7 +447,6 @@ def test_alarm_topic_is_one_cloudwatch_can_publish_to() -> None:
     ("output", "api", "path"),
     [
         ("WebhookUrl", "WebhookApi", "/webhooks/paysimple"),
-        ("QboOAuthRedirectUri", "WebhookApi", "/oauth/qbo/callback"),
         ("AdminApiUrl", "AdminApi", "/admin"),
     ],
 )
