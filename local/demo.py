@@ -1,6 +1,9 @@
 """The `make run` demo: a QBO company with some history, a PaySimple merchant onboarded through the admin API
 and the QBO connect flow (as in production), a handful of customers saved in PaySimple (so real signed
 webhooks reach the gateway), and a table of what the sync did with each, read back from the admin API.
+
+A second merchant (4242, with its own QBO company) shows the console's tenant isolation: the console has a
+demo operator and one admin per merchant, each admin invited through the admin API as an operator would.
 """
 
 from __future__ import annotations
@@ -15,12 +18,18 @@ import requests
 from emulators.paysimple import PaySimpleEmulatorControl
 from emulators.qbo.control import QboEmulatorControl
 from events.generate import TEST_MERCHANT_ID, TEST_SIGNING_KEY
+from local.console_users import create_operator, set_permanent_password
 from local.stack import Stack
 
 # The merchant and key of events/ (events/README.md), so `sam local invoke -e events/...` works here too.
 DEMO_MERCHANT_ID = str(TEST_MERCHANT_ID)
 DEMO_SIGNING_KEY = TEST_SIGNING_KEY
 DEMO_REALM_ID = "9130350000000001"
+SECOND_MERCHANT_ID = "4242"
+SECOND_REALM_ID = "9130350000004242"
+SECOND_SIGNING_KEY = "customer-sync-demo-webhook-key-4242"
+DEMO_OPERATOR = "operator@example.com"
+DEMO_PASSWORD = "Console-Demo-2026"  # local demo only; meets the pool's password policy
 _TIMEOUT_SECONDS = 30
 
 Output = Callable[[str], None]
@@ -200,6 +209,44 @@ def render_table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [line(header), "  " + "-+-".join("-" * width for width in widths), *(line(row) for row in rows)]
 
 
+def admin_email(merchant_id: str) -> str:
+    return f"admin-{merchant_id}@example.com"
+
+
+def create_console_users(stack: Stack, admin: AdminApi, merchant_ids: list[str]) -> list[tuple[str, str]]:
+    """The demo operator, and an admin per merchant invited through the admin API; (email, role) rows."""
+    pool = stack.user_pool
+    create_operator(pool, DEMO_OPERATOR, DEMO_PASSWORD)
+    users = [(DEMO_OPERATOR, "operator, every merchant")]
+    for merchant_id in merchant_ids:
+        email = admin_email(merchant_id)
+        invite = {"email": email, "temporary_password": "Temporary-Pass-1"}
+        admin.call("POST", f"/admin/merchants/{merchant_id}/admins", invite, expect=(201,))
+        set_permanent_password(pool, email, DEMO_PASSWORD)
+        users.append((email, f"admin of merchant {merchant_id}"))
+    return users
+
+
+def seed_second_merchant(
+    stack: Stack, admin: AdminApi, qbo: QboEmulatorControl, paysimple: PaySimpleEmulatorControl
+) -> None:
+    """Merchant 4242: its own QBO company and customers, one of them left unlinked."""
+    realm_id = str(qbo.create_realm(SECOND_REALM_ID)["realm_id"])
+    for display_name in ("Lena Fischer", "Lena Fischer (shop)"):
+        qbo.seed_customer(realm_id, GivenName="Lena", FamilyName="Fischer", DisplayName=display_name)
+    onboard_merchant(
+        admin,
+        paysimple,
+        qbo,
+        merchant_id=SECOND_MERCHANT_ID,
+        realm_id=realm_id,
+        signing_key=SECOND_SIGNING_KEY,
+        webhook_url=stack.gateway_url + "/webhooks/paysimple",
+    )
+    for first, last, email in (("Lena", "Fischer", "lena@example.com"), ("Tom", "Becker", "tom@example.com")):
+        save_customer(paysimple, {"FirstName": first, "LastName": last, "Email": email}, SECOND_MERCHANT_ID)
+
+
 def run_demo(stack: Stack, say: Output) -> None:
     if stack.paysimple_emulator is None or stack.qbo_emulator is None:
         say("The demo needs both emulators (PAYSIMPLE_API_BASE_URL or QBO_* is set): skipped.")
@@ -237,3 +284,12 @@ def run_demo(stack: Stack, say: Output) -> None:
     say("")
     unlinked = f"{stack.gateway_url}/admin/merchants/{DEMO_MERCHANT_ID}/customers?status=unlinked"
     say(f"  The unlinked ones wait for an admin: GET {unlinked}")
+    seed_second_merchant(stack, admin, qbo, paysimple)
+    if not stack.wait_until_drained(timeout_seconds=60):
+        raise DemoError("the sync did not finish within 60 s (see the SyncFunction log)")
+    say(f"  PaySimple merchant {SECOND_MERCHANT_ID} onboarded too (its own QBO company {SECOND_REALM_ID})")
+    users = create_console_users(stack, admin, [DEMO_MERCHANT_ID, SECOND_MERCHANT_ID])
+    say("")
+    say(f"  Merchant console: {stack.gateway_url}/   (sign in with one of these; password {DEMO_PASSWORD})")
+    for email, role in users:
+        say(f"    {email.ljust(28)}{role}")

@@ -37,6 +37,7 @@ def print_urls(stack: Stack) -> None:
         ("  QBO OAuth callback", f"GET  {info['oauth_callback_url']}"),
         ("  Admin API", f"{info['admin_url']}/...   (Authorization: Bearer <admin token>)"),
         ("Admin token", info["admin_token"]),
+        ("Merchant console", f"{info['console_url']}   (Cognito sign-in; demo users below)"),
         ("QBO", _service(info["qbo_emulator_url"], info["qbo_api_base_url"])),
         ("PaySimple", _service(info["paysimple_emulator_url"], info["paysimple_api_base_url"])),
         ("AWS (moto server)", info["aws_endpoint_url"]),

@@ -187,7 +187,7 @@ class AdminService:
         self.require_merchant(merchant_id)
         return self.connect_flow.start(
             merchant_id,
-            started_by=caller.email or caller.user_id,
+            started_by=caller.email or (caller.user_id or "").removeprefix("iam:") or None,
             bound_to_user=caller.user_id if caller.signed_in_to_console else None,
             confirm_realm_change=confirm_realm_change,
         )

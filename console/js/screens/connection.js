@@ -1,0 +1,79 @@
+// Connection: Connect to QuickBooks, then the company (realm), who connected and when, the refresh token's
+// days left, Reconnect. Intuit's redirect comes back here (#connection?code=..&state=..&realmId=..): the
+// page completes it with the signed-in user's token, so only the user who started it can.
+import { api } from "../api.js";
+import { attempt, confirmDialog, el, formatDate, showMessage } from "../ui.js";
+
+const HEALTH = { healthy: "Connected", broken: "Needs reconnecting", not_connected: "Not connected" };
+
+function daysLeft(when) {
+  if (!when) return "—";
+  const days = Math.floor((new Date(when).getTime() - Date.now()) / 86_400_000);
+  return days < 0 ? "expired" : `${days} day${days === 1 ? "" : "s"} left (${formatDate(when)})`;
+}
+
+async function complete(merchantId, params) {
+  // Forget the code at once: a reload must not send it again.
+  history.replaceState(null, "", "#connection");
+  if (params.get("error")) {
+    showMessage("QuickBooks access was not granted.");
+    return;
+  }
+  const body = { code: params.get("code") || "", state: params.get("state") || "", realm_id: params.get("realmId") || "" };
+  const path = `/admin/merchants/${merchantId}/qbo/connection`;
+  try {
+    const connected = await api.post(path, body);
+    showMessage(`QuickBooks company ${connected.realm_id} is connected.`, { ok: true });
+  } catch (error) {
+    if (error.code !== "realm_change_unconfirmed") {
+      showMessage(error.text || error.message);
+      return;
+    }
+    const go = await confirmDialog({
+      title: "Connect a different QuickBooks company?",
+      body: `${error.message}. Every linked customer moves back to Unlinked Customers.`,
+      action: "Connect the new company",
+    });
+    if (!go) {
+      showMessage("Nothing changed: the QuickBooks company stays as it was.", { ok: true });
+      return;
+    }
+    const connected = await attempt(() => api.post(path, { ...body, confirm_realm_change: true }));
+    if (connected) showMessage(`QuickBooks company ${connected.realm_id} is connected.`, { ok: true });
+  }
+}
+
+export async function render(container, { merchantId, me, params }) {
+  if (params.get("state")) await complete(merchantId, params);
+  const status = await attempt(() => api.get(`/admin/merchants/${merchantId}/status`));
+  container.append(el("h1", { text: "Connection" }));
+  if (!status) return;
+  const connected = status.connection !== "not_connected";
+  const connect = el("button", {
+    type: "button", class: "primary", text: connected ? "Reconnect" : "Connect to QuickBooks",
+    onclick: async () => {
+      const started = await attempt(() => api.get(`/admin/merchants/${merchantId}/qbo/connect`));
+      if (started) window.location.assign(started.authorize_url);
+    },
+  });
+  const facts = [
+    ["Status", el("span", { class: `status-${status.connection}`, text: HEALTH[status.connection] })],
+    ["QuickBooks company (realm)", status.realm_id || "—"],
+    ["Connected by", status.connected_by || "—"],
+    ["Connected on", formatDate(status.connected_at)],
+    ["Refresh token", daysLeft(status.refresh_token_expires_at)],
+    ["Sync", status.sync_enabled ? `On since ${formatDate(status.enabled_at)}` : "Off"],
+    ["Last successful sync", formatDate(status.last_successful_sync)],
+  ];
+  if (status.connection_reason) facts.splice(1, 0, ["Why", status.connection_reason]);
+  if (me.role === "operator" && status.queue) {
+    facts.push(["Queue (all merchants)", `${status.queue.visible} waiting, ${status.queue.in_flight} in flight`]);
+    facts.push(["Dead-letter queue (all merchants)", `${status.dead_letter_queue.visible} waiting`]);
+  }
+  container.append(
+    el("dl", { class: "facts" }, facts.flatMap(([name, value]) => [el("dt", { text: name }), el("dd", {}, value)])),
+    el("p", { class: "note", text: "Connecting opens QuickBooks to approve access, then brings you back here. "
+      + "Only you can finish a connection you started." }),
+    connect,
+  );
+}
