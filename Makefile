@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 # The SAM CLI needs a region even for offline commands; telemetry would try to reach the network.
 SAM_ENV := AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} SAM_CLI_TELEMETRY=0
 
-.PHONY: install tools test test-unit test-integration test-e2e test-fuzz test-tooling lint format build \
+.PHONY: install tools test test-unit test-integration test-e2e test-browser test-fuzz test-tooling lint format build \
 	check-build run clean
 
 $(INSTALLED): layers/shared/requirements.txt requirements-dev.txt
@@ -40,7 +40,7 @@ test: install
 test-unit: install
 	$(BIN)/pytest -m unit --disable-socket $(PYTEST_ARGS)
 
-test-integration test-e2e test-fuzz test-tooling: test-%: install
+test-integration test-e2e test-browser test-fuzz test-tooling: test-%: install
 	$(BIN)/pytest -m $* $(PYTEST_ARGS)
 
 # Runs every check even when an earlier one fails, so one run reports everything; fails if any failed.

@@ -19,7 +19,14 @@ OPERATORS_GROUP = "operators"
 
 
 def _cognito(pool: UserPool) -> CognitoIdentityProviderClient:
-    return boto3.client("cognito-idp", endpoint_url=pool.endpoint_url, region_name=LOCAL_REGION)
+    # Always the local stack's moto server, whatever AWS credentials the environment has (or lacks).
+    return boto3.client(
+        "cognito-idp",
+        endpoint_url=pool.endpoint_url,
+        region_name=LOCAL_REGION,
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
 
 
 def create_operator(pool: UserPool, email: str, password: str) -> None:

@@ -146,7 +146,22 @@ def authorize_route(resolver: APIGatewayRestResolver, next_middleware: NextMiddl
     return next_middleware(resolver)
 
 
-app.use([authorize_route])
+def _authorize_before_validating() -> None:
+    """Run `authorize_route` first on every route, before Powertools' request validation: a caller who may
+    not call a route learns nothing from it, not even that its body is malformed (403, never 422)."""
+    # Powertools puts its validation middleware first in every route's stack and offers no public way to
+    # run a middleware before it, so it is wrapped where the resolver keeps it.
+    validate = app._request_validation_middleware
+
+    def authorize_then_validate(
+        resolver: APIGatewayRestResolver, next_middleware: NextMiddleware
+    ) -> Response[Any]:
+        return authorize_route(resolver, lambda checked: validate(checked, next_middleware))  # type: ignore[arg-type]
+
+    app._request_validation_middleware = authorize_then_validate  # type: ignore[assignment]
+
+
+_authorize_before_validating()
 
 
 def current_caller() -> Caller:
