@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -57,8 +58,9 @@ class Console:
         session.headers["Authorization"] = f"Bearer {self.token(email)}"
         return session
 
-    def get(self, path: str) -> dict:
-        return self.admin.ok("GET", path)
+    def get(self, path: str) -> dict[str, Any]:
+        found: dict[str, Any] = self.admin.ok("GET", path)
+        return found
 
 
 def _save(paysimple: PaySimpleEmulatorControl, merchant_id: str, first: str, last: str, email: str) -> str:
@@ -104,7 +106,7 @@ def console(tmp_path_factory) -> Iterator[Console]:
                 ("Lena Fischer", None),
                 ("Lena Fischer (shop)", None),
             ):
-                fields = {
+                fields: dict[str, Any] = {
                     "GivenName": display_name.split()[0],
                     "FamilyName": display_name.split()[1],
                     "DisplayName": display_name,

@@ -4,6 +4,8 @@ each step the API (with the operator's admin token) says what changed."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import expect
 
@@ -13,12 +15,16 @@ from tests.e2e.conftest import wait_for
 M = "/admin/merchants/4242"
 
 
-def unlinked(console: Console, merchant_id: str = "4242") -> list[dict]:
-    return console.get(f"/admin/merchants/{merchant_id}/customers?status=unlinked")["items"]
+def unlinked(console: Console, merchant_id: str = "4242") -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = console.get(f"/admin/merchants/{merchant_id}/customers?status=unlinked")[
+        "items"
+    ]
+    return items
 
 
-def customer(console: Console, paysimple_customer_id: str) -> dict:
-    return console.get(f"{M}/customers/{paysimple_customer_id}")["customer"]
+def customer(console: Console, paysimple_customer_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = console.get(f"{M}/customers/{paysimple_customer_id}")["customer"]
+    return found
 
 
 def test_an_admin_links_an_unlinked_customer_through_the_type_ahead_then_unlinks_it(page, console):
@@ -146,7 +152,7 @@ def test_an_admin_downloads_the_go_live_dry_run_as_csv(page, console):
     expect(page.get_by_role("table", name="Go-live preview")).to_contain_text("Lena")
     with page.expect_download() as downloaded:
         page.get_by_role("button", name="Download CSV").click()
-    csv_text = open(downloaded.value.path(), encoding="utf-8").read()
+    csv_text = Path(downloaded.value.path()).read_text(encoding="utf-8")
     assert downloaded.value.suggested_filename == "go-live-4242-page-1.csv"
     assert csv_text.splitlines()[0].startswith("paysimple_customer_id")
     assert "Lena" in csv_text
@@ -257,7 +263,7 @@ def test_connecting_quickbooks_from_the_console_completes_for_the_user_who_start
 
 
 def test_connecting_another_quickbooks_company_asks_for_confirmation(page, console):
-    # Given merchant 1225 (with linked customers: none yet, so link one) and QBO consenting for another company
+    # Given merchant 1225 with a linked customer, and QBO consenting for another company
     tenant = console.tenants["1225"]
     m = "/admin/merchants/1225"
     ann = next(item for item in unlinked(console, "1225") if item["first_name"] == "Ann")
