@@ -89,3 +89,24 @@ BENCH_ARGS ?=
 .PHONY: bench
 bench: install
 	$(BIN)/python -m bench.run_bench $(BENCH_ARGS)
+
+# The merchant console in AWS (README "Deploying"): console/ to the stack's private bucket, with a config.json
+# made from the stack's outputs (Cognito endpoint, user pool, public app client), then a CloudFront
+# invalidation. Needs the AWS CLI and credentials for the stack. STACK defaults to samconfig's stack name.
+STACK ?= customer-sync
+REGION ?= $${AWS_DEFAULT_REGION:-us-east-1}
+
+.PHONY: deploy-console
+deploy-console:
+	@set -euo pipefail; \
+	output() { aws cloudformation describe-stacks --region $(REGION) --stack-name $(STACK) \
+	  --query "Stacks[0].Outputs[?OutputKey=='$$1'].OutputValue" --output text; }; \
+	bucket=$$(output ConsoleBucketName); distribution=$$(output ConsoleDistributionId); \
+	pool=$$(output UserPoolId); client=$$(output UserPoolClientId); region=$(REGION); \
+	config=$$(mktemp); trap 'rm -f "$$config"' EXIT; \
+	printf '{"region": "%s", "cognito_endpoint": "https://cognito-idp.%s.amazonaws.com/", "user_pool_id": "%s", "client_id": "%s"}\n' \
+	  "$$region" "$$region" "$$pool" "$$client" > "$$config"; \
+	aws s3 sync console/ "s3://$$bucket/" --delete --exclude config.json --region $(REGION); \
+	aws s3 cp "$$config" "s3://$$bucket/config.json" --content-type application/json --cache-control no-cache --region $(REGION); \
+	aws cloudfront create-invalidation --distribution-id "$$distribution" --paths '/*' >/dev/null; \
+	echo "console uploaded to s3://$$bucket; open $$(output ConsoleUrl)"
