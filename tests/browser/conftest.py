@@ -22,7 +22,13 @@ from emulators.paysimple import PaySimpleEmulatorControl
 from emulators.qbo.control import QboEmulatorControl
 from local.cognito_tokens import UserPool
 from local.console_users import create_operator, id_token, set_permanent_password
-from tests.e2e.conftest import HTTP_TIMEOUT_SECONDS, PROJECT_ROOT, Admin, local_stack_process, wait_for
+from tests.support.local_stack_process import (
+    HTTP_TIMEOUT_SECONDS,
+    PROJECT_ROOT,
+    Admin,
+    local_stack_process,
+    wait_for,
+)
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = [

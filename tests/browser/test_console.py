@@ -10,7 +10,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.browser.conftest import Console, screenshot, sign_in
-from tests.e2e.conftest import wait_for
+from tests.support.local_stack_process import wait_for
 
 M = "/admin/merchants/4242"
 

@@ -11,10 +11,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from customer_sync.domain.admin.access import ACCESS_RULES, Access
+from customer_sync.domain.admin.access import ACCESS_RULES
 from local.cognito_tokens import UserPool
 from local.console_users import create_operator, id_token, set_permanent_password
-from tests.e2e.conftest import HTTP_TIMEOUT_SECONDS
+from tests.support.local_stack_process import HTTP_TIMEOUT_SECONDS
 
 pytestmark = pytest.mark.e2e
 
@@ -120,7 +120,7 @@ def test_merchant_1225s_admin_gets_403_on_every_4242_route_and_nothing_changes(u
 def test_a_merchant_admin_cannot_onboard_rekey_or_invite_but_an_operator_can(users, admin):
     own = users.session("e2e-admin-4242@example.com")
     new_key = {**CREDENTIALS, "webhook_signing_key": secrets.token_urlsafe(16)}
-    forbidden = [
+    forbidden: list[tuple[str, str, dict[str, Any]]] = [
         ("PUT", "/admin/merchants/5151", {"json": {"paysimple": CREDENTIALS}}),  # onboard
         ("PUT", "/admin/merchants/4242", {"json": {"paysimple": new_key}}),  # re-key its own merchant
         ("POST", "/admin/merchants/4242/admins", {"json": {"email": "friend@example.com"}}),  # invite
