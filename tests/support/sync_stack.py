@@ -42,6 +42,7 @@ from emulators.paysimple.server import PaySimpleEmulator
 from emulators.qbo.control import QboEmulatorControl
 from emulators.qbo.server import QboEmulator
 from functions.sync.app import lambda_handler
+from local.bootstrap import LocalStack
 from tests.fakes.tokens import FixedTokens
 from tests.support import emulators
 from tests.support.lambda_context import LambdaContextStub
@@ -204,12 +205,15 @@ class SyncStack:
 @pytest.fixture
 def sync_stack(
     use_function_env: Callable[..., dict[str, str]],
+    local_stack: LocalStack,
     qbo_emulator: QboEmulator,
     paysimple_emulator: PaySimpleEmulator,
     monkeypatch: pytest.MonkeyPatch,
 ) -> SyncStack:
     env = use_function_env(
         "SyncFunction",
+        # The tests call AdminFunction's handler too (failures, redrive): its one variable of its own.
+        USER_POOL_ID=local_stack.function_environment("AdminFunction")["USER_POOL_ID"],
         **emulators.emulator_urls(qbo_emulator, paysimple_emulator),
         HTTP_TIMEOUT_SECONDS=str(HTTP_TIMEOUT_SECONDS),
         QBO_MAX_ATTEMPTS=str(QBO_MAX_ATTEMPTS),

@@ -57,6 +57,10 @@ class CognitoConsoleUsers:
             code = error.response.get("Error", {}).get("Code")
             if code in ("UsernameExistsException", "AliasExistsException"):
                 raise Conflict("a console user with this email already exists") from None
+            if code == "InvalidParameterException":
+                raise InvalidRequest(
+                    "body.email", ["the user pool does not accept this email address"]
+                ) from None
             if code == "InvalidPasswordException":
                 raise InvalidRequest(
                     "body.temporary_password", ["the user pool's password policy refuses this password"]
