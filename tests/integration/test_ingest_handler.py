@@ -188,14 +188,21 @@ def test_a_signature_valid_for_one_merchant_does_not_authorize_another(env, merc
     assert queue_depth(env) == 0
 
 
-def test_a_body_that_is_not_json_is_a_bad_request(env, merchant_1225, log_lines):
-    # Given a signed body that is not JSON / When received / Then 400, nothing queued
-    assert invoke(signed_event(b"event_type=customer_created")) == (
+def test_a_signed_body_that_is_not_strict_json_is_a_bad_request(env, merchant_1225, log_lines):
+    # Given a correctly signed body naming merchant 1225 that holds NaN / When received / Then 400
+    assert invoke(signed_event(b'{"merchant_id": 1225, "event_id": NaN}')) == (
         400,
         {"message": "body is not valid JSON"},
     )
     assert queue_depth(env) == 0
     assert '"WebhookMalformed"' in log_lines()
+
+
+def test_a_signed_body_that_names_no_merchant_is_unauthorized(env, merchant_1225):
+    # Given a body that is not JSON at all, with a signature header: nobody can be its signer
+    # When received / Then the same 401 as an unknown merchant, nothing queued
+    assert invoke(signed_event(b"event_type=customer_created")) == (401, UNAUTHORIZED)
+    assert queue_depth(env) == 0
 
 
 def test_json_of_the_wrong_shape_is_unprocessable_and_names_the_field(env, merchant_1225, log_lines):
@@ -335,3 +342,91 @@ def test_a_card_number_in_the_body_is_never_logged(env, merchant_1225, log_lines
         assert CARD not in text
         assert CARD.replace(" ", "") not in text
     assert status in {202, 400, 401, 413, 422}
+
+
+# -- the order of checks, through the handler ---------------------------------------------------------------
+
+UNSIGNED_REQUESTS = {
+    "valid-body": lambda: rest_proxy_event(webhook_body("customer_created", "evt_1", CUSTOMER)),
+    "no-merchant-id": lambda: rest_proxy_event(b'{"event_type": "customer_created"}'),
+    "not-json": lambda: rest_proxy_event(b"not json"),
+    "too-large": lambda: rest_proxy_event(b"x" * 70_000),
+    "not-base64": lambda: {**rest_proxy_event(b"{}"), "body": "!!", "isBase64Encoded": True},
+    "lone-surrogate-text": lambda: {
+        **rest_proxy_event(b"{}"),
+        "body": '{"merchant_id": 1225, "x": "\ud800"}',
+    },
+    "empty-signature": lambda: rest_proxy_event(b'{"merchant_id": 1225}', headers={SIGNATURE_HEADER: ""}),
+}
+
+
+@pytest.mark.parametrize("make_event", list(UNSIGNED_REQUESTS.values()), ids=list(UNSIGNED_REQUESTS))
+def test_a_request_without_a_signature_learns_nothing_beyond_401(env, merchant_1225, log_lines, make_event):
+    # Given a request with no usable signature header, whatever its body
+    # When received
+    status, body = invoke(make_event())
+
+    # Then 401 with the one message, nothing queued, and the operators' log says why
+    assert (status, body) == (401, UNAUTHORIZED)
+    assert queue_depth(env) == 0
+    assert '"refusal":"no signature header"' in log_lines()
+
+
+@pytest.mark.parametrize(
+    ("make_event", "expected"),
+    [
+        (lambda: signed_event(b"x" * 70_000), (413, {"message": "body exceeds 65536 bytes"})),
+        (lambda: signed_event(b'{"merchant_id": 4242, "x": NaN}'), (401, UNAUTHORIZED)),
+        (lambda: signed_event(b'{"merchant_id": 1225, "x": NaN}', signing_key="wrong"), (401, UNAUTHORIZED)),
+        (
+            lambda: signed_event(b'{"merchant_id": 1225, "x": NaN}'),
+            (400, {"message": "body is not valid JSON"}),
+        ),
+        (lambda: signed_event(b'{"merchant_id": 1225}'), (422, None)),
+    ],
+    ids=["size-first", "then-merchant", "then-signature", "then-strict-json", "then-envelope"],
+)
+def test_each_check_comes_in_its_documented_order(env, merchant_1225, make_event, expected):
+    # Given a signed request that fails exactly one check (and would fail every later one too)
+    # When received
+    status, body = invoke(make_event())
+
+    # Then the earliest check answers, and nothing is queued
+    assert status == expected[0]
+    if expected[1] is not None:
+        assert body == expected[1]
+    assert queue_depth(env) == 0
+
+
+def test_a_lone_surrogate_in_a_signed_text_body_is_a_bad_request(env, merchant_1225):
+    # Given a signed request whose text body (as API Gateway passed it) holds a lone UTF-16 surrogate
+    event = signed_event(webhook_body("customer_created", "evt_1", CUSTOMER))
+    event["body"] = event["body"].replace("John", "Jo\ud800n")
+
+    # When received / Then 400, nothing queued
+    assert invoke(event) == (400, {"message": "body is not valid UTF-8 text"})
+    assert queue_depth(env) == 0
+
+
+def test_a_lone_surrogate_escape_in_a_signed_body_is_a_bad_request(env, merchant_1225):
+    # Given a signed body whose JSON spells a lone surrogate as an escape, in a field that is never queued
+    raw_body = webhook_body("payment_created", "evt_1", {"note": "x"}).replace(b'"x"', b'"\\ud800"')
+
+    # When received / Then 400 naming the reason, nothing queued
+    assert invoke(signed_event(raw_body)) == (
+        400,
+        {"message": "body is not valid JSON: it holds a lone UTF-16 surrogate"},
+    )
+    assert queue_depth(env) == 0
+
+
+def test_a_signed_event_dated_past_what_utc_can_hold_is_unprocessable(env, merchant_1225):
+    # Given a signed event dated year 9999 at offset -23:59 (after the last instant a UTC datetime holds)
+    raw_body = webhook_body("customer_updated", "evt_1", CUSTOMER, created_at="9999-12-31T23:59:59-23:59")
+
+    # When received / Then 422 naming created_at, nothing queued
+    assert invoke(signed_event(raw_body)) == (
+        422,
+        {"message": "created_at: Value error, must be a timestamp between the years 0001 and 9999 in UTC"},
+    )
+    assert queue_depth(env) == 0

@@ -10,6 +10,7 @@ from customer_sync.domain.ingest import accept_webhook
 from customer_sync.domain.webhook_signature import sign_body
 from customer_sync.errors import (
     UNAUTHORIZED_MESSAGE,
+    MerchantSecretInvalid,
     WebhookInvalid,
     WebhookNotJson,
     WebhookTooLarge,
@@ -64,7 +65,7 @@ def accept(keys, publisher, settings):
     def call(raw_body, signature="sign", *, key=KEY, settings=settings):
         if signature == "sign":
             signature = sign_body(raw_body, key)
-        return accept_webhook(raw_body, signature, keys=keys, publisher=publisher, settings=settings)
+        return accept_webhook(signature, lambda: raw_body, keys=keys, publisher=publisher, settings=settings)
 
     return call
 
@@ -99,8 +100,8 @@ def test_a_signed_event_of_another_type_is_ignored(accept, publisher):
     assert publisher.published == []
 
 
-def test_an_oversized_body_is_refused_before_anything_reads_it(accept, keys, publisher, settings):
-    # Given a body one byte over the limit
+def test_an_oversized_body_is_refused_before_anything_parses_it(accept, keys, publisher, settings):
+    # Given a signed request whose body is one byte over the limit
     raw_body = b" " * settings.max_body_bytes + b"x"
 
     # When offered / Then it is too large, and no key was looked up
@@ -120,50 +121,88 @@ def test_a_body_of_exactly_the_limit_is_not_too_large(accept, publisher, setting
     assert len(publisher.published) == 1
 
 
+# -- the order of checks: an unverified request learns nothing but 401 --------------------------------------
+
+
+class BodyNeverRead:
+    def __call__(self):
+        raise AssertionError("the body of an unsigned request was read")
+
+
+@pytest.mark.parametrize("signature", [None, ""], ids=["absent", "empty"])
+def test_a_request_without_a_signature_is_refused_before_its_body_is_read(
+    keys, publisher, settings, signature
+):
+    # Given a request with no signature header / When offered
+    with pytest.raises(WebhookUnauthorized) as refused:
+        accept_webhook(signature, BodyNeverRead(), keys=keys, publisher=publisher, settings=settings)
+
+    # Then it is unauthorized without its body being read or a key looked up
+    assert refused.value.message == UNAUTHORIZED_MESSAGE
+    assert refused.value.reason == "no signature header"
+    assert keys.lookups == []
+    assert publisher.published == []
+
+
+UNSIGNED_BODIES = {
+    "valid": body_of(),
+    "no-merchant-id": json.dumps(
+        {k: v for k, v in webhook_document().items() if k != "merchant_id"}
+    ).encode(),
+    "every-field-wrong": body_of(event_id=None, created_at="yesterday", data={}),
+    "not-json": b"event_type=customer_created",
+    "json-array": b"[1225]",
+    "too-large": b" " * 70_000,
+    "unknown-merchant": body_of(merchant_id=9999),
+}
+
+
+@pytest.mark.parametrize("raw_body", list(UNSIGNED_BODIES.values()), ids=list(UNSIGNED_BODIES))
+def test_an_unsigned_request_learns_nothing_beyond_401(accept, keys, publisher, raw_body):
+    # Given a request without a signature header, whatever its body / When offered
+    with pytest.raises(WebhookUnauthorized) as refused:
+        accept(raw_body, signature=None)
+
+    # Then it gets the one 401 message, and no key was looked up
+    assert refused.value.message == UNAUTHORIZED_MESSAGE
+    assert keys.lookups == []
+    assert publisher.published == []
+
+
 @pytest.mark.parametrize(
     "raw_body",
     [
         b"",
         b"not json",
         b'{"merchant_id": 1225',
-        b'{"merchant_id": NaN}',
-        b"\xff\xfe{",
+        b"[1225]",
+        b'{"merchant_id": "1225"}',
+        b'{"merchant_id": 0}',
+        b'{"merchant_id": true}',
+        b'{"event_type": "customer_created"}',
         b"[" * 30_000 + b"]" * 30_000,
     ],
-    ids=["empty", "text", "truncated", "nan", "not-utf8", "nested-too-deep"],
+    ids=["empty", "text", "truncated", "array", "id-as-text", "id-zero", "id-bool", "no-id", "too-deep"],
 )
-def test_a_body_that_is_not_json_is_malformed(accept, raw_body):
-    # Given a body that is not JSON / When offered, even signed / Then it is malformed
-    with pytest.raises(WebhookNotJson, match=r"^body is not valid JSON$"):
-        accept(raw_body)
+def test_a_body_that_names_no_merchant_cannot_be_verified(accept, keys, raw_body):
+    # Given a request with a signature header whose body names no merchant / When offered
+    with pytest.raises(WebhookUnauthorized) as refused:
+        accept(raw_body, signature="00" * 32)
 
-
-def test_json_that_is_not_an_object_is_invalid(accept):
-    # Given a JSON array / When offered / Then it is refused as the wrong shape
-    with pytest.raises(WebhookInvalid, match=r"^body: must be a JSON object$"):
-        accept(b"[1225]")
-
-
-def test_a_missing_merchant_id_is_named_before_any_key_lookup(accept, keys):
-    # Given a body without merchant_id / When offered / Then merchant_id is named, and only merchant_id
-    document = json.loads(body_of())
-    del document["merchant_id"]
-    document["data"] = "not an object"
-
-    with pytest.raises(WebhookInvalid) as refused:
-        accept(json.dumps(document).encode())
-
-    assert refused.value.message == "merchant_id: Field required"
+    # Then it gets the same 401 as an unknown merchant (nobody could have signed it), with no key lookup
+    assert refused.value.message == UNAUTHORIZED_MESSAGE
+    assert refused.value.reason == "no merchant_id in the body"
     assert keys.lookups == []
 
 
-def test_an_unsigned_request_is_unauthorized_without_a_key_lookup(accept, keys, publisher):
-    # Given a valid event without a signature header / When offered / Then it is unauthorized
-    with pytest.raises(WebhookUnauthorized):
-        accept(body_of(), signature=None)
+def test_a_wrongly_signed_request_learns_nothing_about_the_rest_of_the_envelope(accept):
+    # Given a body with a good merchant_id but every other field wrong, and a wrong signature
+    raw_body = body_of(event_id=None, created_at="yesterday", data={})
 
-    assert keys.lookups == []
-    assert publisher.published == []
+    # When offered / Then it is unauthorized rather than told which fields are wrong
+    with pytest.raises(WebhookUnauthorized) as refused:
+        accept(raw_body, signature="00" * 32)
+    assert refused.value.reason == "signature mismatch"
 
 
 def test_unknown_merchant_and_wrong_signature_get_the_same_answer(accept, publisher):
@@ -174,18 +213,90 @@ def test_unknown_merchant_and_wrong_signature_get_the_same_answer(accept, publis
     with pytest.raises(WebhookUnauthorized) as wrong_signature:
         accept(body_of(), key="some-other-key")
 
-    # Then both get one and the same message
+    # Then both get one and the same message; only the operators' reason differs
     assert unknown_merchant.value.message == wrong_signature.value.message == UNAUTHORIZED_MESSAGE
+    assert (unknown_merchant.value.reason, wrong_signature.value.reason) == (
+        "no signing key stored for the merchant",
+        "signature mismatch",
+    )
     assert publisher.published == []
 
 
-def test_an_unsigned_request_learns_nothing_about_the_rest_of_the_envelope(accept):
-    # Given a body with a good merchant_id but every other field wrong, and no valid signature
-    raw_body = body_of(event_id=None, created_at="yesterday", data={})
+class MalformedKeys:
+    def signing_key(self, merchant_id):
+        raise MerchantSecretInvalid(f"secret 'test/merchants/{merchant_id}/webhook-signing-key' is invalid")
 
-    # When offered / Then it is unauthorized rather than told which fields are wrong
+
+def test_a_malformed_stored_key_is_raised_for_the_handler_and_nothing_is_published(publisher, settings):
+    # Given a merchant whose stored signing key is malformed / When a signed request for it is offered
+    raw_body = body_of()
+    with pytest.raises(MerchantSecretInvalid):
+        accept_webhook(
+            sign_body(raw_body, KEY),
+            lambda: raw_body,
+            keys=MalformedKeys(),
+            publisher=publisher,
+            settings=settings,
+        )
+
+    # Then nothing is published (the handler answers 401 and counts it for operators)
+    assert publisher.published == []
+
+
+# -- verified: the sender is told what is wrong --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw_body",
+    [
+        b'{"merchant_id": 1225, "event_id": NaN}',
+        b'{"merchant_id": 1225, "data": {"first_name": "Zo\xff"}}',
+        b'{"merchant_id": 1225, "data": {"first_name": "\xed\xa0\x80"}}',
+        b'{"merchant_id": 1225, "data": {"first_name": "\\ud800"}}',
+        b'{"merchant_id": 1225, "\\udfff": 1}',
+    ],
+    ids=["nan", "not-utf8", "utf8-encoded-surrogate", "lone-surrogate-escape", "surrogate-key"],
+)
+def test_a_verified_body_that_is_not_strict_json_is_malformed(accept, publisher, raw_body):
+    # Given a correctly signed body that names its merchant but is not strict JSON / When offered
+    with pytest.raises(WebhookNotJson, match=r"^body is not valid JSON"):
+        accept(raw_body)
+
+    # Then it is told so, and nothing is published
+    assert publisher.published == []
+
+
+def test_a_surrogate_pair_is_text_not_a_lone_surrogate(accept):
+    # Given a signed event whose type holds an emoji, which json.dumps writes as a surrogate pair escape
+    raw_body = body_of(event_type="payment_\N{GRINNING FACE}")
+    assert b"\\ud83d\\ude00" in raw_body
+
+    # When offered / Then it is valid JSON (an ignored event type)
+    assert accept(raw_body).status == "ignored"
+
+
+def test_a_verified_json_array_is_the_wrong_shape(accept, keys):
+    # Given a signed body that names its merchant inside an array: it names none at the top level
     with pytest.raises(WebhookUnauthorized):
-        accept(raw_body, signature="00" * 32)
+        accept(b'[{"merchant_id": 1225}]')
+    assert keys.lookups == []
+
+
+@pytest.mark.parametrize(
+    "created_at",
+    ["9999-12-31T23:59:59.9999999-23:59", "0001-01-01T00:00:00+23:59"],
+    ids=["after-year-9999-in-utc", "before-year-1-in-utc"],
+)
+def test_a_timestamp_outside_what_utc_can_hold_is_named(accept, publisher, created_at):
+    # Given a signed event whose created_at, moved to UTC, leaves the years 0001-9999 / When offered
+    with pytest.raises(WebhookInvalid) as refused:
+        accept(body_of(created_at=created_at))
+
+    # Then created_at is named (no OverflowError escapes), and nothing is published
+    assert refused.value.message == (
+        "created_at: Value error, must be a timestamp between the years 0001 and 9999 in UTC"
+    )
+    assert publisher.published == []
 
 
 def test_a_signed_event_of_the_wrong_shape_names_the_field(accept, publisher):
@@ -281,5 +392,7 @@ def test_a_signature_for_one_merchant_does_not_authorize_another(keys, publisher
 
     # When offered / Then it is unauthorized
     with pytest.raises(WebhookUnauthorized):
-        accept_webhook(raw_body, sign_body(raw_body, KEY), keys=keys, publisher=publisher, settings=settings)
+        accept_webhook(
+            sign_body(raw_body, KEY), lambda: raw_body, keys=keys, publisher=publisher, settings=settings
+        )
     assert keys.lookups == ["1226"]

@@ -248,7 +248,7 @@ class WebhookTooLarge(WebhookRejected):
 
 
 class WebhookNotJson(WebhookRejected):
-    """Not JSON, or a body that cannot be decoded to bytes at all (bad base64 from API Gateway)."""
+    """A verified body that is not strict JSON (not UTF-8, NaN, a lone surrogate, nested too deep)."""
 
 
 class WebhookInvalid(WebhookRejected):
@@ -256,13 +256,19 @@ class WebhookInvalid(WebhookRejected):
 
 
 class WebhookUnauthorized(WebhookRejected):
-    def __init__(self) -> None:
-        # One message for a missing signature, a wrong one and an unknown merchant: no merchant enumeration.
+    """One message for every unverified request (no signature, no merchant named, an unknown merchant, a
+    wrong signature), so nobody can enumerate merchants. `reason` and `merchant_id` are for operators' logs
+    only, never for the response."""
+
+    def __init__(self, reason: str, *, merchant_id: str | None = None) -> None:
         super().__init__(UNAUTHORIZED_MESSAGE)
+        self.reason = reason
+        self.merchant_id = merchant_id
 
 
 class UndecodableBody(ValueError):
-    """API Gateway says the body is base64 (`isBase64Encoded`), but it is not."""
+    """API Gateway's body cannot be turned back into the bytes the client sent: flagged base64
+    (`isBase64Encoded`) but not base64, or text holding a lone UTF-16 surrogate."""
 
 
 # -- the sync of one queued change ---------------------------------------------------------------------------

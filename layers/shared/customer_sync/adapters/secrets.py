@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import TransformParameterError
 from botocore.config import Config
 
 from customer_sync.adapters.aws_session import AWS_DEFAULT, aws_client
@@ -50,6 +51,9 @@ class SecretsStore:
                 transform="json",
                 force_fetch=refetch,
             )
+        except TransformParameterError:
+            # Not JSON at all. `from None`: the decode error holds the value.
+            raise SecretNotAnObject(f"secret {name!r} is not a JSON object") from None
         except Exception as error:
             if _is_not_found(error):
                 raise SecretNotFound(f"secret {name!r} does not exist") from error

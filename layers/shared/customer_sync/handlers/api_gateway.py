@@ -17,7 +17,11 @@ def raw_body(event: APIGatewayProxyEvent) -> bytes:
     A text body is what API Gateway made of the client's UTF-8 bytes, and UTF-8 turns it back into them."""
     body = event.body or ""
     if not event.is_base64_encoded:
-        return body.encode("utf-8")
+        try:
+            return body.encode("utf-8")
+        except UnicodeEncodeError:
+            # A lone UTF-16 surrogate: no bytes a client sent decode to that.
+            raise UndecodableBody("body is not valid UTF-8 text") from None
     try:
         return base64.b64decode(body, validate=True)
     except (ValueError, binascii.Error):

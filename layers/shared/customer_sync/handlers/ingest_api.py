@@ -17,6 +17,8 @@ from customer_sync.composition.ingest import ingest_components
 from customer_sync.domain.ingest import accept_webhook
 from customer_sync.domain.webhook_signature import SIGNATURE_HEADER
 from customer_sync.errors import (
+    UNAUTHORIZED_MESSAGE,
+    MerchantSecretInvalid,
     UndecodableBody,
     WebhookInvalid,
     WebhookNotJson,
@@ -30,13 +32,16 @@ from customer_sync.observability import logger, metrics
 # debug=False explicitly: debug mode (POWERTOOLS_DEV) prints every event, body included.
 app = APIGatewayRestResolver(debug=False)
 
-# Rejection -> (status, metric). One metric per outcome; WebhookAccepted / WebhookIgnored are the others.
+# Refusal -> (status, metric). One metric per outcome; WebhookAccepted / WebhookIgnored are the others.
 REJECTIONS: dict[type[Exception], tuple[HTTPStatus, str]] = {
     WebhookTooLarge: (HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "WebhookTooLarge"),
     WebhookNotJson: (HTTPStatus.BAD_REQUEST, "WebhookMalformed"),
     UndecodableBody: (HTTPStatus.BAD_REQUEST, "WebhookMalformed"),
     WebhookInvalid: (HTTPStatus.UNPROCESSABLE_ENTITY, "WebhookInvalid"),
     WebhookUnauthorized: (HTTPStatus.UNAUTHORIZED, "WebhookUnauthorized"),
+    # The caller gets the same 401 as for an unknown merchant; operators get this metric, its alarm
+    # (MerchantSecretMalformedAlarm) and an error log line naming the secret and the fields at fault.
+    MerchantSecretInvalid: (HTTPStatus.UNAUTHORIZED, "MerchantSecretMalformed"),
 }
 
 
@@ -45,11 +50,11 @@ def _json(status: HTTPStatus, body: dict[str, str]) -> Response[dict[str, str]]:
 
 
 def receive_paysimple_webhook(event: APIGatewayProxyEvent) -> Response[dict[str, str]]:
-    """202 for an accepted or ignored delivery; a rejection raises (see REJECTIONS)."""
+    """202 for an accepted or ignored delivery; a refusal raises (see REJECTIONS)."""
     components = ingest_components()
     outcome = accept_webhook(
-        raw_body(event),
         single_header(event, SIGNATURE_HEADER),
+        lambda: raw_body(event),
         keys=components.signing_keys,
         publisher=components.publisher,
         settings=components.settings,
@@ -70,11 +75,22 @@ def receive_paysimple_webhook(event: APIGatewayProxyEvent) -> Response[dict[str,
     return _json(HTTPStatus.ACCEPTED, body)
 
 
-def reject_webhook(error: WebhookRejected | UndecodableBody) -> Response[dict[str, str]]:
+def reject_webhook(
+    error: WebhookRejected | UndecodableBody | MerchantSecretInvalid,
+) -> Response[dict[str, str]]:
     status, metric_name = REJECTIONS[type(error)]
-    # The message names what is wrong (a size, "not JSON", field locations); it never quotes the body.
-    logger.warning("webhook rejected", extra={"status": int(status), "reason": str(error)})
     metrics.add_metric(name=metric_name, unit=MetricUnit.Count, value=1)
+    if isinstance(error, MerchantSecretInvalid):
+        # The operator's problem, not the caller's: the caller learns nothing beyond 401.
+        logger.error(
+            "webhook refused: the merchant's signing-key secret is malformed", extra={"error": str(error)}
+        )
+        return _json(status, {"message": UNAUTHORIZED_MESSAGE})
+    # The message names what is wrong (a size, "not JSON", field locations); it never quotes the body.
+    details: dict[str, object] = {"status": int(status), "reason": str(error)}
+    if isinstance(error, WebhookUnauthorized):
+        details.update(refusal=error.reason, merchant_id=error.merchant_id)
+    logger.warning("webhook rejected", extra=details)
     return _json(status, {"message": str(error)})
 
 

@@ -29,6 +29,9 @@ _ISO_TIMESTAMP = re.compile(
 )
 
 
+_NOT_A_TIMESTAMP = "must be an ISO 8601 timestamp such as 2018-06-20T21:42:31.5412011Z"
+
+
 def parse_paysimple_timestamp(value: object) -> datetime:
     """PaySimple sends .NET's 7 fractional digits ("2018-06-20T21:42:31.5412011Z"); Python's datetime holds 6.
 
@@ -41,13 +44,22 @@ def parse_paysimple_timestamp(value: object) -> datetime:
         match = _ISO_TIMESTAMP.match(value) if isinstance(value, str) else None
         if match is None:
             # The input itself is never quoted back: error messages must not echo request data.
-            raise ValueError("must be an ISO 8601 timestamp such as 2018-06-20T21:42:31.5412011Z")
+            raise ValueError(_NOT_A_TIMESTAMP)
         fraction = (match["fraction"] or "").ljust(6, "0")[:6]
         zone = match["zone"] or "Z"
-        parsed = datetime.fromisoformat(f"{match['seconds']}.{fraction}{'+00:00' if zone == 'Z' else zone}")
+        try:
+            parsed = datetime.fromisoformat(
+                f"{match['seconds']}.{fraction}{'+00:00' if zone == 'Z' else zone}"
+            )
+        except ValueError:
+            raise ValueError(_NOT_A_TIMESTAMP) from None  # e.g. month 13, or an offset of 24 hours
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        # Year 9999 at -23:59 (or year 1 at +23:59) is past the last (first) instant a datetime holds.
+        raise ValueError("must be a timestamp between the years 0001 and 9999 in UTC") from None
 
 
 PaySimpleTimestamp = Annotated[datetime, BeforeValidator(parse_paysimple_timestamp)]
