@@ -72,6 +72,14 @@ run: install
 clean:
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
 
+# Upgrading a stack whose merchants were onboarded before the ingest function had its own signing-key secret
+# (README "Deploying"): copies each key into that secret. Uses your AWS credentials; prints no secret.
+# e.g. make migrate-signing-keys MIGRATE_ARGS="--secret-prefix customer-sync/ --check"
+MIGRATE_ARGS ?=
+.PHONY: migrate-signing-keys
+migrate-signing-keys: install
+	PYTHONPATH="layers/shared$${PYTHONPATH:+:$$PYTHONPATH}" $(BIN)/python -m ops.migrate_signing_keys $(MIGRATE_ARGS)
+
 # SAM local invoke, offline (README.md, "SAM local invoke"): each function run by `sam local invoke` with its
 # events/ sample in a local Lambda image (debootstrapped Debian rootfs, `docker import`ed, cached) against a
 # moto server on 127.0.0.1; every container runs on the host's network (--docker-network host), so nothing

@@ -86,8 +86,12 @@ def _seed_merchant(stack: LocalStack) -> None:
     """The sample events are signed for merchant 1225 with the documented test key (events/README.md)."""
     names = SecretNames(secret_prefix=stack.function_environment("IngestFunction")["SECRET_PREFIX"])
     secret = {"api_username": "sam-local", "api_key": "sam-local", "webhook_signing_key": TEST_SIGNING_KEY}
-    boto3.client("secretsmanager").create_secret(
-        Name=names.paysimple(str(TEST_MERCHANT_ID)), SecretString=json.dumps(secret)
+    client = boto3.client("secretsmanager")
+    client.create_secret(Name=names.paysimple(str(TEST_MERCHANT_ID)), SecretString=json.dumps(secret))
+    # The ingest function reads its own copy of the signing key, as onboarding writes it.
+    client.create_secret(
+        Name=names.webhook_signing_key(str(TEST_MERCHANT_ID)),
+        SecretString=json.dumps({"webhook_signing_key": TEST_SIGNING_KEY}),
     )
 
 

@@ -1,4 +1,4 @@
-"""The ingest function's adapters against moto: the per-merchant PaySimple secret and the change publisher."""
+"""The ingest function's adapters against moto: a merchant's signing-key secret and the change publisher."""
 
 import json
 from datetime import UTC, datetime
@@ -8,36 +8,46 @@ import pytest
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from botocore.stub import Stubber
 
-from customer_sync.adapters.merchant_secrets import MerchantPaySimpleSecrets
+from customer_sync.adapters.merchant_secrets import MerchantSigningKeys
 from customer_sync.adapters.sqs import SqsChangePublisher
 from customer_sync.config import SecretNames
 from customer_sync.errors import MerchantSecretInvalid
 from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.models.paysimple import PaySimpleCredentials
-from tests.support.onboarding import write_paysimple_secret
+from tests.support.onboarding import write_merchant_secrets, write_paysimple_secret
 
 NAMES = SecretNames(secret_prefix="test-prefix/")
-SECRET = {"api_username": "user-1225", "api_key": "api-key-1225", "webhook_signing_key": "signing-key-1225"}
+CREDENTIALS = PaySimpleCredentials(
+    api_username="user-1225", api_key="api-key-1225", webhook_signing_key="signing-key-1225"
+)
 
 
-def test_a_merchants_secret_gives_its_credentials_and_signing_key(aws):
-    # Given merchant 1225's PaySimple secret
-    write_paysimple_secret(NAMES, "1225", SECRET)
-    secrets = MerchantPaySimpleSecrets(NAMES, max_age_seconds=300)
-
-    # When read / Then it is the documented JSON, and the signing key is one of its fields
-    assert secrets.credentials("1225") == PaySimpleCredentials(**SECRET)
-    assert secrets.signing_key("1225") == "signing-key-1225"
+def store_signing_key_secret(merchant_id, secret_string):
+    boto3.client("secretsmanager").create_secret(
+        Name=NAMES.webhook_signing_key(merchant_id), SecretString=secret_string
+    )
 
 
-def test_a_secret_is_read_once_per_cache_period(aws):
-    # Given a secret read once, then rotated
-    write_paysimple_secret(NAMES, "1225", SECRET)
-    cached = MerchantPaySimpleSecrets(NAMES, max_age_seconds=300)
-    uncached = MerchantPaySimpleSecrets(NAMES, max_age_seconds=0)
+def test_a_merchants_signing_key_comes_from_its_own_secret(aws):
+    # Given merchant 1225 onboarded: its PaySimple secret and its signing-key secret
+    write_merchant_secrets(NAMES, "1225", CREDENTIALS)
+
+    # When its signing key is read / Then it is the key, and only the signing-key secret was read
+    keys = MerchantSigningKeys(NAMES, max_age_seconds=300)
+    assert keys.signing_key("1225") == "signing-key-1225"
+    assert NAMES.webhook_signing_key("1225") == "test-prefix/merchants/1225/webhook-signing-key"
+
+
+def test_a_signing_key_is_read_once_per_cache_period(aws):
+    # Given a signing key read once, then rotated
+    write_merchant_secrets(NAMES, "1225", CREDENTIALS)
+    cached = MerchantSigningKeys(NAMES, max_age_seconds=300)
+    uncached = MerchantSigningKeys(NAMES, max_age_seconds=0)
     cached.signing_key("1225")
     uncached.signing_key("1225")
-    write_paysimple_secret(NAMES, "1225", {**SECRET, "webhook_signing_key": "rotated-key"})
+    write_merchant_secrets(
+        NAMES, "1225", CREDENTIALS.model_copy(update={"webhook_signing_key": "rotated-key"})
+    )
 
     # When read again / Then the cached reader still has the old key; one with no cache period has the new one
     assert cached.signing_key("1225") == "signing-key-1225"
@@ -46,44 +56,53 @@ def test_a_secret_is_read_once_per_cache_period(aws):
 
 def test_a_merchant_without_a_secret_is_unknown(aws):
     # Given no secret for merchant 4242 / When read / Then the merchant is unknown
-    assert MerchantPaySimpleSecrets(NAMES, max_age_seconds=300).signing_key("4242") is None
+    assert MerchantSigningKeys(NAMES, max_age_seconds=300).signing_key("4242") is None
+
+
+def test_a_merchant_with_only_the_older_paysimple_secret_is_unknown_until_migrated(aws):
+    # Given a merchant onboarded before the signing key had its own secret
+    write_paysimple_secret(NAMES, "1225", CREDENTIALS.model_dump())
+
+    # When its signing key is read / Then the merchant is unknown: the PaySimple secret is never read
+    assert MerchantSigningKeys(NAMES, max_age_seconds=300).signing_key("1225") is None
 
 
 def test_a_merchant_whose_secret_is_scheduled_for_deletion_is_unknown(aws):
     # Given an off-boarded merchant whose secret awaits deletion
-    write_paysimple_secret(NAMES, "1225", SECRET)
-    boto3.client("secretsmanager").delete_secret(SecretId=NAMES.paysimple("1225"), RecoveryWindowInDays=7)
+    write_merchant_secrets(NAMES, "1225", CREDENTIALS)
+    boto3.client("secretsmanager").delete_secret(
+        SecretId=NAMES.webhook_signing_key("1225"), RecoveryWindowInDays=7
+    )
 
     # When read / Then the merchant is unknown
-    assert MerchantPaySimpleSecrets(NAMES, max_age_seconds=300).signing_key("1225") is None
+    assert MerchantSigningKeys(NAMES, max_age_seconds=300).signing_key("1225") is None
 
 
-def test_a_malformed_secret_is_reported_by_field_without_its_values(aws):
-    # Given a secret missing its signing key
-    write_paysimple_secret(NAMES, "1225", {"api_username": "user-1225", "api_key": "api-key-1225"})
+@pytest.mark.parametrize(
+    ("secret_string", "at"),
+    [
+        ('{"key": "signing-key-1225"}', "webhook_signing_key"),
+        ('{"webhook_signing_key": ""}', "webhook_signing_key"),
+        ('{"webhook_signing_key": 1225}', "webhook_signing_key"),
+        ('["signing-key-1225"]', "(root)"),
+        ("signing-key-1225", "(root)"),
+    ],
+    ids=["wrong-field", "empty", "not-text", "json-list", "not-json"],
+)
+def test_a_malformed_secret_is_reported_by_field_without_its_value(aws, secret_string, at):
+    # Given a signing-key secret that is not the documented JSON
+    store_signing_key_secret("1225", secret_string)
 
     # When read
     with pytest.raises(MerchantSecretInvalid) as invalid:
-        MerchantPaySimpleSecrets(NAMES, max_age_seconds=300).credentials("1225")
+        MerchantSigningKeys(NAMES, max_age_seconds=300).signing_key("1225")
 
-    # Then the error names the secret and the field, and quotes no value
+    # Then the error names the secret and the place at fault, and quotes no value
     assert (
-        str(invalid.value)
-        == "secret 'test-prefix/merchants/1225/paysimple' is invalid at: webhook_signing_key"
+        str(invalid.value) == f"secret 'test-prefix/merchants/1225/webhook-signing-key' is invalid at: {at}"
     )
-    assert "api-key-1225" not in str(invalid.value)
-
-
-def test_a_secret_that_is_not_a_json_object_is_reported_without_its_value(aws):
-    # Given a secret holding a JSON list instead of the documented object
-    boto3.client("secretsmanager").create_secret(
-        Name=NAMES.paysimple("1225"), SecretString='["api-key-1225"]'
-    )
-
-    # When read / Then the error names the secret and the whole value as the place at fault, quoting nothing
-    with pytest.raises(MerchantSecretInvalid) as invalid:
-        MerchantPaySimpleSecrets(NAMES, max_age_seconds=300).credentials("1225")
-    assert str(invalid.value) == "secret 'test-prefix/merchants/1225/paysimple' is invalid at: (root)"
+    assert "signing-key-1225" not in repr(invalid.value)
+    assert invalid.value.__cause__ is None
 
 
 def test_a_secrets_manager_outage_is_not_mistaken_for_an_unknown_merchant(aws):
@@ -93,13 +112,11 @@ def test_a_secrets_manager_outage_is_not_mistaken_for_an_unknown_merchant(aws):
     stubber.add_client_error(
         "get_secret_value", service_error_code="ThrottlingException", http_status_code=400
     )
-    secrets = MerchantPaySimpleSecrets(
-        NAMES, max_age_seconds=300, provider=SecretsProvider(boto3_client=client)
-    )
+    keys = MerchantSigningKeys(NAMES, max_age_seconds=300, provider=SecretsProvider(boto3_client=client))
 
     # When read / Then the failure propagates (the function errors and PaySimple retries) instead of a None
     with stubber, pytest.raises(Exception, match="ThrottlingException"):
-        secrets.signing_key("1225")
+        keys.signing_key("1225")
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import boto3
 import pytest
 
 from customer_sync.config import SecretNames
+from customer_sync.models.paysimple import PaySimpleCredentials
 from customer_sync.observability import logger as powertools_logger
 from customer_sync.observability import metrics
 from events.generate import (
@@ -27,7 +28,7 @@ from events.generate import (
 )
 from functions.ingest.app import lambda_handler
 from tests.support.lambda_context import LambdaContextStub
-from tests.support.onboarding import write_paysimple_secret
+from tests.support.onboarding import write_merchant_secrets
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
 UNAUTHORIZED = {"message": "missing or invalid signature"}
@@ -45,8 +46,14 @@ def env(use_function_env, monkeypatch):
 
 
 def seed_merchant(env, merchant_id, signing_key):
-    secret = {"api_username": f"user-{merchant_id}", "api_key": "api-key", "webhook_signing_key": signing_key}
-    write_paysimple_secret(SecretNames(secret_prefix=env["SECRET_PREFIX"]), merchant_id, secret)
+    credentials = PaySimpleCredentials(
+        api_username=f"user-{merchant_id}", api_key="api-key", webhook_signing_key=signing_key
+    )
+    write_merchant_secrets(names_of(env), merchant_id, credentials)
+
+
+def names_of(env):
+    return SecretNames(secret_prefix=env["SECRET_PREFIX"])
 
 
 @pytest.fixture
@@ -430,3 +437,28 @@ def test_a_signed_event_dated_past_what_utc_can_hold_is_unprocessable(env, merch
         {"message": "created_at: Value error, must be a timestamp between the years 0001 and 9999 in UTC"},
     )
     assert queue_depth(env) == 0
+
+
+@pytest.mark.parametrize("signing_key", [TEST_SIGNING_KEY, "wrong"], ids=["signed", "wrongly-signed"])
+def test_a_malformed_signing_key_secret_is_401_to_the_caller_and_an_error_for_operators(
+    env, log_lines, signing_key
+):
+    # Given merchant 1225 whose signing-key secret is not the documented JSON
+    boto3.client("secretsmanager").create_secret(
+        Name=names_of(env).webhook_signing_key("1225"), SecretString='{"key": "customer-sync-test-webhook"}'
+    )
+
+    # When a request for it is received
+    status, body = invoke(
+        signed_event(webhook_body("customer_created", "evt_1", CUSTOMER), signing_key=signing_key)
+    )
+
+    # Then the caller gets the same 401 as for any unverified request, and nothing is queued
+    assert (status, body) == (401, UNAUTHORIZED)
+    assert queue_depth(env) == 0
+    # and operators get the metric their alarm watches and an error naming the secret and field, no value
+    output = log_lines()
+    assert '"MerchantSecretMalformed"' in output
+    assert '"level":"ERROR"' in output
+    assert "merchants/1225/webhook-signing-key' is invalid at: webhook_signing_key" in output
+    assert "customer-sync-test-webhook" not in output

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from customer_sync.adapters.admin_secrets import SecretsManagerMerchantCredentials
 from customer_sync.adapters.dynamodb_settings import DynamoDbSettingsRepository
 from customer_sync.adapters.secrets import SecretsStore
 from customer_sync.config import SecretNames
+from customer_sync.models.paysimple import PaySimpleCredentials
 from customer_sync.models.settings import MerchantSettings, SettingsChanges
 from emulators.paysimple.control import PaySimpleEmulatorControl
 from emulators.qbo.control import QboEmulatorControl
@@ -38,9 +40,22 @@ class OnboardedMerchant:
 def write_paysimple_secret(
     names: SecretNames, merchant_id: str, value: Mapping[str, Any], *, store: SecretsStore | None = None
 ) -> None:
-    """The merchant's PaySimple secret (`api_username`, `api_key`, `webhook_signing_key`), created or
-    replaced."""
+    """The merchant's PaySimple secret (`api_username`, `api_key`, `webhook_signing_key`) alone, created or
+    replaced: what a merchant onboarded before the ingest function's own signing-key secret has."""
     (store or SecretsStore()).put_json(names.paysimple(merchant_id), value)
+
+
+def write_merchant_secrets(
+    names: SecretNames,
+    merchant_id: str,
+    credentials: PaySimpleCredentials,
+    *,
+    store: SecretsStore | None = None,
+) -> None:
+    """Both secrets the admin API's onboarding writes: the PaySimple secret and the signing key's own."""
+    SecretsManagerMerchantCredentials(store or SecretsStore(), names).save_paysimple_credentials(
+        merchant_id, credentials
+    )
 
 
 def write_qbo_app_secret(
@@ -93,8 +108,10 @@ def onboard_merchant(
     signing_key = secrets.token_urlsafe(24)
     paysimple.add_merchant(merchant_id, api_username, api_key, signing_key)
     store = SecretsStore()
-    credentials = {"api_username": api_username, "api_key": api_key, "webhook_signing_key": signing_key}
-    write_paysimple_secret(names, merchant_id, credentials, store=store)
+    credentials = PaySimpleCredentials(
+        api_username=api_username, api_key=api_key, webhook_signing_key=signing_key
+    )
+    write_merchant_secrets(names, merchant_id, credentials, store=store)
     write_qbo_app_secret(names, store=store)
     realm = qbo.create_realm(realm_id)
     write_qbo_connection(names, merchant_id, realm, store=store)

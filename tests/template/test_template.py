@@ -4,6 +4,7 @@ alarms. These tests read the template as CloudFormation does (short-form tags in
 from __future__ import annotations
 
 import ast
+import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -411,6 +412,47 @@ def test_secret_names_come_from_the_prefix_parameter(secret_id: str, expected_na
 
     # Then it is the name the code builds from the same prefix
     assert name == expected_name
+
+
+def secret_arn(name: str) -> str:
+    """The ARN Secrets Manager gives a secret: its name plus "-" and six random characters."""
+    return f"arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-AbC123"
+
+
+def secrets_readable_by(function_id: str) -> list[str]:
+    """The resource patterns of every statement granting the function secretsmanager:GetSecretValue."""
+    resolver = Resolver(parameters={"SecretPrefix": "test/"}, refs={}, attributes={})
+    patterns: list[str] = []
+    for entry in policy_entries(function_id):
+        for statement in entry["Statement"]:
+            if "secretsmanager:GetSecretValue" in statement_actions(statement):
+                resources = resolver.resolve(statement["Resource"])
+                patterns.extend([resources] if isinstance(resources, str) else resources)
+    return patterns
+
+
+def readable(patterns: list[str], name: str) -> bool:
+    # IAM's wildcards: "*" any run of characters (slashes included), "?" exactly one.
+    return any(fnmatch.fnmatchcase(secret_arn(name), pattern) for pattern in patterns)
+
+
+def test_ingest_reads_the_merchants_signing_keys_and_no_other_secret() -> None:
+    # Given the secrets the internet-facing ingest function may read, and the names the code builds
+    patterns = secrets_readable_by("IngestFunction")
+    names = SecretNames(secret_prefix="test/")
+
+    # Then it reads any merchant's signing-key secret
+    assert readable(patterns, names.webhook_signing_key("1225"))
+    assert readable(patterns, names.webhook_signing_key("merchant_77-b"))
+    # and never a PaySimple secret (with its API key), a QBO connection, the QBO app or another stack's keys
+    for name in [
+        names.paysimple("1225"),
+        names.qbo_connection("1225"),
+        names.qbo_app(),
+        names.oauth_state_key(),
+        SecretNames(secret_prefix="other/").webhook_signing_key("1225"),
+    ]:
+        assert not readable(patterns, name), name
 
 
 # --- Alarms and outputs -----------------------------------------------------------------------------------

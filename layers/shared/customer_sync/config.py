@@ -22,6 +22,10 @@ class SecretNames(_Settings):
     def paysimple(self, merchant_id: str) -> str:
         return f"{self.secret_prefix}merchants/{merchant_id}/paysimple"
 
+    def webhook_signing_key(self, merchant_id: str) -> str:
+        """The ingest function's own copy of the signing key, so it never reads the PaySimple API key."""
+        return f"{self.secret_prefix}merchants/{merchant_id}/webhook-signing-key"
+
     def qbo_connection(self, merchant_id: str) -> str:
         return f"{self.secret_prefix}merchants/{merchant_id}/qbo"
 

@@ -55,10 +55,14 @@ def test_onboarding_stores_the_paysimple_secret_and_never_echoes_it(admin_env, l
     # When the merchant is onboarded
     response = call("PUT", f"/admin/merchants/{MERCHANT}", body={"paysimple": credentials})
 
-    # Then it is created, the secret holds the credentials, and no value is answered or logged
+    # Then it is created, the secret holds the credentials, the ingest function's own secret holds the
+    # signing key alone, and no value is answered or logged
     assert response.status == 201
     assert response.json == {"merchant_id": MERCHANT, "created": True, "paysimple_credentials": "stored"}
     assert secret_json(names(admin_env).paysimple(MERCHANT)) == credentials
+    assert secret_json(names(admin_env).webhook_signing_key(MERCHANT)) == {
+        "webhook_signing_key": credentials["webhook_signing_key"]
+    }
     for value in (credentials["api_key"], credentials["webhook_signing_key"]):
         assert value not in response.text
         assert value not in log_text()
@@ -78,6 +82,23 @@ def test_onboarding_again_replaces_the_credentials(admin_env):
     assert response.status == 200
     assert response.json["created"] is False
     assert secret_json(names(admin_env).paysimple(MERCHANT))["api_key"] == "rotated-api-key-0001"
+
+
+def test_onboarding_again_with_a_new_signing_key_replaces_the_ingest_functions_copy(admin_env):
+    # Given an onboarded merchant
+    call("PUT", f"/admin/merchants/{MERCHANT}", body={"paysimple": paysimple_credentials(MERCHANT)})
+    rotated = {**paysimple_credentials(MERCHANT), "webhook_signing_key": "rotated-signing-key-0001"}
+
+    # When it is onboarded again with a new webhook signing key
+    call("PUT", f"/admin/merchants/{MERCHANT}", body={"paysimple": rotated})
+
+    # Then both secrets hold the new key
+    assert (
+        secret_json(names(admin_env).paysimple(MERCHANT))["webhook_signing_key"] == "rotated-signing-key-0001"
+    )
+    assert secret_json(names(admin_env).webhook_signing_key(MERCHANT)) == {
+        "webhook_signing_key": "rotated-signing-key-0001"
+    }
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from customer_sync.adapters.tokens import QboTokenProvider, stored_qbo_connectio
 from customer_sync.config import SecretNames
 from customer_sync.errors import SecretMisconfigured, SecretNotFound
 from customer_sync.models.common import invalid_fields
-from customer_sync.models.paysimple import PaySimpleCredentials
+from customer_sync.models.paysimple import PaySimpleCredentials, WebhookSigningKey
 from customer_sync.models.qbo import QboAppCredentials, QboConnection
 from customer_sync.ports import SecretStore
 
@@ -23,7 +23,12 @@ MIN_STATE_KEY_LENGTH = 32
 
 
 class SecretsManagerMerchantCredentials:
-    """Implements ports.MerchantCredentialsStore."""
+    """Implements ports.MerchantCredentialsStore.
+
+    Two secrets per merchant: `merchants/<m>/paysimple` (the whole credentials, for the sync and the admin
+    API) and `merchants/<m>/webhook-signing-key` (the signing key alone, the only one the internet-facing
+    ingest function may read). Both are written on every save, the signing key last; a save that fails
+    half-way is an error the caller repeats, and every write is a whole new version."""
 
     def __init__(self, secrets: SecretStore, names: SecretNames) -> None:
         self._secrets = secrets
@@ -31,6 +36,8 @@ class SecretsManagerMerchantCredentials:
 
     def save_paysimple_credentials(self, merchant_id: str, credentials: PaySimpleCredentials) -> None:
         self._secrets.put_json(self._names.paysimple(merchant_id), credentials.model_dump())
+        signing_key = WebhookSigningKey(webhook_signing_key=credentials.webhook_signing_key)
+        self._secrets.put_json(self._names.webhook_signing_key(merchant_id), signing_key.model_dump())
 
 
 class TokenProviders(Protocol):

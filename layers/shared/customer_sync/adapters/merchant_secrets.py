@@ -1,5 +1,7 @@
-"""Per-merchant PaySimple secrets (`{api_username, api_key, webhook_signing_key}`) for the ingest function,
-read through a SecretsStore so a warm Lambda asks Secrets Manager at most once per cache period."""
+"""Per-merchant webhook signing keys for the ingest function: the secret
+`{prefix}merchants/<m>/webhook-signing-key` (`{"webhook_signing_key": ...}`), read through a SecretsStore so a
+warm Lambda asks Secrets Manager at most once per cache period. The ingest function's IAM policy allows these
+secrets alone: it never reads a merchant's PaySimple API key."""
 
 from __future__ import annotations
 
@@ -11,14 +13,17 @@ from customer_sync.adapters.secrets import SecretsStore
 from customer_sync.config import SecretNames
 from customer_sync.errors import MerchantSecretInvalid, SecretNotAnObject, SecretNotFound
 from customer_sync.models.common import invalid_fields
-from customer_sync.models.paysimple import PaySimpleCredentials
+from customer_sync.models.paysimple import WebhookSigningKey
 
 
-class MerchantPaySimpleSecrets:
-    """Implements ports.SigningKeys; `credentials` also serves anyone needing the PaySimple API login.
+class MerchantSigningKeys:
+    """Implements ports.SigningKeys.
 
     A secret that does not exist, or is scheduled for deletion (an off-boarded merchant), is an unknown
-    merchant. Any other failure (throttling, access, KMS) is an outage and propagates."""
+    merchant. So is a merchant onboarded before this secret existed, until `make migrate-signing-keys` copies
+    its key out of the PaySimple secret. A secret that exists but is not the documented JSON raises
+    MerchantSecretInvalid (names the secret and the fields only). Any other failure (throttling, access,
+    KMS) is an outage and propagates."""
 
     def __init__(self, names: SecretNames, *, max_age_seconds: int, provider: SecretsProvider | None = None):
         self._names = names
@@ -27,9 +32,8 @@ class MerchantPaySimpleSecrets:
             default_max_age_seconds=max_age_seconds, provider=provider, client_config=FAIL_FAST
         )
 
-    def credentials(self, merchant_id: str) -> PaySimpleCredentials | None:
-        """The merchant's PaySimple secret, or None if this deployment has no such merchant."""
-        name = self._names.paysimple(merchant_id)
+    def signing_key(self, merchant_id: str) -> str | None:
+        name = self._names.webhook_signing_key(merchant_id)
         try:
             value = self._store.get_json(name)
         except SecretNotFound:
@@ -37,11 +41,7 @@ class MerchantPaySimpleSecrets:
         except SecretNotAnObject:
             raise MerchantSecretInvalid(f"secret {name!r} is invalid at: (root)") from None
         try:
-            return PaySimpleCredentials.model_validate(value)
+            return WebhookSigningKey.model_validate(value).webhook_signing_key
         except ValidationError as error:
             # `from None`: the pydantic error quotes the secret's values.
             raise MerchantSecretInvalid(f"secret {name!r} is invalid at: {invalid_fields(error)}") from None
-
-    def signing_key(self, merchant_id: str) -> str | None:
-        credentials = self.credentials(merchant_id)
-        return None if credentials is None else credentials.webhook_signing_key

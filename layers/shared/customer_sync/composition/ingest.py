@@ -1,11 +1,11 @@
-"""IngestFunction's objects: the merchants' webhook signing keys and the change queue, both failing fast
-(PaySimple wants an answer within 10 s)."""
+"""IngestFunction's objects: the merchants' webhook signing keys (their own secrets, never the PaySimple
+API key) and the change queue, both failing fast (PaySimple wants an answer within 10 s)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from customer_sync.adapters.merchant_secrets import MerchantPaySimpleSecrets
+from customer_sync.adapters.merchant_secrets import MerchantSigningKeys
 from customer_sync.adapters.sqs import SqsChangePublisher
 from customer_sync.composition.cache import built_once
 from customer_sync.config import IngestSettings, load_settings
@@ -14,7 +14,7 @@ from customer_sync.config import IngestSettings, load_settings
 @dataclass(frozen=True)
 class IngestComponents:
     settings: IngestSettings
-    signing_keys: MerchantPaySimpleSecrets
+    signing_keys: MerchantSigningKeys
     publisher: SqsChangePublisher
 
 
@@ -23,6 +23,6 @@ def ingest_components() -> IngestComponents:
     settings = load_settings(IngestSettings)
     return IngestComponents(
         settings=settings,
-        signing_keys=MerchantPaySimpleSecrets(settings, max_age_seconds=settings.secrets_cache_seconds),
+        signing_keys=MerchantSigningKeys(settings, max_age_seconds=settings.secrets_cache_seconds),
         publisher=SqsChangePublisher(settings.changes_queue_url),
     )

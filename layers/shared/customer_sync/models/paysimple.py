@@ -52,6 +52,15 @@ class PaySimpleCredentials(BaseModel):
     webhook_signing_key: str = Field(min_length=1)
 
 
+class WebhookSigningKey(BaseModel):
+    """Per-merchant secret `{prefix}merchants/<m>/webhook-signing-key`: the one value the internet-facing
+    ingest function may read. The admin API writes it with the PaySimple secret, which keeps its own copy."""
+
+    model_config = ConfigDict(frozen=True)
+
+    webhook_signing_key: str = Field(min_length=1)
+
+
 class CustomerPage(BaseModel):
     """One page of `GET /v4/customer?page=N&pagesize=M`, with `Meta.PagingDetails` flattened."""
 

@@ -1,6 +1,6 @@
 """Ingest: the PaySimple webhook endpoint's signing keys and the change queue.
 
-Adapters: adapters/merchant_secrets.py (MerchantPaySimpleSecrets), adapters/sqs.py (SqsChangePublisher).
+Adapters: adapters/merchant_secrets.py (MerchantSigningKeys), adapters/sqs.py (SqsChangePublisher).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ if TYPE_CHECKING:
 
 
 class SigningKeys(Protocol):
-    """A merchant's PaySimple webhook signing key, or None for a merchant this deployment does not know."""
+    """A merchant's PaySimple webhook signing key, or None for a merchant this deployment does not know.
+    Raises MerchantSecretInvalid when the stored key is not the documented JSON."""
 
     def signing_key(self, merchant_id: str) -> str | None: ...
 
