@@ -36,7 +36,7 @@ TIER_OF_DIRECTORY = {
     "emulators": "integration",
     "contract": "integration",
     "e2e": "e2e",  # `make run` in its own processes, driven over HTTP
-    "fuzz": "fuzz",  # the admin API fuzzed from its OpenAPI document
+    "fuzz": "fuzz",  # the admin API fuzzed from its OpenAPI document, the webhook endpoint by hypothesis
     "browser": "browser",  # the console in Debian's chromium (Playwright) against `make run`
     "local": "tooling",  # the project's tooling: the local stack, moto patches, make sam-local
 }
