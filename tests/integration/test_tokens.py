@@ -1,5 +1,9 @@
 """QboTokenProvider with real Secrets Manager and DynamoDB (moto) and the QBO emulator's token endpoint
-over loopback HTTP: refresh timing, the per-merchant lock, persistence before use, and invalid_grant."""
+over loopback HTTP: refresh timing, the per-merchant lease and its fencing token, staging and storing the
+rotated tokens before use, and invalid_grant.
+
+The emulator kills a replaced refresh token at once (QBO gives it some hours): the harshest case, in which
+a rotation that is lost leaves only a dead refresh token behind."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 import requests
+from moto.dynamodb.models import DynamoDBBackend
 from pydantic import ValidationError
 
 from customer_sync.adapters.aws_session import aws_client
@@ -19,6 +24,7 @@ from customer_sync.adapters.clock import SystemClock
 from customer_sync.adapters.dynamodb_connection import DynamoDbConnectionState
 from customer_sync.adapters.locks import DynamoDbLock
 from customer_sync.adapters.qbo_client import QboClient
+from customer_sync.adapters.qbo_connection_secret import SecretsManagerQboConnection
 from customer_sync.adapters.secrets import SecretsStore
 from customer_sync.adapters.tokens import OAuthTokenEndpoint, QboTokenProvider
 from customer_sync.config import SecretNames
@@ -29,7 +35,8 @@ from customer_sync.errors import (
     QboTransientError,
     SecretNotFound,
 )
-from customer_sync.models.qbo import QboConnection, TokenSet
+from customer_sync.models.common import Lease
+from customer_sync.models.qbo import QboConnection, StoredConnection, TokenSet
 from customer_sync.observability import logger
 from emulators.qbo.control import QboEmulatorControl
 from emulators.qbo.server import QboEmulator
@@ -103,12 +110,11 @@ def token_calls(control: QboEmulatorControl, realm: Mapping[str, Any]) -> list[d
 def make_provider(settings_table: str, endpoint: OAuthTokenEndpoint):
     def make(**overrides: Any) -> QboTokenProvider:
         options: dict[str, Any] = {
-            "secrets": SecretsStore(),
+            "secret": SecretsManagerQboConnection(SECRET),
             "lock": DynamoDbLock(settings_table, clock=CLOCK),
             "token_endpoint": endpoint,
             "clock": CLOCK,
             "connection_state": DynamoDbConnectionState(settings_table, clock=CLOCK),
-            "secret_name": SECRET,
             "lock_poll_seconds": 0.02,
             **overrides,
         }
@@ -160,37 +166,43 @@ def test_new_refresh_token_is_persisted_before_the_new_access_token_is_used(make
     store_connection(realm, expires_in=timedelta(seconds=-1))
     events: list[tuple[str, str]] = []
 
-    class RecordingSecrets(SecretsStore):
-        def put_json(self, name: str, value: Mapping[str, Any]) -> None:
-            super().put_json(name, value)
-            events.append(("stored", str(value["access_token"])))
+    class RecordingSecret(SecretsManagerQboConnection):
+        def stage(self, connection: QboConnection, **options: Any) -> str:
+            version = super().stage(connection, **options)
+            events.append(("staged", connection.access_token.get_secret_value()))
+            return version
+
+        def make_current(self, connection: QboConnection, **options: Any) -> StoredConnection:
+            stored = super().make_current(connection, **options)
+            events.append(("made current", connection.access_token.get_secret_value()))
+            return stored
 
     class RecordingSession(requests.Session):
         def request(self, method, url, *args, **kwargs):
             events.append(("used", kwargs["headers"]["Authorization"].removeprefix("Bearer ")))
             return super().request(method, url, *args, **kwargs)
 
-    provider = make_provider(secrets=RecordingSecrets())
+    provider = make_provider(secret=RecordingSecret(SECRET))
     client = QboClient(emulator.base_url, realm["realm_id"], provider, session=RecordingSession())
 
     # When the client makes a call
     client.query("SELECT * FROM Customer WHERE DisplayName = 'x'")
 
-    # Then the new tokens were stored first, and only then was the new access token sent
+    # Then the new tokens were staged, then made current, and only then was the new access token sent
     new_token = stored_secret()["access_token"]
-    assert events == [("stored", new_token), ("used", new_token)]
+    assert events == [("staged", new_token), ("made current", new_token), ("used", new_token)]
 
 
 def test_when_the_new_tokens_cannot_be_stored_the_new_access_token_is_not_handed_out(make_provider, realm):
     # Given Secrets Manager refusing writes
     store_connection(realm, expires_in=timedelta(seconds=-1))
 
-    class ReadOnlySecrets(SecretsStore):
-        def put_json(self, name: str, value: Mapping[str, Any]) -> None:
+    class ReadOnlySecret(SecretsManagerQboConnection):
+        def stage(self, connection: QboConnection, **options: Any) -> str:
             raise RuntimeError("AccessDeniedException")
 
     sleep = RecordingSleep()
-    provider = make_provider(secrets=ReadOnlySecrets(), sleep=sleep, persist_attempts=3)
+    provider = make_provider(secret=ReadOnlySecret(SECRET), sleep=sleep, persist_attempts=3)
 
     # When a refresh is needed
     with pytest.raises(QboTransientError, match="could not be stored"):
@@ -204,19 +216,20 @@ def test_when_the_new_tokens_cannot_be_stored_the_new_access_token_is_not_handed
 def test_a_rotation_that_could_not_be_stored_is_stored_at_the_next_chance_not_lost(
     make_provider, settings_table, control, realm
 ):
-    # Given Secrets Manager refusing the writes of one refresh, and QBO killing a replaced refresh token
+    # Given Secrets Manager refusing every write of one refresh (even the staging), and QBO killing a
+    # replaced refresh token
     store_connection(realm, expires_in=timedelta(seconds=-1))
 
-    class FlakySecrets(SecretsStore):
+    class FlakySecret(SecretsManagerQboConnection):
         refused = 3
 
-        def put_json(self, name: str, value: Mapping[str, Any]) -> None:
-            if FlakySecrets.refused:
-                FlakySecrets.refused -= 1
+        def stage(self, connection: QboConnection, **options: Any) -> str:
+            if FlakySecret.refused:
+                FlakySecret.refused -= 1
                 raise RuntimeError("ServiceUnavailable")
-            super().put_json(name, value)
+            return super().stage(connection, **options)
 
-    provider = make_provider(secrets=FlakySecrets(), sleep=RecordingSleep())
+    provider = make_provider(secret=FlakySecret(SECRET), sleep=RecordingSleep())
     with pytest.raises(QboTransientError, match="could not be stored"):
         provider.access_token()
 
@@ -274,8 +287,22 @@ def test_refresh_after_unauthorized_uses_a_token_another_worker_already_stored(m
 # --- concurrency --------------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def atomic_conditional_writes(monkeypatch):
+    """DynamoDB applies each conditional write atomically; moto's in-process backend takes no lock, so two
+    threads can both pass one condition (both "take" a free lease). Serialise its updates as DynamoDB does."""
+    serialised = threading.Lock()
+    update_item = DynamoDBBackend.update_item
+
+    def atomic_update_item(self, *args, **kwargs):
+        with serialised:
+            return update_item(self, *args, **kwargs)
+
+    monkeypatch.setattr(DynamoDBBackend, "update_item", atomic_update_item)
+
+
 def test_workers_refreshing_at_once_call_the_token_endpoint_once(
-    make_provider, settings_table, control, realm
+    make_provider, settings_table, control, realm, atomic_conditional_writes
 ):
     # Given four workers (separate caches and clients) that have all loaded the now expired access token
     store_connection(realm, expires_in=timedelta(seconds=-1))
@@ -558,35 +585,171 @@ def test_token_endpoint_server_errors_are_transient(endpoint, control, realm):
 def test_lock_is_exclusive_until_released(settings_table):
     lock = DynamoDbLock(settings_table, clock=CLOCK)
 
-    owner = lock.try_acquire(MERCHANT)
-    assert owner is not None
+    lease = lock.try_acquire(MERCHANT)
+    assert lease is not None
     assert lock.try_acquire(MERCHANT) is None
     assert lock.try_acquire("another-merchant") is not None
 
-    lock.release(MERCHANT, owner)
+    lock.release(MERCHANT, lease)
     assert lock.try_acquire(MERCHANT) is not None
 
 
-def test_expired_lease_is_taken_over_and_the_old_owner_cannot_release_it(settings_table):
+def test_every_holder_of_the_lease_gets_a_larger_fencing_token(settings_table):
+    # Given a lease taken and released, then taken again, then lapsed and taken over
+    clock = SettableClock(datetime(2026, 1, 1, tzinfo=UTC))
+    lock = DynamoDbLock(settings_table, clock=clock, lease_seconds=30)
+    first = lock.try_acquire(MERCHANT)
+    assert first is not None
+    lock.release(MERCHANT, first)
+    second = lock.try_acquire(MERCHANT)
+    assert second is not None
+    clock.advance(seconds=31)
+    third = lock.try_acquire(MERCHANT)
+    assert third is not None
+
+    # Then each holder's fencing token is larger than every earlier one's
+    assert first.fence < second.fence < third.fence
+
+
+def test_expired_lease_is_taken_over_and_the_old_holder_can_neither_confirm_nor_release_it(settings_table):
     # Given a lease taken by a worker that then stalled past its lease
     clock = SettableClock(datetime(2026, 1, 1, tzinfo=UTC))
     lock = DynamoDbLock(settings_table, clock=clock, lease_seconds=30)
-    stalled_owner = lock.try_acquire(MERCHANT)
-    assert stalled_owner is not None
-    clock.at += timedelta(seconds=31)
+    stalled = lock.try_acquire(MERCHANT)
+    assert stalled is not None
+    clock.advance(seconds=31)
 
-    # When another worker takes it over and the stalled one wakes and releases
-    new_owner = lock.try_acquire(MERCHANT)
-    assert new_owner is not None
-    lock.release(MERCHANT, stalled_owner)
+    # When another worker takes it over, and the stalled one wakes, confirms before a write, and releases
+    taken_over = lock.try_acquire(MERCHANT)
+    assert taken_over is not None
+    stalled_may_write = lock.confirm(MERCHANT, stalled, hold_seconds=30)
+    lock.release(MERCHANT, stalled)
 
-    # Then the new owner's lease is intact
+    # Then the stalled worker learns it may not write, and the new holder's lease is intact and its own
+    assert stalled_may_write is False
     assert lock.try_acquire(MERCHANT) is None
+    assert lock.confirm(MERCHANT, taken_over, hold_seconds=30) is True
     item = boto3.client("dynamodb").get_item(
         TableName=settings_table,
         Key={"pk": {"S": f"MERCHANT#{MERCHANT}"}, "sk": {"S": "LOCK#qbo-token-refresh"}},
     )["Item"]
-    assert item["owner"] == {"S": new_owner}
+    assert item["owner"] == {"S": taken_over.owner}
+    assert item["fence"] == {"N": str(taken_over.fence)}
+
+
+def test_confirming_a_held_lease_extends_it_past_the_write_it_guards(settings_table):
+    # Given a 30-second lease, 25 seconds in, confirmed for another 30 seconds before a write
+    clock = SettableClock(datetime(2026, 1, 1, tzinfo=UTC))
+    lock = DynamoDbLock(settings_table, clock=clock, lease_seconds=30)
+    lease = lock.try_acquire(MERCHANT)
+    assert lease is not None
+    clock.advance(seconds=25)
+    assert lock.confirm(MERCHANT, lease, hold_seconds=30) is True
+
+    # When another worker tries 10 seconds later (past the first 30 seconds) / Then the lease still holds
+    clock.advance(seconds=10)
+    assert lock.try_acquire(MERCHANT) is None
+
+
+# --- the holder's worst case: a lease taken over mid-refresh ------------------------------------------------
+
+
+class StallsPastTheLease:
+    """A token endpoint that answers only after the refresh lease has lapsed and a rival worker took it over
+    (the rival holds it, but has not refreshed yet)."""
+
+    def __init__(self, inner: OAuthTokenEndpoint, lock_clock: SettableClock, rival_lock: DynamoDbLock):
+        self._inner = inner
+        self._lock_clock = lock_clock
+        self._rival_lock = rival_lock
+        self.rival_lease: Lease | None = None
+
+    def refresh(self, refresh_token: str) -> TokenSet:
+        tokens = self._inner.refresh(refresh_token)
+        self._lock_clock.advance(seconds=61)
+        self.rival_lease = self._rival_lock.try_acquire(MERCHANT)
+        return tokens
+
+    def exchange_code(self, code: str, redirect_uri: str) -> TokenSet:
+        return self._inner.exchange_code(code, redirect_uri)
+
+
+def test_a_holder_that_outlasts_its_lease_never_makes_its_tokens_current_and_the_next_holder_does(
+    make_provider, settings_table, endpoint, control, realm
+):
+    # Given an expired access token, and a refresh whose token call returns after a rival took the lease over
+    store_connection(realm, expires_in=timedelta(seconds=-1))
+    before = stored_secret()
+    lock_clock = SettableClock(CLOCK.now())
+    lock = DynamoDbLock(settings_table, clock=lock_clock)
+    stalling = StallsPastTheLease(endpoint, lock_clock, DynamoDbLock(settings_table, clock=lock_clock))
+
+    # When the stalled worker gets its answer
+    with pytest.raises(QboTransientError, match="taken over"):
+        make_provider(lock=lock, token_endpoint=stalling).access_token()
+
+    # Then it noticed before writing: the current tokens are untouched, its rotation is only staged
+    assert stalling.rival_lease is not None
+    assert stored_secret() == before
+    staged = boto3.client("secretsmanager").get_secret_value(SecretId=SECRET, VersionStage="AWSPENDING")
+    rotation = json.loads(staged["SecretString"])
+    assert rotation["refresh_token"] != realm["refresh_token"]
+
+    # When the rival, holding the lease, releases it and a worker needs a token
+    lock.release(MERCHANT, stalling.rival_lease)
+    token = make_provider(lock=lock).access_token()
+
+    # Then the staged rotation is made current and used: no second refresh with the dead token, no broken
+    # connection
+    assert token == rotation["access_token"]
+    assert stored_secret()["refresh_token"] == rotation["refresh_token"]
+    assert len(token_calls(control, realm)) == 1
+    assert DynamoDbConnectionState(settings_table, clock=CLOCK).current(MERCHANT) is None
+
+
+def test_a_rotation_staged_but_not_made_current_is_made_current_by_another_process(
+    make_provider, settings_table, control, realm
+):
+    # Given a worker whose rotation was staged, but Secrets Manager refused to make it current, and which then
+    # died (its memory is gone)
+    store_connection(realm, expires_in=timedelta(seconds=-1))
+
+    class CannotMakeCurrent(SecretsManagerQboConnection):
+        def make_current(self, connection: QboConnection, **options: Any) -> StoredConnection:
+            raise RuntimeError("ServiceUnavailable")
+
+    with pytest.raises(QboTransientError, match="could not be stored"):
+        make_provider(secret=CannotMakeCurrent(SECRET), sleep=RecordingSleep()).access_token()
+    assert stored_secret()["refresh_token"] == realm["refresh_token"]
+
+    # When another worker, in another process, needs a token
+    token = make_provider().access_token()
+
+    # Then the durable staged rotation became current and is used, without a second refresh
+    stored = stored_secret()
+    assert stored["access_token"] == token
+    assert stored["refresh_token"] != realm["refresh_token"]
+    assert len(token_calls(control, realm)) == 1
+    assert DynamoDbConnectionState(settings_table, clock=CLOCK).current(MERCHANT) is None
+
+
+def test_a_staged_rotation_of_an_older_version_is_never_made_current(make_provider, control, realm):
+    # Given a rotation staged long ago, from a version that is no longer current
+    store_connection(realm, expires_in=timedelta(hours=1))
+    old_version = boto3.client("secretsmanager").get_secret_value(SecretId=SECRET)["VersionId"]
+    stale = QboConnection.model_validate({**stored_secret(), "access_token": "stale-access-token"})
+    SecretsManagerQboConnection(SECRET).stage(
+        stale, replaces_version_id=old_version, request_token="0" * 32 + "-stale"
+    )
+    store_connection(realm, expires_in=timedelta(seconds=-1))
+
+    # When a worker refreshes
+    token = make_provider().access_token()
+
+    # Then it refreshed normally, and the stale rotation was left alone
+    assert token not in {"stale-access-token", realm["access_token"]}
+    assert stored_secret()["access_token"] == token
+    assert len(token_calls(control, realm)) == 1
 
 
 # --- the secrets store --------------------------------------------------------------------------------------

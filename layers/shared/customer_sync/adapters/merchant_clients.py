@@ -26,6 +26,7 @@ from customer_sync.adapters.dynamodb_connection import DynamoDbConnectionState
 from customer_sync.adapters.locks import DynamoDbLock
 from customer_sync.adapters.paysimple_client import PaySimpleClient
 from customer_sync.adapters.qbo_client import QboClient, default_backoff
+from customer_sync.adapters.qbo_connection_secret import SecretsManagerQboConnection
 from customer_sync.adapters.tokens import OAuthTokenEndpoint, QboTokenProvider
 from customer_sync.config import AdminSettings, SecretNames, ServiceUrls, SyncSettings
 from customer_sync.errors import MerchantNotConfigured, QboAuthorizationFailed, SecretNotFound
@@ -222,13 +223,13 @@ class MerchantClientFactory:
         if entry is None:
             provider = QboTokenProvider(
                 merchant_id,
-                self._secrets,
+                SecretsManagerQboConnection(
+                    self._names.qbo_connection(merchant_id), max_age_seconds=self._secrets_max_age_seconds
+                ),
                 self._lock,
                 self._token_endpoint,
                 self._clock,
                 self._connection_state,
-                secret_name=self._names.qbo_connection(merchant_id),
-                secret_max_age_seconds=self._secrets_max_age_seconds,
             )
             entry = _QboEntry(provider)
             self._cache.qbo[merchant_id] = entry

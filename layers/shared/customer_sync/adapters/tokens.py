@@ -2,9 +2,10 @@
 
 The provider's rules come from reference/qbo-api.md and DESIGN.md "Secrets":
 - the refresh-token value rotates and an old one dies, so the newest one is written to Secrets Manager
-  before the new access token is used;
-- refreshes are serialised per merchant by a DynamoDB lease, and whoever gets the lease re-reads the secret
-  first (another worker may have refreshed already);
+  (staged, then made current) before the new access token is used;
+- refreshes are serialised per merchant by a DynamoDB lease with a fencing token, and whoever gets the lease
+  re-reads the secret first (another worker may have refreshed, or staged a rotation, already); the current
+  tokens are written only while the fencing token still holds the lease;
 - on `invalid_grant` the stored tokens are re-read once before the connection is declared broken.
 No token value or client secret is ever logged or put in an error message.
 """
@@ -13,9 +14,10 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 import requests
 from pydantic import SecretStr, ValidationError
@@ -29,10 +31,17 @@ from customer_sync.errors import (
     QboTransientError,
     SecretNotFound,
 )
-from customer_sync.models.common import invalid_fields
-from customer_sync.models.qbo import QboAppCredentials, QboConnection, TokenSet
+from customer_sync.models.common import Lease, invalid_fields
+from customer_sync.models.qbo import QboAppCredentials, QboConnection, StoredConnection, TokenSet
 from customer_sync.observability import logger
-from customer_sync.ports import Clock, ConnectionStateRecorder, MerchantLock, SecretStore, TokenEndpoint
+from customer_sync.ports import (
+    Clock,
+    ConnectionStateRecorder,
+    MerchantLock,
+    QboConnectionSecret,
+    SecretStore,
+    TokenEndpoint,
+)
 
 BROKEN_REASON_INVALID_GRANT = "QBO rejected the stored refresh token (invalid_grant); reconnect QuickBooks"
 
@@ -121,8 +130,9 @@ def _token_error(response: requests.Response, grant_type: str, intuit_tid: str |
 def stored_qbo_connection(
     secrets: SecretStore, secret_name: str, *, max_age_seconds: int | None = None, force_fetch: bool = False
 ) -> QboConnection | None:
-    """The merchant's stored QBO connection, or None when none is stored. A stored one that does not parse
-    raises QboConnectionBroken (code `malformed`) naming the fields only: pydantic's message echoes tokens."""
+    """The merchant's stored QBO connection (its current version), or None when none is stored. A stored one
+    that does not parse raises QboConnectionBroken (code `malformed`) naming the fields only: pydantic's
+    message echoes tokens."""
     try:
         stored = secrets.get_json(secret_name, max_age_seconds=max_age_seconds, force_fetch=force_fetch)
     except SecretNotFound:
@@ -136,42 +146,52 @@ def stored_qbo_connection(
 
 
 class QboTokenProvider:
-    """Access tokens for one merchant's QBO connection (implements ports.AccessTokenSource)."""
+    """Access tokens for one merchant's QBO connection (implements ports.AccessTokenSource).
+
+    A refresh, under the merchant's lease:
+    1. re-read the current connection; if an earlier holder staged a rotation of exactly this version, make
+       that current instead of refreshing (its refresh token is the newest QBO issued);
+    2. refresh at the token endpoint;
+    3. stage the rotation (AWSPENDING): from here it is durable, and whoever holds the lease next makes it
+       current if this worker cannot;
+    4. make it current: each such write is preceded by `lock.confirm`, which succeeds only while the lease's
+       fencing token is still ours and extends the lease past the write, so a holder that stalled past its
+       lease learns it before writing and leaves the current tokens to the new holder;
+    5. only then hand out the new access token.
+    If Secrets Manager refuses even the staging, the rotation stays in this process as a last resort (there
+    is nowhere durable left) and is stored first at its next refresh; the change goes back to SQS.
+    """
 
     def __init__(
         self,
         merchant_id: str,
-        secrets: SecretStore,
+        secret: QboConnectionSecret,
         lock: MerchantLock,
         token_endpoint: TokenEndpoint,
         clock: Clock,
         connection_state: ConnectionStateRecorder,
         *,
-        secret_name: str,
         expiry_skew: timedelta = timedelta(minutes=5),
-        secret_max_age_seconds: int = 300,
         lock_poll_seconds: float = 0.25,
         lock_max_polls: int = 40,
         persist_attempts: int = 3,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._merchant_id = merchant_id
-        self._secrets = secrets
+        self._secret = secret
         self._lock = lock
         self._token_endpoint = token_endpoint
         self._clock = clock
         self._connection_state = connection_state
-        self._secret_name = secret_name
         self._expiry_skew = expiry_skew
-        self._secret_max_age_seconds = secret_max_age_seconds
         self._lock_poll_seconds = lock_poll_seconds
         self._lock_max_polls = lock_max_polls
         self._persist_attempts = max(1, persist_attempts)
         self._sleep = sleep
         self._connection: QboConnection | None = None
-        # A rotation Secrets Manager refused to store: (the refresh token it replaced, the new connection).
-        # QBO may already have killed the replaced token, so this is the newest one and must not be lost.
+        # A rotation Secrets Manager refused even to stage: (the refresh token it replaced, the rotation).
         self._unsaved: tuple[SecretStr, QboConnection] | None = None
+        self._writes = 0  # numbers each distinct write, for its idempotency token
         # One refresh at a time inside this process too (the lease serialises across processes).
         self._mutex = threading.RLock()
 
@@ -213,39 +233,41 @@ class QboTokenProvider:
         tokens = self._token_endpoint.exchange_code(code, redirect_uri)
         connection = QboConnection.from_token_set(realm_id, tokens, self._clock.now())
         with self._mutex:
-            owner = self._acquire_lease(stale_access_token=None)
-            if not isinstance(owner, str):
+            lease = self._acquire_lease(stale_access_token=None)
+            if not isinstance(lease, Lease):
                 raise QboTransientError("QBO token refresh lease is held by another worker")
             try:
-                self._persist(connection)
+                self._make_current(lease, connection)
             finally:
-                self._lock.release(self._merchant_id, owner)
+                self._lock.release(self._merchant_id, lease)
             self._connection = connection
+            self._unsaved = None
         self._connection_state.mark_connected(self._merchant_id, realm_id)
         return connection
 
     # -- internals -------------------------------------------------------------------------------------------
 
     def _load(self, *, force: bool = False) -> QboConnection:
-        connection = stored_qbo_connection(
-            self._secrets, self._secret_name, max_age_seconds=self._secret_max_age_seconds, force_fetch=force
-        )
-        if connection is None:
+        return self._stored(force=force).connection
+
+    def _stored(self, *, force: bool) -> StoredConnection:
+        stored = self._secret.current(force=force)
+        if stored is None:
             raise QboConnectionBroken("no QBO connection is stored for this merchant", code="not_connected")
-        return connection
+        return stored
 
     def _refreshed_elsewhere(self, connection: QboConnection, stale_access_token: str | None) -> bool:
         return connection.access_token.get_secret_value() != stale_access_token and (
             connection.access_token_usable(self._clock.now(), self._expiry_skew)
         )
 
-    def _acquire_lease(self, stale_access_token: str | None) -> str | QboConnection | None:
-        """The lease's owner token; or, while waiting, a connection another worker refreshed meanwhile;
-        None when the lease stayed taken (a refresh under `stale_access_token=None` never short-cuts)."""
+    def _acquire_lease(self, stale_access_token: str | None) -> Lease | QboConnection | None:
+        """The lease; or, while waiting, a connection another worker refreshed meanwhile; None when the
+        lease stayed taken (a refresh under `stale_access_token=None` never short-cuts)."""
         for poll in range(self._lock_max_polls + 1):
-            owner = self._lock.try_acquire(self._merchant_id)
-            if owner is not None:
-                return owner
+            lease = self._lock.try_acquire(self._merchant_id)
+            if lease is not None:
+                return lease
             if poll == self._lock_max_polls:
                 break
             self._sleep(self._lock_poll_seconds)
@@ -263,26 +285,47 @@ class QboTokenProvider:
             self._connection = lease
             return lease.access_token.get_secret_value()
         try:
-            latest = self._store_unsaved_rotation(self._load(force=True))
-            if not self._refreshed_elsewhere(latest, stale_access_token):
-                latest = self._refreshed(latest)
+            latest = self._latest(lease)
+            if not self._refreshed_elsewhere(latest.connection, stale_access_token):
+                latest = self._refreshed(lease, latest)
         finally:
             self._lock.release(self._merchant_id, lease)
-        self._connection = latest
-        return latest.access_token.get_secret_value()
+        self._connection = latest.connection
+        return latest.connection.access_token.get_secret_value()
 
-    def _refreshed(self, connection: QboConnection) -> QboConnection:
+    def _latest(self, lease: Lease) -> StoredConnection:
+        """The current connection, after making current what an earlier refresh left staged (durably, or in
+        this process's memory) if it is a rotation of exactly the current version."""
+        stored = self._stored(force=True)
+        staged = self._secret.staged()
+        if staged is not None and staged.replaces_version_id == stored.version_id:
+            logger.info(
+                "making a staged QBO token rotation current", extra={"merchant_id": self._merchant_id}
+            )
+            return self._make_current(lease, staged.connection)
+        unsaved, self._unsaved = self._unsaved, None
+        if unsaved is not None and stored.connection.refresh_token == unsaved[0]:
+            logger.info(
+                "storing QBO tokens that an earlier refresh could not",
+                extra={"merchant_id": self._merchant_id},
+            )
+            return self._store_rotation(lease, stored, unsaved[1])
+        return stored
+
+    def _refreshed(self, lease: Lease, stored: StoredConnection) -> StoredConnection:
+        connection = stored.connection
         try:
             tokens = self._token_endpoint.refresh(connection.refresh_token.get_secret_value())
         except InvalidGrant:
-            # Another worker (or a reconnect) may have rotated the tokens: look once more before giving up.
-            latest = self._load(force=True)
-            if latest.refresh_token == connection.refresh_token:
+            # Another worker (or a reconnect) may have rotated the tokens, or staged a rotation: look once
+            # more before giving up.
+            latest = self._latest(lease)
+            if latest.connection.refresh_token == connection.refresh_token:
                 self._mark_broken()
-            if self._refreshed_elsewhere(latest, connection.access_token.get_secret_value()):
+            if self._refreshed_elsewhere(latest.connection, connection.access_token.get_secret_value()):
                 return latest
             logger.info("QBO refresh token was rotated elsewhere; retrying with the stored one")
-            connection = latest
+            stored, connection = latest, latest.connection
             try:
                 tokens = self._token_endpoint.refresh(connection.refresh_token.get_secret_value())
             except InvalidGrant:
@@ -292,39 +335,65 @@ class QboTokenProvider:
             rotated = rotated.model_copy(
                 update={"refresh_token_expires_at": connection.refresh_token_expires_at}
             )
-        try:
-            self._persist(rotated)
-        except QboTransientError:
-            self._unsaved = (connection.refresh_token, rotated)
-            raise
+        stored_rotation = self._store_rotation(lease, stored, rotated)
         logger.info("QBO access token refreshed", extra={"merchant_id": self._merchant_id})
-        return rotated
+        return stored_rotation
 
-    def _store_unsaved_rotation(self, stored: QboConnection) -> QboConnection:
-        """Store a rotation that could not be stored before, unless the stored tokens moved on since (another
-        worker refreshed, or the merchant reconnected). Returns the connection to go on with."""
-        if self._unsaved is None:
-            return stored
-        replaced, rotated = self._unsaved
-        if stored.refresh_token != replaced:
-            self._unsaved = None
-            return stored
-        self._persist(rotated)
-        self._unsaved = None
-        logger.info(
-            "stored QBO tokens that an earlier refresh could not", extra={"merchant_id": self._merchant_id}
-        )
-        return rotated
+    def _store_rotation(
+        self, lease: Lease, base: StoredConnection, rotated: QboConnection
+    ) -> StoredConnection:
+        """Stage `rotated` (a rotation of `base`), then make it current. Staging happens even when the lease
+        was lost: a staged rotation is never used by anyone until a lease holder makes it current, and only
+        if `base` is still current then."""
+        lease_held = self._lock.confirm(self._merchant_id, lease, hold_seconds=self._lock.lease_seconds)
+        token = self._request_token(lease)
+        try:
+            self._persisting(
+                "staging",
+                lambda: self._secret.stage(rotated, replaces_version_id=base.version_id, request_token=token),
+            )
+        except QboTransientError:
+            self._unsaved = (base.connection.refresh_token, rotated)
+            raise
+        if not lease_held:
+            raise QboTransientError(
+                "the QBO token refresh lease was taken over before the new tokens were made current; "
+                "they are staged for the next holder"
+            )
+        return self._make_current(lease, rotated)
 
-    def _persist(self, connection: QboConnection) -> None:
-        """Store the new tokens; only after this succeeds may the new access token be used."""
+    def _make_current(self, lease: Lease, connection: QboConnection) -> StoredConnection:
+        """Make `connection` the one every reader uses: each attempt only while our fencing token holds."""
+        token = self._request_token(lease)
+
+        def write() -> StoredConnection:
+            if not self._lock.confirm(self._merchant_id, lease, hold_seconds=self._lock.lease_seconds):
+                raise _LeaseLost()
+            return self._secret.make_current(connection, request_token=token)
+
+        try:
+            return self._persisting("making current", write)
+        except _LeaseLost:
+            raise QboTransientError(
+                "the QBO token refresh lease was taken over; the new tokens were not made current"
+            ) from None
+
+    def _request_token(self, lease: Lease) -> str:
+        """The idempotency token of the next distinct write (a retry of that write reuses it): the lease's
+        fence and owner, and a count, so no two writes of different values share one."""
+        self._writes += 1
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"qbo-tokens:{lease.owner}:{lease.fence}:{self._writes}"))
+
+    def _persisting(self, step: str, write: Callable[[], _Written]) -> _Written:
+        """`write`, tried `persist_attempts` times; then QboTransientError (the new tokens are not used)."""
         for attempt in range(1, self._persist_attempts + 1):
             try:
-                self._secrets.put_json(self._secret_name, connection.to_secret())
-                return
+                return write()
+            except _LeaseLost:
+                raise
             except Exception as error:  # any SDK failure: retry, then refuse to hand the token out
                 logger.warning(
-                    "storing refreshed QBO tokens failed",
+                    f"{step} refreshed QBO tokens failed",
                     extra={
                         "merchant_id": self._merchant_id,
                         "attempt": attempt,
@@ -333,8 +402,8 @@ class QboTokenProvider:
                 )
                 if attempt < self._persist_attempts:
                     self._sleep(self._lock_poll_seconds * attempt)
-        logger.error("refreshed QBO tokens could not be stored", extra={"merchant_id": self._merchant_id})
-        raise QboTransientError("refreshed QBO tokens could not be stored in Secrets Manager")
+        logger.error(f"{step} refreshed QBO tokens failed", extra={"merchant_id": self._merchant_id})
+        raise QboTransientError(f"refreshed QBO tokens could not be stored in Secrets Manager ({step})")
 
     def _mark_broken(self) -> NoReturn:
         try:
@@ -344,3 +413,10 @@ class QboTokenProvider:
                 "recording the broken QBO connection failed", extra={"merchant_id": self._merchant_id}
             )
         raise QboConnectionBroken(BROKEN_REASON_INVALID_GRANT, code="invalid_grant")
+
+
+_Written = TypeVar("_Written")
+
+
+class _LeaseLost(Exception):
+    """Our fencing token no longer holds the refresh lease: the write it guards must not be made."""

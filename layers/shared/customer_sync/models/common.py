@@ -1,4 +1,4 @@
-"""Small shapes shared by the models: UTC timestamps with one fixed text form, result pages, and
+"""Small shapes shared by the models: UTC timestamps with one fixed text form, result pages, leases, and
 validation errors described without their input."""
 
 from __future__ import annotations
@@ -39,6 +39,16 @@ class Page(BaseModel, Generic[ItemT]):
 
     items: list[ItemT]
     next_cursor: str | None = None
+
+
+class Lease(BaseModel):
+    """A held per-merchant lease (adapters/locks.py): `owner` is this holder's random id, `fence` its fencing
+    token, larger for every later holder."""
+
+    model_config = ConfigDict(frozen=True)
+
+    owner: str
+    fence: int
 
 
 def invalid_fields(error: ValidationError, *, whole: str = "(root)") -> str:

@@ -233,6 +233,27 @@ class QboConnection(BaseModel):
         }
 
 
+class StoredConnection(BaseModel):
+    """The current QBO connection and the Secrets Manager version holding it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    version_id: str
+    connection: QboConnection
+
+
+class StagedRotation(BaseModel):
+    """A rotation written to the connection secret but not yet made current (stage AWSPENDING). It is made
+    current only while `replaces_version_id` is still the current version: then its refresh token is the
+    newest one QBO issued."""
+
+    model_config = ConfigDict(frozen=True)
+
+    version_id: str
+    replaces_version_id: str
+    connection: QboConnection
+
+
 class QboAppCredentials(BaseModel):
     """The deployment's OAuth client, secret `{prefix}qbo-app`."""
 

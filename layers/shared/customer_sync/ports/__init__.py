@@ -5,7 +5,7 @@ module of a concern rather than defining a second port for the same thing.
 | module | ports |
 |---|---|
 | clock | Clock |
-| qbo | QBO customer API, access tokens, token endpoint, refresh lock, connection health |
+| qbo | QBO customer API, access tokens, token endpoint, refresh lock, connection secret and health |
 | secrets | JSON secrets by name |
 | paysimple | PaySimple customer API |
 | merchant_clients | each merchant's PaySimple and QBO clients |
@@ -34,6 +34,7 @@ from customer_sync.ports.qbo import (
     AccessTokenSource,
     ConnectionStateRecorder,
     MerchantLock,
+    QboConnectionSecret,
     QboCustomers,
     TokenEndpoint,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "MerchantLock",
     "OAuthStateRepository",
     "PaySimpleCustomers",
+    "QboConnectionSecret",
     "QboConnections",
     "QboCustomers",
     "QueueDepth",

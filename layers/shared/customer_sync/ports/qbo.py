@@ -1,7 +1,8 @@
 """QBO: the customer API of one realm, its access tokens, and what token refresh needs (a lock, connection
 health).
 
-Adapters: adapters/qbo_client.py, adapters/tokens.py, adapters/locks.py, adapters/dynamodb_connection.py.
+Adapters: adapters/qbo_client.py, adapters/tokens.py, adapters/locks.py, adapters/qbo_connection_secret.py,
+adapters/dynamodb_connection.py.
 Errors raised are the typed QBO errors of customer_sync/errors.py.
 """
 
@@ -11,7 +12,17 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from customer_sync.models.qbo import BatchItem, BatchItemResult, ConnectionState, QboCustomer, TokenSet
+    from customer_sync.models.common import Lease
+    from customer_sync.models.qbo import (
+        BatchItem,
+        BatchItemResult,
+        ConnectionState,
+        QboConnection,
+        QboCustomer,
+        StagedRotation,
+        StoredConnection,
+        TokenSet,
+    )
 
 
 class AccessTokenSource(Protocol):
@@ -61,11 +72,44 @@ class TokenEndpoint(Protocol):
 
 
 class MerchantLock(Protocol):
-    """A short lease per merchant. `try_acquire` returns an owner token, or None while someone holds it."""
+    """A short lease per merchant with a fencing token (adapters/locks.py)."""
 
-    def try_acquire(self, merchant_id: str) -> str | None: ...
+    lease_seconds: float
 
-    def release(self, merchant_id: str, owner: str) -> None: ...
+    def try_acquire(self, merchant_id: str) -> Lease | None:
+        """The lease, or None while someone else holds it."""
+        ...
+
+    def confirm(self, merchant_id: str, lease: Lease, *, hold_seconds: float) -> bool:
+        """Right before a write the lease protects: True (and the lease lasts `hold_seconds` more) if it is
+        still this holder's; False if another worker took it over."""
+        ...
+
+    def release(self, merchant_id: str, lease: Lease) -> None: ...
+
+
+class QboConnectionSecret(Protocol):
+    """One merchant's QBO connection secret, whose tokens are written in two steps: a rotation is first
+    staged (durable, not yet used by anyone), then made current.
+
+    `request_token` makes a write idempotent: the same token and value never make a second version."""
+
+    def current(self, *, force: bool = False) -> StoredConnection | None:
+        """The connection every reader uses, or None when none is stored. Raises QboConnectionBroken
+        (`malformed`) for one that does not parse."""
+        ...
+
+    def staged(self) -> StagedRotation | None:
+        """The rotation last staged, if any (it may be stale: see `replaces_version_id`)."""
+        ...
+
+    def stage(self, connection: QboConnection, *, replaces_version_id: str, request_token: str) -> str:
+        """Store a rotation of the current version without making it current; its version id."""
+        ...
+
+    def make_current(self, connection: QboConnection, *, request_token: str) -> StoredConnection:
+        """Store `connection` as the one every reader uses (creating the secret if needed)."""
+        ...
 
 
 class ConnectionStateRecorder(Protocol):
