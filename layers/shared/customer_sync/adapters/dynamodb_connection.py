@@ -1,7 +1,8 @@
 """QBO connection health in the settings table: `{pk: "MERCHANT#<id>", sk: "CONNECTION", status, reason, at}`,
 and who connected QBO and when (`connected_by`, `connected_at`, written by the admin API).
 
-Updates only touch these attributes, so anything else kept on the item (e.g. by the admin API) survives.
+Updates only touch these attributes, so anything else kept on the item (e.g. by the admin API) survives. A
+reconnect (`mark_connected`) ends a break; the next `mark_broken` is a new break.
 """
 
 from __future__ import annotations
@@ -9,15 +10,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from customer_sync.adapters.dynamodb import DynamoDbTable, merchant_pk, string_key
+from aws_lambda_powertools.metrics import MetricUnit
+from botocore.exceptions import ClientError
+
+from customer_sync.adapters.dynamodb import DynamoDbTable, is_condition_failure, merchant_pk, string_key
 from customer_sync.models.qbo import ConnectionState
-from customer_sync.observability import logger
+from customer_sync.observability import logger, metrics
 from customer_sync.ports import Clock, ConnectionRecord
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 CONNECTION_SORT_KEY = "CONNECTION"
+# Emitted once per break (template.yaml's QboConnectionBrokenAlarm watches it).
+CONNECTION_BROKEN_METRIC = "QboConnectionBroken"
 
 
 class DynamoDbConnectionState:
@@ -29,18 +35,28 @@ class DynamoDbConnectionState:
         return string_key(pk=merchant_pk(merchant_id), sk=CONNECTION_SORT_KEY)
 
     def mark_broken(self, merchant_id: str, reason: str) -> None:
+        """Record the break once: a connection already broken keeps its first reason and time, and only the
+        change from working to broken counts in the QboConnectionBroken metric (its alarm notifies once per
+        break, not once per change that meets the broken connection)."""
+        try:
+            self._table.client.update_item(
+                TableName=self._table.name,
+                Key=self._key(merchant_id),
+                UpdateExpression="SET #status = :broken, #reason = :reason, #at = :at",
+                ConditionExpression="attribute_not_exists(#status) OR #status <> :broken",
+                ExpressionAttributeNames={"#status": "status", "#reason": "reason", "#at": "at"},
+                ExpressionAttributeValues={
+                    ":broken": {"S": "broken"},
+                    ":reason": {"S": reason},
+                    ":at": {"S": self._clock.now().isoformat()},
+                },
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return  # already broken: recorded and counted when it broke
+            raise
         logger.warning("QBO connection marked broken", extra={"merchant_id": merchant_id, "reason": reason})
-        self._table.client.update_item(
-            TableName=self._table.name,
-            Key=self._key(merchant_id),
-            UpdateExpression="SET #status = :status, #reason = :reason, #at = :at",
-            ExpressionAttributeNames={"#status": "status", "#reason": "reason", "#at": "at"},
-            ExpressionAttributeValues={
-                ":status": {"S": "broken"},
-                ":reason": {"S": reason},
-                ":at": {"S": self._clock.now().isoformat()},
-            },
-        )
+        metrics.add_metric(name=CONNECTION_BROKEN_METRIC, unit=MetricUnit.Count, value=1)
 
     def mark_connected(self, merchant_id: str, realm_id: str) -> None:
         self._table.client.update_item(
