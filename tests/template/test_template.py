@@ -1,17 +1,24 @@
-"""template.yaml holds the production safety rules: queue semantics, encryption, least privilege, auth and
-alarms. These tests read the template as CloudFormation does (short-form tags included) and pin each rule."""
+"""template.yaml holds the production safety rules: queue semantics, encryption, least privilege, auth,
+data retention, logs and alarms. These tests read the template as CloudFormation does (short-form tags
+included) and pin each rule."""
 
 from __future__ import annotations
 
 import ast
 import fnmatch
+import itertools
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic_settings import BaseSettings
 
+from customer_sync.adapters.dynamodb_connection import CONNECTION_BROKEN_METRIC
 from customer_sync.config import AdminSettings, IngestSettings, SecretNames, SyncSettings
+from customer_sync.errors import MerchantSecretInvalid
+from customer_sync.handlers.ingest_api import REJECTIONS
 from local.cfn import PROJECT_ROOT, Resolver, function_spec, load_template, resources_of_type
 from tests.support.settings import sync_settings
 
@@ -458,23 +465,219 @@ def test_ingest_reads_the_merchants_signing_keys_and_no_other_secret() -> None:
 # --- Alarms and outputs -----------------------------------------------------------------------------------
 
 
-def test_a_message_in_the_dlq_raises_an_alarm_that_notifies() -> None:
-    # Given the alarms on SQS metrics
-    alarms = resources_of_type(TEMPLATE, "AWS::CloudWatch::Alarm").values()
-    dlq_dimension = {"Name": "QueueName", "Value": {"Fn::GetAtt": ["CustomerChangesDLQ", "QueueName"]}}
+ALARMS = resources_of_type(TEMPLATE, "AWS::CloudWatch::Alarm")
+GLOBAL_ENV = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+APPLICATION_METRIC_DIMENSIONS = [{"Name": "service", "Value": GLOBAL_ENV["POWERTOOLS_SERVICE_NAME"]}]
 
-    # When picking the one watching the DLQ
-    dlq_alarms = [
-        alarm["Properties"] for alarm in alarms if dlq_dimension in alarm["Properties"]["Dimensions"]
+
+def metric_stats(alarm: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every metric an alarm reads: its own, or each MetricStat of its metric math."""
+    if "MetricName" in alarm:
+        keys = ("Namespace", "MetricName", "Dimensions")
+        return [{key: alarm[key] for key in keys if key in alarm}]
+    return [query["MetricStat"]["Metric"] for query in alarm["Metrics"] if "MetricStat" in query]
+
+
+def alarms_reading(namespace: str, metric_name: str) -> list[dict[str, Any]]:
+    return [
+        dict(alarm["Properties"])
+        for alarm in ALARMS.values()
+        if any(
+            (stat["Namespace"], stat["MetricName"]) == (namespace, metric_name)
+            for stat in metric_stats(alarm["Properties"])
+        )
     ]
 
-    # Then a single visible message breaches it, and it notifies someone
-    assert len(dlq_alarms) == 1
-    alarm = dlq_alarms[0]
-    assert alarm["MetricName"] == "ApproximateNumberOfMessagesVisible"
-    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
-    assert float(alarm["Threshold"]) == 0
-    assert alarm["AlarmActions"]
+
+def only_alarm_reading(namespace: str, metric_name: str) -> dict[str, Any]:
+    (alarm,) = alarms_reading(namespace, metric_name)
+    return alarm
+
+
+def returned_expression(alarm: dict[str, Any]) -> str:
+    (query,) = [query for query in alarm["Metrics"] if query.get("ReturnData")]
+    return str(query["Expression"])
+
+
+def alarm_states(alarm: dict[str, Any], values: list[int]) -> list[str]:
+    """ALARM or OK per period, for an alarm on one value per period (EvaluationPeriods 1)."""
+    assert alarm["EvaluationPeriods"] == 1 and alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    return ["ALARM" if value > float(alarm["Threshold"]) else "OK" for value in values]
+
+
+def notifications(states: list[str]) -> int:
+    """SNS is notified on each change into ALARM (AlarmActions)."""
+    return sum(1 for before, now in zip(["OK", *states], states, strict=False) if now == "ALARM" != before)
+
+
+@pytest.mark.parametrize("alarm_id", sorted(ALARMS))
+def test_every_alarm_notifies_the_alarm_topic(alarm_id: str) -> None:
+    # Given an alarm / Then it notifies AlarmTopic, and no data (a quiet night) is not an alarm
+    alarm = props(alarm_id)
+    assert alarm["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["AlarmDescription"]
+
+
+def test_the_alarm_email_is_an_optional_parameter_subscribed_to_the_topic() -> None:
+    # Given the AlarmEmail parameter and the subscription
+    parameter = PARAMETERS["AlarmEmail"]
+    subscription = RESOURCES["AlarmEmailSubscription"]
+
+    # Then it may be left empty, takes an address, and is subscribed by email only when given
+    pattern = re.compile(parameter["AllowedPattern"])
+    assert parameter["Default"] == ""
+    assert pattern.fullmatch("") and pattern.fullmatch("oncall@example.com")
+    assert not pattern.fullmatch("oncall") and not pattern.fullmatch("a b@example.com")
+    assert TEMPLATE["Conditions"][subscription["Condition"]] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]
+    }
+    assert subscription["Type"] == "AWS::SNS::Subscription"
+    assert subscription["Properties"] == {
+        "TopicArn": {"Ref": "AlarmTopic"},
+        "Protocol": "email",
+        "Endpoint": {"Ref": "AlarmEmail"},
+    }
+
+
+def test_a_change_arriving_in_the_dlq_notifies_each_time_not_once() -> None:
+    # Given the alarm on the DLQ: it reads the DLQ's depth, visible and in flight, per minute
+    alarm = only_alarm_reading("AWS/SQS", "ApproximateNumberOfMessagesNotVisible")
+    dlq = [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["CustomerChangesDLQ", "QueueName"]}}]
+    assert sorted(stat["MetricName"] for stat in metric_stats(alarm)) == [
+        "ApproximateNumberOfMessagesNotVisible",
+        "ApproximateNumberOfMessagesVisible",
+    ]
+    assert all(stat["Dimensions"] == dlq for stat in metric_stats(alarm))
+    assert {query["MetricStat"]["Period"] for query in alarm["Metrics"] if "MetricStat" in query} == {60}
+    assert returned_expression(alarm) == "DIFF(visible + inflight)"
+
+    # When one change arrives, then another two minutes later, then a third two minutes after that, and
+    # then an admin redrives them all
+    depth = [0, 1, 1, 1, 2, 2, 3, 0]
+    arrivals = [later - earlier for earlier, later in itertools.pairwise(depth)]
+    states = alarm_states(alarm, arrivals)
+
+    # Then on-call is notified of each arrival, and the alarm is back to OK in between and at the end
+    assert notifications(states) == 3
+    assert states[-1] == "OK"
+    # (an alarm on the depth itself would have notified once and stayed in ALARM through all three)
+    assert notifications(["ALARM" if count > 0 else "OK" for count in depth[1:]]) == 1
+
+
+def test_a_change_waiting_too_long_on_the_queue_alarms() -> None:
+    # Given the alarm on the changes queue's oldest message
+    alarm = only_alarm_reading("AWS/SQS", "ApproximateAgeOfOldestMessage")
+
+    # Then it watches CustomerChangesQueue with the QueueAgeAlarmSeconds threshold (30 minutes by default)
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["CustomerChangesQueue", "QueueName"]}}
+    ]
+    assert alarm["Statistic"] == "Maximum"
+    assert alarm["Threshold"] == {"Ref": "QueueAgeAlarmSeconds"}
+    assert PARAMETERS["QueueAgeAlarmSeconds"]["Default"] == 1800
+
+
+@pytest.mark.parametrize(
+    "metric_name",
+    [
+        # f"Sync{action.capitalize()}" for a parked change (handlers/sync_batch.py)
+        "SyncParked",
+        CONNECTION_BROKEN_METRIC,
+        REJECTIONS[MerchantSecretInvalid][1],
+    ],
+)
+def test_parked_changes_broken_connections_and_malformed_secrets_alarm_on_the_metric_the_code_emits(
+    metric_name: str,
+) -> None:
+    # Given the application metric the code emits (Powertools: the namespace and service of the Globals)
+    namespace = GLOBAL_ENV["POWERTOOLS_METRICS_NAMESPACE"]
+
+    # When finding the alarm on it
+    alarm = only_alarm_reading(namespace, metric_name)
+
+    # Then it reads the metric under the dimension Powertools gives it, and one occurrence is enough
+    assert alarm["Dimensions"] == APPLICATION_METRIC_DIMENSIONS
+    assert (alarm["Statistic"], float(alarm["Threshold"]), alarm["ComparisonOperator"]) == (
+        "Sum",
+        0.0,
+        "GreaterThanThreshold",
+    )
+
+
+@pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
+def test_each_function_has_an_alarm_on_its_error_rate(function_id: str) -> None:
+    # Given the alarms on the function's Lambda metrics
+    function = [{"Name": "FunctionName", "Value": {"Ref": function_id}}]
+    (alarm,) = [
+        dict(alarm["Properties"])
+        for alarm in ALARMS.values()
+        if any(stat["Dimensions"] == function for stat in metric_stats(alarm["Properties"]))
+    ]
+
+    # Then it divides errors by invocations, in percent, against the ErrorRateAlarmPercent threshold
+    ids = {
+        query["Id"]: query["MetricStat"]["Metric"]["MetricName"]
+        for query in alarm["Metrics"]
+        if "MetricStat" in query
+    }
+    assert ids == {"errors": "Errors", "invocations": "Invocations"}
+    assert returned_expression(alarm) == "IF(invocations > 0, 100 * errors / invocations, 0)"
+    assert alarm["Threshold"] == {"Ref": "ErrorRateAlarmPercent"}
+    # e.g. one failed invocation in 50 is 2 %: above the default 1 %
+    assert PARAMETERS["ErrorRateAlarmPercent"]["Default"] < 100 * 1 / 50
+
+
+@pytest.mark.parametrize("function_id", sorted(FUNCTIONS))
+def test_every_function_logs_to_its_own_log_group_which_expires_its_logs(function_id: str) -> None:
+    # Given the function's logging configuration
+    log_group_ref = props(function_id)["LoggingConfig"]["LogGroup"]
+
+    # Then it is a log group of this template, with the LogRetentionDays retention
+    log_group = RESOURCES[log_group_ref["Ref"]]
+    assert log_group["Type"] == "AWS::Logs::LogGroup"
+    assert log_group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert PARAMETERS["LogRetentionDays"]["Default"] in PARAMETERS["LogRetentionDays"]["AllowedValues"]
+    # and no two functions share one
+    other_groups = [props(other)["LoggingConfig"]["LogGroup"] for other in FUNCTIONS if other != function_id]
+    assert log_group_ref not in other_groups
+
+
+@pytest.mark.parametrize(
+    "resource_id", sorted([*TABLES, *resources_of_type(TEMPLATE, "AWS::SecretsManager::Secret")])
+)
+def test_tables_and_secrets_survive_a_stack_deletion_or_replacement(resource_id: str) -> None:
+    # Given a table or a secret
+    resource = RESOURCES[resource_id]
+
+    # Then deleting the stack, or an update that would replace it, keeps it
+    assert resource["DeletionPolicy"] == "Retain"
+    assert resource["UpdateReplacePolicy"] == "Retain"
+
+
+@pytest.mark.parametrize("table_id", sorted(TABLES))
+def test_every_table_has_deletion_protection(table_id: str) -> None:
+    # Given a table / Then it cannot be deleted until that protection is turned off
+    assert props(table_id)["DeletionProtectionEnabled"] is True
+
+
+def test_the_on_call_dashboard_shows_every_alarm_and_is_valid_json() -> None:
+    # Given the dashboard body, with every ${...} placeholder filled in as CloudFormation would
+    body = str(props("OnCallDashboard")["DashboardBody"]["Fn::Sub"])
+    filled = re.sub(
+        r"\$\{([^}]+)\}", lambda match: "1" if match[1] == "QueueAgeAlarmSeconds" else match[1], body
+    )
+
+    # When it is read as JSON
+    dashboard = json.loads(filled)
+
+    # Then its alarm widget lists every alarm of the template, and it charts the queue, DLQ and functions
+    (alarm_widget,) = [widget for widget in dashboard["widgets"] if widget["type"] == "alarm"]
+    assert sorted(alarm_widget["properties"]["alarms"]) == sorted(f"{alarm}.Arn" for alarm in ALARMS)
+    charted = json.dumps(dashboard)
+    for name in ["CustomerChangesQueue.QueueName", "CustomerChangesDLQ.QueueName", *FUNCTIONS]:
+        assert name in charted, name
+    assert "OnCallDashboardUrl" in TEMPLATE["Outputs"]
 
 
 def test_alarm_topic_is_one_cloudwatch_can_publish_to() -> None:
