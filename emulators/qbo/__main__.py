@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"QBO emulator API base:  {emulator.base_url}  (paths /v3/company/{{realmId}}/...)", flush=True)
     print(f"QBO emulator token URL: {emulator.token_url}", flush=True)
     print(f"QBO emulator authorize: {emulator.authorize_url}", flush=True)
+    print(f"QBO emulator revoke:    {emulator.revoke_url}", flush=True)
     print(f"QBO emulator control:   {emulator.base_url}/_emulator/", flush=True)
     serve_until_interrupted(emulator.stop)
 

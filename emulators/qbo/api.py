@@ -17,7 +17,7 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request
 
-from emulators.qbo import faults
+from emulators.qbo import cdc, faults
 from emulators.qbo.entities import SPECS_BY_NAME, SPECS_BY_PATH, JsonObject
 from emulators.qbo.faults import QboFault
 from emulators.qbo.replies import TEXT_TYPE, Reply, json_reply
@@ -33,6 +33,7 @@ API_ROUTES = Map(
     [
         Rule("/v3/company/<realm_id>/query", methods=["GET", "POST"], endpoint="query"),
         Rule("/v3/company/<realm_id>/batch", methods=["POST"], endpoint="batch"),
+        Rule("/v3/company/<realm_id>/cdc", methods=["GET"], endpoint="cdc"),
         Rule(f"/v3/company/<realm_id>/<any({_ENTITY_PATHS}):entity>", methods=["POST"], endpoint="write"),
         Rule(
             f"/v3/company/<realm_id>/<any({_ENTITY_PATHS}):entity>/<entity_id>",
@@ -47,7 +48,7 @@ API_ROUTES = Map(
 @dataclass(frozen=True)
 class ApiCall:
     realm_id: str
-    operation: str  # "query", "read", "create", "update" or "batch"
+    operation: str  # "query", "read", "create", "update", "batch" or "cdc"
     cost: int  # units metered by the rate limiter: a batch costs one per item
     execute: Callable[[], Reply]  # runs under the store's lock
 
@@ -128,6 +129,8 @@ def _plan(state: EmulatorState, request: Request, endpoint: str, args: Mapping[s
         return ApiCall(realm_id, "query", 1, lambda: _query_reply(state, realm_id, _statement(request), now))
     if endpoint == "batch":
         return _plan_batch(state, request, realm_id, now)
+    if endpoint == "cdc":
+        return ApiCall(realm_id, "cdc", 1, lambda: _cdc_reply(state, realm_id, request, now))
     return _plan_write(state, request, realm_id, SPECS_BY_PATH[args["entity"]].name, now)
 
 
@@ -219,6 +222,16 @@ def _query_reply(state: EmulatorState, realm_id: str, statement: str | None, now
         return json_reply(
             200, {"QueryResponse": state.query(realm_id, statement), "time": response_time(now)}
         )
+    except QboFault as fault:
+        return fault.reply(now)
+
+
+def _cdc_reply(state: EmulatorState, realm_id: str, request: Request, now: float) -> Reply:
+    try:
+        names = cdc.entity_names(request.args.get("entities"))
+        since = cdc.changed_since_epoch(request.args.get("changedSince"), now)
+        found = cdc.cdc_response(state, realm_id, names, since, max_objects=state.settings.cdc_max_objects)
+        return json_reply(200, {"CDCResponse": found, "time": response_time(now)})
     except QboFault as fault:
         return fault.reply(now)
 

@@ -27,6 +27,38 @@ class QboEmulatorControl:
         """Create a Customer from QBO JSON fields (DisplayName=..., Active=False, ...) as a create would."""
         return self._json("POST", f"/_emulator/realms/{realm_id}/customers", fields)
 
+    def seed_job(self, realm_id: str, parent_id: str, *, project: bool = False, **fields: Any) -> JsonObject:
+        """A job (sub-customer) of customer `parent_id`, or a project of it (`project=True`)."""
+        body = {**fields, "Job": True, "ParentRef": {"value": parent_id}, "IsProject": project}
+        return self._json("POST", f"/_emulator/realms/{realm_id}/customers", body)
+
+    def edit_customer(self, realm_id: str, customer_id: str, **fields: Any) -> JsonObject:
+        """A person edits the customer in QBO's UI (`Active=False` makes it inactive): a new SyncToken and a
+        webhook event, as for any change."""
+        return self._json("PATCH", f"/_emulator/realms/{realm_id}/customers/{customer_id}", fields)
+
+    def merge_customers(self, realm_id: str, merged_id: str, survivor_id: str) -> JsonObject:
+        """A person merges `merged_id` into `survivor_id`; returns the survivor."""
+        body = {"merged_id": merged_id, "survivor_id": survivor_id}
+        return self._json("POST", f"/_emulator/realms/{realm_id}/merges", body)
+
+    def subscribe_webhooks(self, url: str, verifier_token: str, **options: Any) -> None:
+        """Register the app's webhook endpoint (options: auto_deliver, batch_window_seconds,
+        retry_delays_seconds, time_scale, timeout_seconds, max_events_per_delivery, inactivation_event)."""
+        self._send("PUT", "/_emulator/webhooks", {"url": url, "verifier_token": verifier_token, **options})
+
+    def unsubscribe_webhooks(self) -> None:
+        self._send("DELETE", "/_emulator/webhooks")
+
+    def webhooks(self) -> JsonObject:
+        """{"subscription", "pending": [events], "in_flight": {...} | None, "deliveries": [...]}."""
+        return self._json("GET", "/_emulator/webhooks")
+
+    def deliver_webhooks(self) -> JsonObject | None:
+        """One delivery attempt now; the delivery record ({"attempt", "status", "event_ids", ...}) or None."""
+        delivery: JsonObject | None = self._json("POST", "/_emulator/webhooks/deliver")["delivery"]
+        return delivery
+
     def seed_vendor(self, realm_id: str, display_name: str, active: bool = True) -> JsonObject:
         body = {"DisplayName": display_name, "Active": active}
         return self._json("POST", f"/_emulator/realms/{realm_id}/vendors", body)

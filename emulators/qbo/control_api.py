@@ -1,4 +1,5 @@
-"""The emulator's own control API under /_emulator/ (JSON): seed data, read state, inject faults.
+"""The emulator's own control API under /_emulator/ (JSON): seed data, read state, inject faults, act as a
+person in QBO's UI (edit, make inactive, merge), and run the app's webhook subscription.
 
 Not part of QBO: no auth, not metered, not in the call log.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from typing import Any
 
 from werkzeug.exceptions import HTTPException
@@ -16,6 +18,7 @@ from werkzeug.wrappers import Request
 from emulators.qbo.faults import QboFault
 from emulators.qbo.replies import Reply, empty_reply, json_reply
 from emulators.qbo.store import EmulatorState, FaultRule
+from emulators.qbo.webhooks import Subscription
 
 _KINDS = {"customers": "Customer", "vendors": "Vendor", "employees": "Employee"}
 _REALM = "/_emulator/realms/<realm_id>"
@@ -25,6 +28,16 @@ CONTROL_ROUTES = Map(
         Rule("/_emulator/realms", methods=["POST"], endpoint="create_realm"),
         Rule(f"{_REALM}/<any(customers, vendors, employees):kind>", methods=["POST"], endpoint="seed"),
         Rule(f"{_REALM}/<any(customers, vendors, employees):kind>", methods=["GET"], endpoint="list"),
+        Rule(
+            f"{_REALM}/<any(customers, vendors, employees):kind>/<entity_id>",
+            methods=["PATCH"],
+            endpoint="edit",
+        ),
+        Rule(f"{_REALM}/merges", methods=["POST"], endpoint="merge"),
+        Rule("/_emulator/webhooks", methods=["PUT"], endpoint="subscribe"),
+        Rule("/_emulator/webhooks", methods=["GET"], endpoint="webhooks"),
+        Rule("/_emulator/webhooks", methods=["DELETE"], endpoint="unsubscribe"),
+        Rule("/_emulator/webhooks/deliver", methods=["POST"], endpoint="deliver"),
         Rule(f"{_REALM}/calls", methods=["GET"], endpoint="calls"),
         Rule(f"{_REALM}/calls", methods=["DELETE"], endpoint="clear_calls"),
         Rule(f"{_REALM}/expire-access-tokens", methods=["POST"], endpoint="expire_access_tokens"),
@@ -71,7 +84,46 @@ def _create_realm(
 
 
 def _seed(state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request) -> Reply:
-    return json_reply(201, state.create(args["realm_id"], _KINDS[args["kind"]], body))
+    """As a person creates the record in QBO's UI; `"IsProject": true` (with a `ParentRef`) makes a project,
+    which the Accounting API itself cannot create."""
+    project = body.pop("IsProject", False) is True
+    return json_reply(201, state.create(args["realm_id"], _KINDS[args["kind"]], body, project=project))
+
+
+def _edit(state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request) -> Reply:
+    """A person edits the record in QBO's UI (`{"Active": false}` makes it inactive)."""
+    return json_reply(200, state.edit(args["realm_id"], _KINDS[args["kind"]], args["entity_id"], body))
+
+
+def _merge(state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request) -> Reply:
+    """A person merges customer `merged_id` into `survivor_id` in QBO's UI; returns the survivor."""
+    merged_id, survivor_id = str(body["merged_id"]), str(body["survivor_id"])
+    return json_reply(200, state.merge(args["realm_id"], merged_id, survivor_id))
+
+
+def _subscribe(
+    state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request
+) -> Reply:
+    """Register the app's webhook endpoint: `{"url", "verifier_token", ...}` (emulators/qbo/webhooks.py)."""
+    state.webhooks.subscribe(Subscription.from_json(body))
+    return empty_reply()
+
+
+def _webhooks(state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request) -> Reply:
+    return json_reply(200, state.webhooks.snapshot())
+
+
+def _unsubscribe(
+    state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request
+) -> Reply:
+    state.webhooks.unsubscribe()
+    return empty_reply()
+
+
+def _deliver(state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request) -> Reply:
+    """One delivery attempt now: the held delivery again, else the pending events (null: nothing to send)."""
+    delivery = state.webhooks.deliver_now()
+    return json_reply(200, {"delivery": None if delivery is None else asdict(delivery)})
 
 
 def _list(state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request) -> Reply:
@@ -150,6 +202,12 @@ def _reset(state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], 
 _HANDLERS: dict[str, Handler] = {
     "create_realm": _create_realm,
     "seed": _seed,
+    "edit": _edit,
+    "merge": _merge,
+    "subscribe": _subscribe,
+    "webhooks": _webhooks,
+    "unsubscribe": _unsubscribe,
+    "deliver": _deliver,
     "list": _list,
     "calls": _calls,
     "clear_calls": _clear_calls,

@@ -128,6 +128,10 @@ CUSTOMER = EntitySpec(
         "BillAddr",
         "ShipAddr",
         "Active",
+        # A job or sub-customer: `Job` true and `ParentRef` its parent customer (the store checks the parent).
+        "Job",
+        "ParentRef",
+        "BillWithParent",
     ),
     phones=("PrimaryPhone", "AlternatePhone", "Mobile", "Fax"),
     addresses=("BillAddr", "ShipAddr"),
@@ -334,8 +338,13 @@ def _validate(spec: EntitySpec, fields: JsonObject, phone_number_limit: int) -> 
         value = fields.get(field)
         if isinstance(value, str) and any(char in value for char in ":\t\n\r"):
             raise faults.invalid_name_characters(field)
-    if "Active" in fields and not isinstance(fields["Active"], bool):
-        raise faults.unsupported_property("Active must be a boolean", "Active")
+    for flag in ("Active", "Job", "BillWithParent"):
+        if flag in fields and not isinstance(fields[flag], bool):
+            raise faults.unsupported_property(f"{flag} must be a boolean", flag)
+    if "ParentRef" in fields:
+        parent = fields["ParentRef"]
+        if not isinstance(parent, dict) or not isinstance(parent.get("value"), str) or not parent["value"]:
+            raise faults.unsupported_property("ParentRef must be an object with a value", "ParentRef")
     if "PrimaryEmailAddr" in fields:
         _check_email(fields["PrimaryEmailAddr"])
     for field in spec.phones:

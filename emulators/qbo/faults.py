@@ -92,6 +92,12 @@ def invalid_name_characters(field: str) -> QboFault:
     )
 
 
+def invalid_reference(entity_name: str, reference_id: str) -> QboFault:
+    return QboFault(
+        "2500", "Invalid Reference Id", f"Invalid Reference Id : {entity_name} {reference_id} does not exist"
+    )
+
+
 def business_rule(detail: str) -> QboFault:
     return QboFault("6000", "A business validation error has occurred while processing your request", detail)
 

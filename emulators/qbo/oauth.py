@@ -16,6 +16,8 @@ from emulators.qbo.store import CallRecord, EmulatorState, FaultRule
 
 TOKEN_PATH = "/oauth2/v1/tokens/bearer"
 AUTHORIZE_PATH = "/connect/oauth2"
+# Intuit revokes on another host (developer.api.intuit.com); the emulator serves it on its one host.
+REVOKE_PATH = "/v2/oauth2/tokens/revoke"
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -102,6 +104,39 @@ def _injected_token_fault(rule: FaultRule) -> Reply:
     if rule.status in (502, 503, 504):
         return faults.gateway_reply(rule.status)
     return _oauth_error(rule.status, rule.code or "server_error")
+
+
+def serve_revoke_request(state: EmulatorState, request: Request) -> Reply:
+    """Disconnect: `{"token": <refresh or access token>}` as JSON, with the app's Basic credentials. Every
+    token of that connection dies (refresh → invalid_grant, access → 401). An unknown or already revoked
+    token is answered 200 as well (RFC 7009): there is nothing left to revoke."""
+    realm_id: str | None = None
+    reply: Reply
+    if request.method != "POST":
+        reply = _oauth_error(405, "invalid_request")
+    elif not _client_authenticated(state, request.headers.get("Authorization", "")):
+        reply = _oauth_error(401, "invalid_client")
+    else:
+        body = request.get_json(silent=True) if request.mimetype == "application/json" else None
+        token = body.get("token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            reply = _oauth_error(400, "invalid_request")
+        else:
+            realm_id = state.revoke_token(token)
+            reply = Reply(200, b"", TEXT_TYPE)
+    state.record_call(
+        CallRecord(
+            realm_id=realm_id or "",
+            method=request.method,
+            path=request.path,
+            query=request.args.to_dict(),
+            operation="revoke",
+            status=reply.status,
+            requestid=None,
+            replayed=False,
+        )
+    )
+    return reply
 
 
 def serve_authorize_request(state: EmulatorState, request: Request) -> Reply:

@@ -12,7 +12,14 @@ from emulators.http_server import BackgroundHttpServer
 from emulators.qbo.api import serve_api_request
 from emulators.qbo.control_api import serve_control_request
 from emulators.qbo.entities import PHONE_LIMIT
-from emulators.qbo.oauth import AUTHORIZE_PATH, TOKEN_PATH, serve_authorize_request, serve_token_request
+from emulators.qbo.oauth import (
+    AUTHORIZE_PATH,
+    REVOKE_PATH,
+    TOKEN_PATH,
+    serve_authorize_request,
+    serve_revoke_request,
+    serve_token_request,
+)
 from emulators.qbo.query import MAX_RESULTS_LIMIT
 from emulators.qbo.replies import json_reply
 from emulators.qbo.store import EmulatorSettings, EmulatorState
@@ -46,6 +53,7 @@ class QboEmulator:
         phone_number_limit: int = PHONE_LIMIT,
         max_results_limit: int = MAX_RESULTS_LIMIT,
         cap_max_results: bool = False,
+        cdc_max_objects: int = 1000,
     ) -> None:
         settings = EmulatorSettings(
             client_id=client_id,
@@ -65,6 +73,7 @@ class QboEmulator:
             phone_number_limit=phone_number_limit,
             max_results_limit=max_results_limit,
             cap_max_results=cap_max_results,
+            cdc_max_objects=cdc_max_objects,
         )
         self.state = EmulatorState(settings, clock)
         self._http = BackgroundHttpServer(self.wsgi_app, name="qbo-emulator")
@@ -78,11 +87,17 @@ class QboEmulator:
     def authorize_url(self) -> str:
         return self.base_url + AUTHORIZE_PATH
 
+    @property
+    def revoke_url(self) -> str:
+        return self.base_url + REVOKE_PATH
+
     def start(self, host: str = "127.0.0.1", port: int = 0) -> Self:
         self.base_url = self._http.start(host, port)
+        self.state.webhooks.start()
         return self
 
     def stop(self) -> None:
+        self.state.webhooks.stop()
         self._http.stop()
 
     def __enter__(self) -> Self:
@@ -100,6 +115,8 @@ class QboEmulator:
             reply = serve_token_request(self.state, request)
         elif path == AUTHORIZE_PATH:
             reply = serve_authorize_request(self.state, request)
+        elif path == REVOKE_PATH:
+            reply = serve_revoke_request(self.state, request)
         elif path.startswith("/v3/company/"):
             reply = serve_api_request(self.state, request)
         else:

@@ -12,7 +12,8 @@ from emulators.qbo import entities, faults, query
 from emulators.qbo.entities import EntitySpec, JsonObject, Stamp
 from emulators.qbo.ratelimit import RealmMeter
 from emulators.qbo.replies import Reply
-from emulators.qbo.timestamps import metadata_time
+from emulators.qbo.timestamps import metadata_time, parse_metadata_time
+from emulators.qbo.webhooks import Operation, WebhookSender, cloud_event
 
 DEMO_REALM_ID = "9130350000000001"
 _FIRST_GENERATED_REALM = 9130350000000101
@@ -39,6 +40,7 @@ class EmulatorSettings:
     phone_number_limit: int = entities.PHONE_LIMIT
     max_results_limit: int = query.MAX_RESULTS_LIMIT
     cap_max_results: bool = False  # True: a larger MAXRESULTS is cut silently instead of a 4000
+    cdc_max_objects: int = 1000  # objects in one CDC answer; the rest are left out
 
 
 @dataclass
@@ -49,6 +51,8 @@ class Realm:
     next_ids: dict[str, int] = field(default_factory=dict)  # one counter per entity type: Ids overlap
     next_address_id: int = 1
     replies: dict[str, Reply] = field(default_factory=dict)  # requestid -> first reply
+    # Entities merged away: entity name -> Id -> `{"domain", "status": "Deleted", "Id", "MetaData"}` (CDC).
+    deleted: dict[str, dict[str, JsonObject]] = field(default_factory=dict)
 
 
 @dataclass
@@ -121,6 +125,7 @@ class EmulatorState:
         self.settings = settings
         self.clock = clock
         self.lock = threading.RLock()
+        self.webhooks = WebhookSender()
         self._reset_unlocked()
 
     def _reset_unlocked(self) -> None:
@@ -141,6 +146,7 @@ class EmulatorState:
     def reset(self) -> None:
         with self.lock:
             self._reset_unlocked()
+            self.webhooks.reset()
 
     # --- realms and tokens -------------------------------------------------------------------------------
 
@@ -264,26 +270,44 @@ class EmulatorState:
                 if refresh.realm_id == realm_id:
                     refresh.revoked = True
 
+    def revoke_token(self, token: str) -> str | None:
+        """Revoke the connection a refresh or access token belongs to; its realm, or None if unknown."""
+        with self.lock:
+            refresh = self._refresh_tokens.get(token)
+            access = self._access_tokens.get(token)
+            realm_id = refresh.realm_id if refresh else access.realm_id if access else None
+            if realm_id is not None:
+                self.revoke_refresh_tokens(realm_id)
+                self.expire_access_tokens(realm_id)
+            return realm_id
+
     # --- entities -----------------------------------------------------------------------------------------
 
-    def create(self, realm_id: str, entity_name: str, payload: JsonObject) -> JsonObject:
+    def create(
+        self, realm_id: str, entity_name: str, payload: JsonObject, *, project: bool = False
+    ) -> JsonObject:
+        """`project`: a project (a job with `IsProject` true), which only QBO's UI and Projects API make."""
         with self.lock:
+            now = self.clock()
             realm, spec = self._realm(realm_id), entities.SPECS_BY_NAME[entity_name]
             next_id = realm.next_ids.get(spec.name, 1)
             entity = entities.build_new(
                 spec,
                 payload,
                 str(next_id),
-                self._stamp(realm),
+                self._stamp(realm, now),
                 phone_number_limit=self.settings.phone_number_limit,
             )
             self._check_unique_name(realm, entity, spec)
+            self._place_in_hierarchy(realm, entity, project=project)
             realm.next_ids[spec.name] = next_id + 1
             realm.entities.setdefault(spec.name, {})[entity["Id"]] = entity
+            self._announce(realm, spec.name, "created", entity["Id"], now)
             return copy.deepcopy(entity)
 
     def update(self, realm_id: str, entity_name: str, payload: JsonObject) -> JsonObject:
         with self.lock:
+            now = self.clock()
             realm, spec = self._realm(realm_id), entities.SPECS_BY_NAME[entity_name]
             current = realm.entities.get(spec.name, {}).get(str(payload.get("Id")))
             if current is None:
@@ -292,12 +316,64 @@ class EmulatorState:
                 spec,
                 current,
                 payload,
-                self._stamp(realm),
+                self._stamp(realm, now),
                 phone_number_limit=self.settings.phone_number_limit,
             )
             self._check_unique_name(realm, entity, spec)
+            self._place_in_hierarchy(realm, entity, project=bool(current.get("IsProject")))
             realm.entities[spec.name][entity["Id"]] = entity
+            made_inactive = current.get("Active") is True and entity.get("Active") is False
+            subscription = self.webhooks.subscription
+            inactivation = subscription.inactivation_event if subscription else "deleted"
+            self._announce(realm, spec.name, inactivation if made_inactive else "updated", entity["Id"], now)
             return copy.deepcopy(entity)
+
+    def edit(self, realm_id: str, entity_name: str, entity_id: str, fields: JsonObject) -> JsonObject:
+        """A person changes the record in QBO's UI: a sparse update of `fields`, at whatever SyncToken."""
+        with self.lock:
+            current = self.read(realm_id, entity_name, entity_id)
+            payload = {**fields, "Id": entity_id, "SyncToken": current["SyncToken"], "sparse": True}
+            return self.update(realm_id, entity_name, payload)
+
+    def merge(self, realm_id: str, merged_id: str, survivor_id: str) -> JsonObject:
+        """A person merges customer `merged_id` into `survivor_id` in QBO's UI: the merged one is deleted
+        (reads and updates of it are 610 and CDC lists it as Deleted, its name is free again); the survivor
+        gets its transactions, a new SyncToken, and the `merged` event with `deletedid`."""
+        with self.lock:
+            now = self.clock()
+            realm = self._realm(realm_id)
+            customers = realm.entities.get("Customer", {})
+            if merged_id == survivor_id or merged_id not in customers or survivor_id not in customers:
+                raise faults.object_not_found(merged_id if merged_id not in customers else survivor_id)
+            del customers[merged_id]
+            realm.deleted.setdefault("Customer", {})[merged_id] = {
+                "domain": "QBO",
+                "status": "Deleted",
+                "Id": merged_id,
+                "MetaData": {"LastUpdatedTime": metadata_time(now)},
+            }
+            survivor = customers[survivor_id]
+            survivor["SyncToken"] = str(int(survivor["SyncToken"]) + 1)
+            survivor["MetaData"] = {**survivor["MetaData"], "LastUpdatedTime": metadata_time(now)}
+            self._announce(realm, "Customer", "merged", survivor_id, now, {"deletedid": merged_id})
+            return copy.deepcopy(survivor)
+
+    def changes_since(self, realm_id: str, entity_name: str, since: float) -> list[JsonObject]:
+        """What CDC lists for one entity type: every record changed at or after `since` (inactive ones and
+        merged-away ones as `{"status": "Deleted"}` included), oldest change first."""
+        with self.lock:
+            realm = self._realm(realm_id)
+            changed = [
+                *realm.entities.get(entity_name, {}).values(),
+                *realm.deleted.get(entity_name, {}).values(),
+            ]
+            found = [
+                (parse_metadata_time(entity["MetaData"]["LastUpdatedTime"]), entity)
+                for entity in changed
+                if parse_metadata_time(entity["MetaData"]["LastUpdatedTime"]) >= since
+            ]
+            found.sort(key=lambda pair: (pair[0], int(pair[1]["Id"])))
+            return [copy.deepcopy(entity) for _, entity in found]
 
     def read(self, realm_id: str, entity_name: str, entity_id: str) -> JsonObject:
         with self.lock:
@@ -330,12 +406,42 @@ class EmulatorState:
             raise KeyError(realm_id)
         return realm
 
-    def _stamp(self, realm: Realm) -> Stamp:
+    def _stamp(self, realm: Realm, now: float) -> Stamp:
         def next_address_id() -> str:
             realm.next_address_id += 1
             return str(realm.next_address_id - 1)
 
-        return Stamp(now=metadata_time(self.clock()), next_address_id=next_address_id)
+        return Stamp(now=metadata_time(now), next_address_id=next_address_id)
+
+    def _place_in_hierarchy(self, realm: Realm, entity: JsonObject, *, project: bool) -> None:
+        """A customer with a `ParentRef` is a job (sub-customer): `Job` true, one `Level` below its parent,
+        named `Parent:Child` in FullyQualifiedName. A project is a job with `IsProject` true."""
+        parent_ref = entity.get("ParentRef")
+        if not isinstance(parent_ref, dict):
+            if project:
+                raise faults.required_missing("ParentRef (a project belongs to a customer)", "ParentRef")
+            entity["Job"] = False
+            entity["IsProject"] = False
+            entity.pop("Level", None)
+            return
+        parent = realm.entities.get("Customer", {}).get(str(parent_ref.get("value")))
+        if parent is None or parent["Id"] == entity["Id"]:
+            raise faults.invalid_reference("Customer", str(parent_ref.get("value")))
+        entity["Job"] = True
+        entity["IsProject"] = project
+        entity["Level"] = int(parent.get("Level", 0)) + 1
+        entity["FullyQualifiedName"] = f"{parent['FullyQualifiedName']}:{entity['DisplayName']}"
+
+    def _announce(
+        self,
+        realm: Realm,
+        entity_name: str,
+        operation: Operation,
+        entity_id: str,
+        now: float,
+        data: JsonObject | None = None,
+    ) -> None:
+        self.webhooks.publish(cloud_event(realm.realm_id, entity_name, operation, entity_id, now, data))
 
     def _check_unique_name(self, realm: Realm, entity: JsonObject, spec: EntitySpec) -> None:
         """DisplayName is unique across Customers, Vendors and Employees, inactive ones included."""

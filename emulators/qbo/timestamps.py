@@ -14,6 +14,12 @@ def metadata_time(epoch_seconds: float) -> str:
     return datetime.fromtimestamp(epoch_seconds, COMPANY_ZONE).isoformat(timespec="seconds")
 
 
+def parse_metadata_time(text: str) -> float:
+    """Epoch seconds of a `MetaData` time (or any ISO 8601 time; one without a zone is the company's)."""
+    moment = datetime.fromisoformat(text)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=COMPANY_ZONE)).timestamp()
+
+
 def response_time(epoch_seconds: float) -> str:
     """The `time` of an entity response: milliseconds, e.g. 2026-01-01T10:00:00.000-07:00."""
     return datetime.fromtimestamp(epoch_seconds, COMPANY_ZONE).isoformat(timespec="milliseconds")
