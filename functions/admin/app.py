@@ -218,9 +218,12 @@ def customer_detail(
 )
 def search_qbo_customers(
     merchant_id: MerchantId,
-    q: Annotated[str, Query(min_length=1, max_length=100, description="The start of a DisplayName")],
+    q: Annotated[
+        str, Query(min_length=1, max_length=100, description="The start of any word of a name or company")
+    ],
 ) -> QboSearchResponse:
-    """Type-ahead: QBO customers whose DisplayName starts with `q`, inactive ones flagged."""
+    """Type-ahead: QBO customers with a word of their DisplayName or CompanyName starting with each word of
+    `q` (jobs and projects left out), inactive ones flagged."""
     return admin_service().search_qbo_customers(merchant_id, q)
 
 

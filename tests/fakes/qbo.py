@@ -4,7 +4,8 @@ It keeps the rules the sync relies on (reference/qbo-api.md): DisplayName unique
 and employees (inactive ones included, case-insensitive), ids of different entity types overlapping,
 SyncToken checks (5010), sparse updates, 610 for unknown ids, a repeated requestid answered with the first
 result (failures included), only active customers from a query unless `Active IN (true, false)`.
-Every call counts in `calls_made`, as every HTTP request does for the real client.
+Every call counts in `calls_made`, as every HTTP request does for the real client. Queries understand `=`,
+`IN` (for Active) and `LIKE` with `%`, case-insensitively, as the emulator does by default.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from typing import Any
 from customer_sync.errors import QboDuplicateName, QboError, QboNotFound, QboQueryError, QboStaleObject
 from customer_sync.models.qbo import BatchItem, BatchItemResult, QboCustomer
 
-_CONDITION = re.compile(r"""(\w+)\s*=\s*'((?:[^'\\]|\\.)*)'|(\w+)\s+IN\s*\(([^)]*)\)""")
+_CONDITION = re.compile(
+    r"""(\w+)\s*=\s*'((?:[^'\\]|\\.)*)'|(\w+)\s+IN\s*\(([^)]*)\)|(\w+)\s+LIKE\s+'((?:[^'\\]|\\.)*)'"""
+)
 _WHERE = re.compile(r"\bWHERE\b(.*?)(?:\bSTARTPOSITION\b|\bMAXRESULTS\b|$)", re.IGNORECASE | re.DOTALL)
 
 
@@ -206,11 +209,15 @@ class FakeQboCustomers:
             raise QboQueryError("QBO error 4000 (HTTP 400): the fake only queries customers", code="4000")
         where = _WHERE.search(statement)
         equals: dict[str, str] = {}
+        likes: dict[str, re.Pattern[str]] = {}
         include_inactive = False
         for match in _CONDITION.finditer(where.group(1) if where else ""):
-            field, value, in_field, in_values = match.groups()
+            field, value, in_field, in_values, like_field, pattern = match.groups()
             if field:
                 equals[field] = _unescape(value).casefold()
+            elif like_field:
+                pieces = _unescape(pattern).split("%")
+                likes[like_field] = re.compile(".*".join(map(re.escape, pieces)), re.IGNORECASE | re.DOTALL)
             elif in_field == "Active" and {v.strip() for v in in_values.split(",")} == {"true", "false"}:
                 include_inactive = True
         found = [
@@ -218,5 +225,6 @@ class FakeQboCustomers:
             for customer in sorted(self.customers.values(), key=lambda c: int(c["Id"]))
             if (include_inactive or customer.get("Active", True))
             and all(str(customer.get(name) or "").casefold() == value for name, value in equals.items())
+            and all(regex.fullmatch(str(customer.get(name) or "")) for name, regex in likes.items())
         ]
         return {"Customer": found, "startPosition": 1, "maxResults": len(found)} if found else {}

@@ -1,5 +1,6 @@
-"""The QBO type-ahead: one escaped LIKE query per new prefix, answered from a short cache while the admin
-keeps typing, with linked customers flagged from our own tables."""
+"""The QBO type-ahead: by any word of a name or company, one /batch of escaped LIKE queries per new text,
+answered from a short cache while the admin keeps typing, with linked customers flagged from our own
+tables."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from customer_sync.domain.admin.qbo_typeahead import QboTypeahead, typeahead_statement
+from customer_sync.domain.admin.qbo_typeahead import QboTypeahead, typeahead_statements
 from customer_sync.errors import InvalidRequest, QboConnectionBroken
 from customer_sync.models.links import CustomerLink
+from customer_sync.models.qbo import BatchItem, BatchItemResult
 from tests.fakes.merchant_clients import SettableClock
 from tests.fakes.repositories import InMemoryLinksRepository
 
@@ -18,20 +20,40 @@ NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 class RecordingQbo:
-    """Answers LIKE queries from DisplayNames as QBO would (case-insensitively), and records them."""
+    """Answers `<field> LIKE '%text%'` queries as QBO would (case-insensitively, ordered by DisplayName),
+    and records every /batch request."""
 
-    def __init__(self, names: list[str]) -> None:
+    def __init__(self, names: list[str], companies: dict[str, str] | None = None) -> None:
         self.customers: list[dict[str, Any]] = [
             {"Id": str(number), "SyncToken": "0", "DisplayName": name, "Active": not name.startswith("Old")}
             for number, name in enumerate(names, start=1)
         ]
-        self.statements: list[str] = []
+        for customer in self.customers:
+            if (companies or {}).get(customer["DisplayName"]):
+                customer["CompanyName"] = (companies or {})[customer["DisplayName"]]
+        self.batches: list[list[str]] = []
 
-    def query(self, statement: str) -> dict[str, Any]:
-        self.statements.append(statement)
-        prefix = statement.split("LIKE '", 1)[1].split("%'", 1)[0].replace("\\'", "'").casefold()
+    def add(self, **fields: Any) -> None:
+        self.customers.append(
+            {"Id": str(len(self.customers) + 1), "SyncToken": "0", "Active": True, **fields}
+        )
+
+    def batch(self, items: list[BatchItem]) -> list[BatchItemResult]:
+        statements = [item.query_statement or "" for item in items]
+        self.batches.append(statements)
+        return [
+            BatchItemResult(bId=item.bId, query_response=self._query(item.query_statement or ""))
+            for item in items
+        ]
+
+    def _query(self, statement: str) -> dict[str, Any]:
+        field = statement.split("WHERE ", 1)[1].split(" LIKE", 1)[0]
+        text = statement.split("LIKE '%", 1)[1].split("%'", 1)[0].replace("\\'", "'").casefold()
         limit = int(statement.rsplit("MAXRESULTS ", 1)[1])
-        found = [c for c in self.customers if c["DisplayName"].casefold().startswith(prefix)][:limit]
+        found = sorted(
+            (c for c in self.customers if text in str(c.get(field, "")).casefold()),
+            key=lambda c: c["DisplayName"],
+        )[:limit]
         return {"Customer": found} if found else {}
 
 
@@ -48,7 +70,7 @@ class Clients:
         return self._qbo
 
 
-NAMES = ["Ann Lee", "Anna Bell", "Andrew Cole", "Amy Ng", "Old Ann", "Bob Ray"]
+NAMES = ["Ann Lee", "Anna Bell", "Andrew Cole", "Amy Ng", "Old Annie", "Bob Ray"]
 
 
 @pytest.fixture
@@ -64,12 +86,52 @@ def names(response) -> list[str]:
     return [hit.display_name for hit in response.items]
 
 
-def test_the_statement_escapes_the_text_and_includes_inactive_customers():
-    statement = typeahead_statement("O'Ne\\il", 20)
+def test_the_statements_search_names_and_companies_by_a_safe_fragment_inactive_included():
+    # Given text with quotes and a backslash, When the statements are built
+    display, company = typeahead_statements("O\u2019Neil\\x", 20)
+    # Then the longest run of letters is looked for anywhere in the DisplayName, then the CompanyName
+    assert display.startswith(
+        "SELECT * FROM Customer WHERE DisplayName LIKE '%Neil%' AND Active IN (true, false)"
+    )
+    assert company.startswith(
+        "SELECT * FROM Customer WHERE CompanyName LIKE '%Neil%' AND Active IN (true, false)"
+    )
+    assert display.endswith("MAXRESULTS 21")
+    assert typeahead_statements("'-.", 20) == []
 
-    assert "DisplayName LIKE 'O\\'Ne\\\\il%'" in statement
-    assert "Active IN (true, false)" in statement
-    assert statement.endswith("MAXRESULTS 21")
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("smi", ["Smith Plumbing", "John Smith"]),  # a company's first word (it starts the name), a surname
+        ("plumb", ["Ann Ray", "Smith Plumbing"]),  # a company's word finds a person whose company it is
+        ("ann", ["Ann Ray", "Mary Ann Lee"]),  # a first word, and a middle one
+        ("mary l", ["Mary Ann Lee"]),  # every word typed must start one of the name's words
+        ("mith", []),  # the middle of a word is not a word
+    ],
+)
+def test_any_word_of_a_name_or_company_finds_the_customer(text, found):
+    # Given QBO customers with names and companies
+    qbo = RecordingQbo(
+        ["John Smith", "Smith Plumbing", "Mary Ann Lee", "Ann Ray"], {"Ann Ray": "Ray Plumbing"}
+    )
+    typeahead = QboTypeahead(
+        clients=Clients(qbo), links=InMemoryLinksRepository(), clock=SettableClock(NOW), max_results=5
+    )
+    # When the admin types
+    # Then customers with a word starting with each typed word; names starting with the text first
+    assert names(typeahead.search("1225", text)) == found
+    # And QBO was asked once, in one /batch of two queries
+    assert [len(statements) for statements in qbo.batches] == [2]
+
+
+def test_jobs_and_projects_are_never_offered():
+    qbo = RecordingQbo(["John Smith"])
+    qbo.add(DisplayName="Smith kitchen", Job=True, ParentRef={"value": "1"})
+    qbo.add(DisplayName="Smith garage", Job=True, IsProject=True, ParentRef={"value": "1"})
+    typeahead = QboTypeahead(clients=Clients(qbo), links=InMemoryLinksRepository(), clock=SettableClock(NOW))
+
+    assert names(typeahead.search("1225", "smith")) == ["John Smith"]
 
 
 def test_longer_text_is_answered_from_a_shorter_complete_answer(setup):
@@ -77,8 +139,12 @@ def test_longer_text_is_answered_from_a_shorter_complete_answer(setup):
 
     answers = [typeahead.search("1225", text) for text in ("Ann", "Anna", "Ann L")]
 
-    assert len(qbo.statements) == 1
-    assert [names(answer) for answer in answers] == [["Ann Lee", "Anna Bell"], ["Anna Bell"], ["Ann Lee"]]
+    assert len(qbo.batches) == 1
+    assert [names(answer) for answer in answers] == [
+        ["Ann Lee", "Anna Bell", "Old Annie"],
+        ["Anna Bell"],
+        ["Ann Lee"],
+    ]
 
 
 def test_text_typed_in_another_case_asks_qbo_again(setup):
@@ -88,7 +154,7 @@ def test_text_typed_in_another_case_asks_qbo_again(setup):
     typeahead.search("1225", "ann")
     typeahead.search("1225", "ANN")
 
-    assert len(qbo.statements) == 2
+    assert len(qbo.batches) == 2
 
 
 def test_a_truncated_answer_is_not_narrowed_locally(setup):
@@ -101,7 +167,7 @@ def test_a_truncated_answer_is_not_narrowed_locally(setup):
 
     # Then QBO is asked again: the first answer could have left out a match
     assert first.more is True
-    assert len(qbo.statements) == 2
+    assert len(qbo.batches) == 2
 
 
 def test_the_cache_expires(setup):
@@ -111,7 +177,7 @@ def test_the_cache_expires(setup):
 
     typeahead.search("1225", "bob")
 
-    assert len(qbo.statements) == 2
+    assert len(qbo.batches) == 2
 
 
 def test_merchants_do_not_share_answers(setup):
@@ -120,7 +186,7 @@ def test_merchants_do_not_share_answers(setup):
     typeahead.search("1225", "bob")
     typeahead.search("1226", "bob")
 
-    assert len(qbo.statements) == 2
+    assert len(qbo.batches) == 2
 
 
 def test_forgetting_a_merchant_drops_its_answers(setup):
@@ -130,7 +196,7 @@ def test_forgetting_a_merchant_drops_its_answers(setup):
     typeahead.forget("1225")
     typeahead.search("1225", "bob")
 
-    assert len(qbo.statements) == 2
+    assert len(qbo.batches) == 2
 
 
 def test_linked_customers_are_flagged_from_our_tables_on_every_search(setup):
@@ -160,6 +226,7 @@ def test_inactive_customers_are_flagged(setup):
     typeahead, *_ = setup
 
     (hit,) = typeahead.search("1225", "old").items
+    assert hit.display_name == "Old Annie"
 
     assert hit.active is False
 

@@ -20,12 +20,23 @@ from customer_sync.domain.matching import (
     display_name_for,
 )
 from customer_sync.domain.names import name_key, normalize_name, qbo_safe_name
-from customer_sync.domain.qbo_query import build_customer_query, build_display_name_query, escape_query_value
+from customer_sync.domain.qbo_query import (
+    build_customer_query,
+    build_display_name_query,
+    escape_query_value,
+    name_fragment,
+)
 from customer_sync.models.paysimple import PaySimpleCustomer
 
 
 def qbo(
-    id: str, given: str | None, family: str | None, email: str | None = None, *, active: bool = True
+    id: str,
+    given: str | None,
+    family: str | None,
+    email: str | None = None,
+    *,
+    active: bool = True,
+    job: bool = False,
 ) -> QboCandidate:
     return QboCandidate(
         id=id,
@@ -35,6 +46,7 @@ def qbo(
         email=email,
         active=active,
         sync_token="0",
+        is_job=job,
     )
 
 
@@ -84,6 +96,13 @@ MATCH_CASES = [
     MatchCase("O'Brien, straight both sides", "Sean", "O'Brien", None, SEAN, by_name("1")),
     MatchCase("curly apostrophe in PaySimple", "Sean", "O\u2019Brien", None, SEAN, by_name("1")),
     MatchCase("curly apostrophe in QBO", "Sean", "O'Brien", None, SEAN_CURLY, by_name("1")),
+    MatchCase("double space in QBO", "Mary Ann", "Lee", None, [qbo("1", "Mary  Ann", "Lee")], by_name("1")),
+    MatchCase("trailing spaces in QBO", "Ann", "Lee", None, [qbo("1", "Ann ", "Lee  ")], by_name("1")),
+    MatchCase("case typed differently in QBO", "Ann", "Lee", None, [qbo("1", "ANN", "lee")], by_name("1")),
+    MatchCase(
+        "the query's near-namesakes are re-checked", "Ann", "Lee", None,
+        [qbo("1", "Joann", "Leeds"), qbo("2", "Ann", "Lee")], by_name("2"),
+    ),
     MatchCase("query returned the same customer twice (paging)", "Ann", "Lee", None, ANN + ANN, by_name("1")),
     MatchCase(
         "inactive twin is ignored", "Ann", "Lee", "ann@x.com",
@@ -95,6 +114,16 @@ MATCH_CASES = [
     MatchCase("query result re-checked: other name", "Ann", "Lee", None, [qbo("1", "Anne", "Lee")], CREATE),
     MatchCase("first and last swapped", "Ann", "Lee", None, [qbo("1", "Lee", "Ann")], CREATE),
     MatchCase("candidate without GivenName", "Ann", "Lee", None, [qbo("1", None, "Lee")], CREATE),
+    # --- jobs, sub-customers and projects are never candidates: the same outcome as no match ---
+    MatchCase("only a job shares the name", "Ann", "Lee", None, [qbo("1", "Ann", "Lee", job=True)], CREATE),
+    MatchCase(
+        "a job and the person share the name", "Ann", "Lee", None,
+        [qbo("1", "Ann", "Lee", job=True), qbo("2", "Ann", "Lee")], by_name("2"),
+    ),
+    MatchCase(
+        "a job with the email never wins the tie-break", "Ann", "Lee", "ann@a.com",
+        [qbo("1", "Ann", "Lee", "ann@a.com", job=True), qbo("2", "Ann", "Lee", "x@a.com")], by_name("2"),
+    ),
     # --- several name matches: the email decides ---
     MatchCase(
         "same name, different emails, one matches", "Ann", "Lee", "ann@b.com",
@@ -194,6 +223,23 @@ def test_email_sharing_lookup_runs_only_when_it_decides_and_gets_the_folded_emai
     assert decision == LinkTo("2", "name+email")
 
 
+@pytest.mark.parametrize(
+    ("fields", "job"),
+    [
+        ({"Job": True, "ParentRef": {"value": "1"}}, True),
+        ({"Job": True, "IsProject": True, "ParentRef": {"value": "1"}}, True),
+        ({"ParentRef": {"value": "1"}}, True),  # a parent alone makes it a sub-customer
+        ({"Job": False, "IsProject": False}, False),
+        ({}, False),
+    ],
+    ids=["job", "project", "sub-customer", "customer", "customer without flags"],
+)
+def test_jobs_projects_and_sub_customers_are_recognised(fields: dict[str, object], job: bool) -> None:
+    # Given a Customer object as QBO returns it, When read as a candidate, Then it is a job or not
+    customer = {"Id": "2", "SyncToken": "0", "DisplayName": "Ann Lee", **fields}
+    assert QboCandidate.from_qbo(customer).is_job is job
+
+
 def test_candidate_is_read_from_a_qbo_customer_object() -> None:
     # Given a Customer as QBO's query returns it
     customer = {
@@ -265,23 +311,55 @@ def test_qbo_safe_name_keeps_case_and_drops_characters_qbo_refuses() -> None:
     assert qbo_safe_name(" McDonald:\tJr\n") == "McDonald Jr"
 
 
+FRAGMENTS = [
+    # (name as typed on either side, its stable fragment)
+    ("Lee", "Lee"),
+    ("O'Brien", "Brien"),
+    ("O\u2019Brien", "Brien"),  # curly: the fragment holds no quote, so QBO never sees one
+    ("Mary  Ann", "Mary"),  # the first of the longest runs
+    ("  Lee  ", "Lee"),
+    ("SMITH", "SMITH"),
+    ("Smith-Jones", "Smith"),
+    ("Jos\u00e9", "Jos\u00e9"),  # letters of any script
+    ("x' OR '1'='1", "OR"),
+    ("'", None),
+    ("", None),
+]
+
+
+@pytest.mark.parametrize(("name", "fragment"), FRAGMENTS)
+def test_a_name_is_looked_up_by_its_longest_run_of_letters(name: str, fragment: str | None) -> None:
+    # Given a name, When its stable fragment is taken, Then it is what every typed variant of it contains
+    assert name_fragment(name) == fragment
+
+
 QUERIES = [
-    ("Ann", "Lee", "SELECT * FROM Customer WHERE GivenName = 'Ann' AND FamilyName = 'Lee'"),
-    ("Ann", "O'Neil", "SELECT * FROM Customer WHERE GivenName = 'Ann' AND FamilyName = 'O\\'Neil'"),
-    ("Ann", "O\u2019Neil", "SELECT * FROM Customer WHERE GivenName = 'Ann' AND FamilyName = 'O\\'Neil'"),
-    ("Back\\slash", "Lee", "SELECT * FROM Customer WHERE GivenName = 'Back\\\\slash' AND FamilyName = 'Lee'"),
-    ("  Ann ", "Lee\tSmith", "SELECT * FROM Customer WHERE GivenName = 'Ann' AND FamilyName = 'Lee Smith'"),
+    ("Ann", "Lee", "SELECT * FROM Customer WHERE GivenName LIKE '%Ann%' AND FamilyName LIKE '%Lee%'"),
+    ("Ann", "O'Neil", "SELECT * FROM Customer WHERE GivenName LIKE '%Ann%' AND FamilyName LIKE '%Neil%'"),
     (
-        "x' OR '1'='1",
-        "Lee",
-        "SELECT * FROM Customer WHERE GivenName = 'x\\' OR \\'1\\'=\\'1' AND FamilyName = 'Lee'",
+        "Ann",
+        "O\u2019Neil",
+        "SELECT * FROM Customer WHERE GivenName LIKE '%Ann%' AND FamilyName LIKE '%Neil%'",
     ),
+    (
+        "Back\\slash",
+        "Lee",
+        "SELECT * FROM Customer WHERE GivenName LIKE '%slash%' AND FamilyName LIKE '%Lee%'",
+    ),
+    (
+        "  Ann ",
+        "Lee\tSmith",
+        "SELECT * FROM Customer WHERE GivenName LIKE '%Ann%' AND FamilyName LIKE '%Smith%'",
+    ),
+    ("x' OR '1'='1", "Lee", "SELECT * FROM Customer WHERE GivenName LIKE '%OR%' AND FamilyName LIKE '%Lee%'"),
+    ("'", "Lee", "SELECT * FROM Customer WHERE GivenName = '\\'' AND FamilyName LIKE '%Lee%'"),
 ]
 
 
 @pytest.mark.parametrize(("first", "last", "query"), QUERIES)
-def test_name_query_is_normalized_and_escaped(first: str, last: str, query: str) -> None:
-    # Given first and last names, When the QBO query is built, Then values are normalized and escaped
+def test_name_query_looks_up_stable_fragments_escaped(first: str, last: str, query: str) -> None:
+    # Given first and last names, When the QBO query is built
+    # Then each name is looked up by its fragment (or exactly, when it has none), safely escaped
     assert build_customer_query(first, last) == query
 
 

@@ -17,6 +17,10 @@ def customer(customer_id: str, display_name: str = "Ann Lee", *, active: bool = 
     return {"Id": customer_id, "DisplayName": display_name, "Active": active, "SyncToken": "0"}
 
 
+def job(customer_id: str, *, active: bool = True, **flags: object) -> dict[str, object]:
+    return {**customer(customer_id, active=active), "Job": True, "ParentRef": {"value": "1"}, **flags}
+
+
 @pytest.mark.parametrize(
     ("found", "claimed", "expected"),
     [
@@ -31,6 +35,9 @@ def customer(customer_id: str, display_name: str = "Ann Lee", *, active: bool = 
             [customer("3", "Ann Leeson")], set(), RetryWithSuffix, id="a different name is no holder"
         ),
         pytest.param([customer("3", " ann LEE ")], set(), FlagUnmatchedHolder, id="case and spaces ignored"),
+        pytest.param([job("3")], set(), RetryWithSuffix, id="a job holds it: never a candidate"),
+        pytest.param([job("3", active=False)], set(), RetryWithSuffix, id="an inactive job holds it"),
+        pytest.param([job("3", IsProject=True)], set(), RetryWithSuffix, id="a project holds it"),
     ],
 )
 def test_the_holder_decides(found, claimed, expected):

@@ -176,40 +176,71 @@ def test_the_detail_of_an_unknown_customer_is_404(admin_env, realm):
 # -- QBO type-ahead ------------------------------------------------------------------------------------------
 
 
-def test_type_ahead_finds_names_starting_with_the_text_flags_inactive_and_linked(admin_env, qbo, realm):
+def test_type_ahead_finds_names_with_a_word_starting_with_the_text_flags_inactive_and_linked(
+    admin_env, qbo, realm
+):
     # Given QBO customers, one inactive and one already linked
     ann = qbo.seed_customer(realm, DisplayName="Ann Lee", GivenName="Ann", FamilyName="Lee")["Id"]
     qbo.seed_customer(realm, DisplayName="Anne Old", GivenName="Anne", FamilyName="Old", Active=False)
     qbo.seed_customer(realm, DisplayName="Bob Annan", GivenName="Bob", FamilyName="Annan")
+    qbo.seed_customer(realm, DisplayName="Joanne Ray", GivenName="Joanne", FamilyName="Ray")
     seed_linked(admin_env, "401", ann, "Ann", "Lee")
 
     # When the admin types "ann"
     response = call("GET", f"/admin/merchants/{MERCHANT}/qbo/customers", query={"q": "ann"})
 
-    # Then the two names starting with it, inactive flagged, the linked one with its PaySimple customer
+    # Then every name with a word starting with it (not the middle of a word), names starting with it first,
+    # inactive flagged, the linked one with its PaySimple customer
     assert response.status == 200
+    assert [hit["display_name"] for hit in response.json["items"]] == ["Ann Lee", "Anne Old", "Bob Annan"]
     hits = {hit["display_name"]: hit for hit in response.json["items"]}
-    assert set(hits) == {"Ann Lee", "Anne Old"}
     assert hits["Anne Old"]["active"] is False
     assert hits["Ann Lee"]["linked_paysimple_customer_id"] == "401"
     assert hits["Anne Old"]["linked_paysimple_customer_id"] is None
     assert response.json["more"] is False
 
 
-def test_type_ahead_escapes_quotes_and_asks_for_inactive_customers_too(admin_env, qbo, realm):
-    # Given a QBO customer with an apostrophe in the name
+def test_type_ahead_meets_quotes_typed_either_way_on_either_side(admin_env, qbo, realm):
+    # Given QBO customers with apostrophes, one typed curly in QBO
     qbo.seed_customer(realm, DisplayName="Ann O'Neil", GivenName="Ann", FamilyName="O'Neil")
+    qbo.seed_customer(realm, DisplayName="Sean O\u2019Brien", GivenName="Sean", FamilyName="O\u2019Brien")
     qbo.clear_calls(realm)
 
-    # When the admin types the apostrophe (curly, as word processors do)
-    response = call("GET", f"/admin/merchants/{MERCHANT}/qbo/customers", query={"q": "Ann O\u2019N"})
+    # When the admin types apostrophes (curly, as word processors do, and straight)
+    neil = call("GET", f"/admin/merchants/{MERCHANT}/qbo/customers", query={"q": "Ann O\u2019N"})
+    brien = call("GET", f"/admin/merchants/{MERCHANT}/qbo/customers", query={"q": "o'bri"})
 
-    # Then the query was escaped and included inactive customers, and found her
-    assert [hit["display_name"] for hit in response.json["items"]] == ["Ann O'Neil"]
-    (query_call,) = [entry for entry in qbo.calls(realm) if entry["operation"] == "query"]
-    statement = query_call["query"]["query"]
-    assert "DisplayName LIKE 'Ann O\\'N%'" in statement
-    assert "Active IN (true, false)" in statement
+    # Then both are found, each with one /batch request QBO could parse
+    assert [hit["display_name"] for hit in neil.json["items"]] == ["Ann O'Neil"]
+    assert [hit["display_name"] for hit in brien.json["items"]] == ["Sean O\u2019Brien"]
+    assert qbo_operations(qbo, realm) == ["batch", "batch"]
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("smith", ["Smith Plumbing", "John Smith"]),  # a surname
+        ("plumbing", ["Ann Ray", "Smith Plumbing"]),  # a company: a person working there, and its name
+        ("ann", ["Ann Ray", "Mary Ann Lee"]),  # a middle word, as well as a first one
+    ],
+    ids=["surname", "company", "middle word"],
+)
+def test_type_ahead_finds_a_customer_by_any_word(admin_env, qbo, realm, text, found):
+    # Given people, a company, and a job named after a person (never offered)
+    qbo.seed_customer(realm, DisplayName="John Smith", GivenName="John", FamilyName="Smith")
+    plumbing = qbo.seed_customer(realm, DisplayName="Smith Plumbing", CompanyName="Smith Plumbing")
+    qbo.seed_customer(realm, DisplayName="Mary Ann Lee", GivenName="Mary Ann", FamilyName="Lee")
+    qbo.seed_customer(realm, DisplayName="Ann Ray", CompanyName="Ray Plumbing")
+    qbo.seed_job(realm, plumbing["Id"], DisplayName="Smith Ann job", GivenName="Ann", FamilyName="Smith")
+    qbo.clear_calls(realm)
+
+    # When the admin types a word
+    answer = call("GET", f"/admin/merchants/{MERCHANT}/qbo/customers", query={"q": text})
+
+    # Then the customers with a word starting with it, names that start with it first; one QBO request
+    assert answer.status == 200
+    assert [hit["display_name"] for hit in answer.json["items"]] == found
+    assert qbo_operations(qbo, realm) == ["batch"]
 
 
 def test_type_ahead_answers_further_keystrokes_from_its_cache(admin_env, qbo, realm):
@@ -226,7 +257,7 @@ def test_type_ahead_answers_further_keystrokes_from_its_cache(admin_env, qbo, re
     ]
 
     # Then QBO was asked once; each answer narrows the first
-    assert qbo_operations(qbo, realm) == ["query"]
+    assert qbo_operations(qbo, realm) == ["batch"]
     assert [len(answer["items"]) for answer in answers] == [3, 3, 2, 3]
     assert {hit["display_name"] for hit in answers[2]["items"]} == {"Ann Lee", "Anna Bell"}
 
@@ -329,6 +360,26 @@ def test_linking_to_a_qbo_customer_that_does_not_exist_is_422_and_writes_nothing
     # Then 422 naming qbo_customer_id, nothing written
     assert response.status == 422
     assert response.json["detail"][0]["loc"] == ["body", "qbo_customer_id"]
+    assert stored_state() == before
+
+
+def test_linking_to_a_job_or_project_is_422_and_writes_nothing(admin_env, qbo, realm):
+    # Given an unlinked customer, and a job named like it under another customer
+    parent = qbo.seed_customer(realm, DisplayName="Acme Builders")["Id"]
+    job = qbo.seed_job(realm, parent, DisplayName="Ann Lee", GivenName="Ann", FamilyName="Lee")["Id"]
+    seed_unlinked(admin_env, "702", "Ann", "Lee")
+    before = stored_state()
+
+    # When the admin links the customer to the job
+    response = call(
+        "POST",
+        f"/admin/merchants/{MERCHANT}/links",
+        body={"paysimple_customer_id": "702", "qbo_customer_id": job},
+    )
+
+    # Then 422 (a job is never linked, so never written), nothing written
+    assert response.status == 422
+    assert "job" in response.json["message"]
     assert stored_state() == before
 
 

@@ -3,8 +3,10 @@
 `decide_match` is the whole rule set of DESIGN "Matching", as a pure function of what the QBO query returned
 and what our own tables know:
 
-1. keep candidates that are active and whose GivenName/FamilyName equal the PaySimple first/last name once
-   both are normalized and case-folded (QBO's own comparison may or may not be case-sensitive);
+1. keep candidates that are active customers of their own (never a job, sub-customer or project: QBO
+   returns those from customer queries too) and whose GivenName/FamilyName equal the PaySimple first/last
+   name once both are normalized and case-folded: the query (domain.qbo_query) returns a superset, found
+   by a fragment of each name, so curly quotes, runs of spaces and case typed on either side all match;
 2. none → create;
 3. exactly one → link (reason "name"), unless it is already linked to another PaySimple customer;
 4. several → keep the unlinked ones whose PrimaryEmailAddr equals the PaySimple Email (case-insensitive);
@@ -38,6 +40,7 @@ class QboCandidate:
     email: str | None
     active: bool
     sync_token: str
+    is_job: bool = False
 
     @classmethod
     def from_qbo(cls, customer: Mapping[str, Any]) -> "QboCandidate":
@@ -51,7 +54,14 @@ class QboCandidate:
             email=email.get("Address") if isinstance(email, Mapping) else None,
             active=bool(customer.get("Active", True)),
             sync_token=str(customer.get("SyncToken", "")),
+            is_job=is_job(customer),
         )
+
+
+def is_job(customer: Mapping[str, Any]) -> bool:
+    """A job, sub-customer or project: `Job` true, a `ParentRef`, or `IsProject` true. Never a person's own
+    record, so never matched by name and never written."""
+    return customer.get("Job") is True or customer.get("IsProject") is True or bool(customer.get("ParentRef"))
 
 
 @dataclass(frozen=True)
@@ -112,7 +122,9 @@ def decide_match(
     first, last = name_key(customer.FirstName), name_key(customer.LastName)
     unique = {c.id: c for c in candidates}.values()
     name_matches = [
-        c for c in unique if c.active and name_key(c.given_name) == first and name_key(c.family_name) == last
+        c
+        for c in unique
+        if c.active and not c.is_job and name_key(c.given_name) == first and name_key(c.family_name) == last
     ]
     if not name_matches:
         return CreateNew()

@@ -8,8 +8,9 @@ ids overlap, so that Id may well not be a customer's.
 - An active customer no other PaySimple customer is linked to holds it: it did not match by first/last name
   (e.g. its name parts were never filled in), yet it may well be the same person → flag it for the admin
   rather than create a suffixed duplicate.
-- Otherwise (a vendor or an employee holds it, or a customer already linked to another PaySimple customer,
-  i.e. a different person) → retry once with the merchant's collision suffix.
+- Otherwise (a vendor, an employee, a job, sub-customer or project holds it, or a customer already linked
+  to another PaySimple customer, i.e. a different person) → retry once with the merchant's collision
+  suffix. A job is never a candidate (domain.matching), so it is no reason to hold the customer back.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def customers_holding(display_name: str, found: Iterable[Mapping[str, Any]]) -> 
 
 def decide_collision(holders: Iterable[QboCandidate], *, claimed_ids: Collection[str]) -> CollisionDecision:
     """`claimed_ids`: QBO customers linked to other PaySimple customers of this merchant."""
-    holding = list(holders)
+    holding = [holder for holder in holders if not holder.is_job]
     inactive = tuple(holder for holder in holding if not holder.active)
     if inactive:
         return FlagInactiveHolder(inactive)

@@ -3,7 +3,8 @@
 Rules (seed article, DESIGN.md "Matching"):
 - a QBO customer is linked to at most one PaySimple customer; linking one that is taken is refused (409),
   the repository enforcing it in the same transaction as the write;
-- the QBO customer must exist (it is read first) — reading is the only QBO call made here;
+- the QBO customer must exist (it is read first) — reading is the only QBO call made here — and be a
+  customer of its own: a job, sub-customer or project is never linked (nor written);
 - unlinking moves a customer back to the unlinked list and keeps its history;
 - a merge folds unlinked duplicates into one primary, which keeps (or gets) the link: the duplicates are
   recorded as merged into it, and from then on only the primary is synced;
@@ -17,6 +18,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
+from customer_sync.domain.matching import is_job
 from customer_sync.domain.names import normalize_name
 from customer_sync.domain.scrub import scrub_customer
 from customer_sync.errors import (
@@ -245,9 +247,12 @@ class CustomerMatching:
 
     def _require_qbo_customer(self, merchant_id: str, qbo_id: str, field: str) -> None:
         try:
-            self._clients.qbo(merchant_id).read_customer(qbo_id)
+            customer = self._clients.qbo(merchant_id).read_customer(qbo_id)
         except QboNotFound:
             raise InvalidRequest(field, [f"QBO has no customer {qbo_id}"]) from None
+        if is_job(customer.raw):
+            reason = f"QBO customer {qbo_id} is a job, sub-customer or project: link the customer itself"
+            raise InvalidRequest(field, [reason])
 
     @staticmethod
     def _not_linkable(link: CustomerLink) -> str:

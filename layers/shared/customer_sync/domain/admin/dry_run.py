@@ -42,8 +42,8 @@ from customer_sync.domain.names import email_key, name_key
 from customer_sync.domain.qbo_query import (
     INCLUDE_INACTIVE,
     all_of,
-    build_customer_query,
     build_display_name_query,
+    candidate_conditions,
     equals,
 )
 from customer_sync.domain.qbo_values import for_admin
@@ -187,8 +187,8 @@ class DryRun:
         if known is not None and known.status == "source_deleted":
             return DryRunResult(**base, outcome="source_deleted", qbo_customer_id=known.qbo_customer_id)
 
-        response = qbo.query(build_customer_query(customer.FirstName, customer.LastName))
-        candidates = [QboCandidate.from_qbo(raw) for raw in response.get("Customer", [])]
+        found = qbo.query_customers(candidate_conditions(customer.FirstName, customer.LastName))
+        candidates = [QboCandidate.from_qbo(raw.raw) for raw in found]
         owners = self._links.qbo_link_owners(merchant_id, [candidate.id for candidate in candidates])
         taken = {qbo_id for qbo_id, owner in owners.items() if owner != paysimple_id} | run.assigned_qbo_ids
         decision = decide_match(
@@ -279,7 +279,10 @@ class DryRun:
             run.created_display_names[name_key(display_name)] = str(customer.Id)
             return DryRunResult(**base, outcome="create", would_create_as=display_name)
         run.created_display_names[name_key(suffixed)] = str(customer.Id)
-        held_by = "a customer linked to another PaySimple customer" if holders else f"a {holder.entity}"
+        held_by = f"a {holder.entity}"
+        if holders:
+            jobs = all(h.is_job for h in holders)
+            held_by = "a job or project" if jobs else "a customer linked to another PaySimple customer"
         return DryRunResult(
             **base,
             outcome="display_name_collision",

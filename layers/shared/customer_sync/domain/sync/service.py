@@ -88,7 +88,7 @@ from customer_sync.domain.name_collision import (
     customers_holding,
     decide_collision,
 )
-from customer_sync.domain.qbo_query import build_customer_query, build_display_name_query
+from customer_sync.domain.qbo_query import build_display_name_query, candidate_conditions
 from customer_sync.domain.qbo_values import for_admin, in_payload_shape, scrub_changes
 from customer_sync.domain.sync import outcomes
 from customer_sync.domain.sync.failure_policy import PermanentFailure, describe, permanent_failure
@@ -310,8 +310,12 @@ class SyncService:
         self, run: SyncRun, link: CustomerLink | None, source: SyncSource, settings: MerchantSettings
     ) -> StepResult:
         customer = source.customer
-        response = run.qbo().query(build_customer_query(customer.FirstName, customer.LastName))
-        found = [raw for raw in response.get("Customer", []) if isinstance(raw, Mapping)]
+        found = [
+            candidate.raw
+            for candidate in run.qbo().query_customers(
+                candidate_conditions(customer.FirstName, customer.LastName)
+            )
+        ]
         raw_by_id = {str(raw["Id"]): raw for raw in found}
         candidates = [QboCandidate.from_qbo(raw) for raw in found]
         owners = self._links.qbo_link_owners(run.merchant_id, raw_by_id) if raw_by_id else {}

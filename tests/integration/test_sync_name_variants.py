@@ -1,0 +1,109 @@
+"""Matching what is really in QBO, end to end (real handler, moto, the emulators over HTTP): names typed by
+people, and jobs and projects QBO returns from customer queries. One row per case, with the QBO calls the
+sync made, read from the emulator's call log.
+
+PaySimple is the source of record: a customer found under a variant of its name is linked, and its first
+write puts the names as PaySimple has them. A job or project is never a candidate: a customer whose only
+namesake is one is created, as if there were no namesake, and the job is never written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.support.sync_stack import SyncStack
+
+SEAN = {"FirstName": "Sean", "LastName": "O'Brien"}
+NO_FAILURES: dict[str, list[dict[str, str]]] = {"batchItemFailures": []}
+
+
+@dataclass(frozen=True)
+class VariantCase:
+    what: str
+    in_qbo: dict[str, Any]  # the customer a person typed into QBO
+    outcome: str  # "linked" (to it) or "created" (a customer of its own)
+    qbo_calls: list[str]
+    job_of_parent: bool = False  # a job or project of another customer
+    project: bool = False
+    created_as: str | None = None
+
+
+CASES = [
+    VariantCase(
+        "curly quote in QBO",
+        {"DisplayName": "Sean O\u2019Brien", "GivenName": "Sean", "FamilyName": "O\u2019Brien"},
+        "linked",
+        ["query", "update"],  # found, then its name written as PaySimple has it
+    ),
+    VariantCase(
+        "straight quote in QBO",
+        {"DisplayName": "Sean O'Brien", "GivenName": "Sean", "FamilyName": "O'Brien"},
+        "linked",
+        ["query"],  # found, and QBO already holds what PaySimple has
+    ),
+    VariantCase(
+        "double and trailing spaces in QBO",
+        {"DisplayName": "Sean  O'Brien ", "GivenName": "Sean ", "FamilyName": "O'Brien  "},
+        "linked",
+        ["query", "update"],
+    ),
+    VariantCase(
+        "case typed differently in QBO",
+        {"DisplayName": "SEAN O'BRIEN", "GivenName": "SEAN", "FamilyName": "o'brien"},
+        "linked",
+        ["query", "update"],
+    ),
+    VariantCase(
+        "a job namesake (holding the DisplayName too)",
+        {"DisplayName": "Sean O'Brien", "GivenName": "Sean", "FamilyName": "O'Brien"},
+        "created",
+        # the create meets the job's DisplayName (6240), which holds nobody back: one suffixed retry
+        ["query", "create", "query", "create"],
+        job_of_parent=True,
+        created_as="Sean O'Brien (PS-{id})",
+    ),
+    VariantCase(
+        "a project namesake",
+        {"DisplayName": "O'Brien patio", "GivenName": "Sean", "FamilyName": "O'Brien"},
+        "created",
+        ["query", "create"],  # exactly what a customer with no namesake costs
+        job_of_parent=True,
+        project=True,
+        created_as="Sean O'Brien",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.what for case in CASES])
+def test_a_name_as_typed_in_qbo_is_matched_and_jobs_never_are(sync_stack: SyncStack, case: VariantCase):
+    # Given the QBO customer a person typed (as a job or project of another customer, for those rows)
+    if case.job_of_parent:
+        parent = sync_stack.seed_qbo_customer(DisplayName="Acme Builders")
+        typed = sync_stack.qbo.seed_job(
+            sync_stack.realm_id, parent["Id"], project=case.project, **case.in_qbo
+        )
+    else:
+        typed = sync_stack.seed_qbo_customer(**case.in_qbo)
+    sync_stack.clear_qbo_calls()
+    # When PaySimple's "Sean O'Brien" is saved
+    customer_id = sync_stack.save_customer(**SEAN)
+    assert sync_stack.sync(customer_id, event_type="customer_created") == NO_FAILURES
+    # Then the outcome and the QBO calls are the row's
+    link = sync_stack.link(customer_id)
+    assert link.status == "linked"
+    assert sync_stack.qbo_operations() == case.qbo_calls
+    assert sync_stack.history(customer_id)[0].qbo_calls == len(case.qbo_calls)
+    if case.outcome == "linked":
+        assert (link.reason, link.qbo_customer_id) == ("name", typed["Id"])
+        linked = sync_stack.qbo_customer(typed["Id"])
+        assert (linked["GivenName"], linked["FamilyName"]) == ("Sean", "O'Brien")
+    else:
+        assert link.reason == "created" and link.qbo_customer_id != typed["Id"]
+        created = sync_stack.qbo_customer(str(link.qbo_customer_id))
+        assert created["DisplayName"] == str(case.created_as).format(id=customer_id)
+        assert created["Job"] is False
+        # And the job or project was never written
+        assert sync_stack.qbo_customer(typed["Id"])["SyncToken"] == typed["SyncToken"]
