@@ -278,6 +278,15 @@ class RecordDeferred(RuntimeError):
     """Not started: too little time left in this invocation. SQS delivers the record again."""
 
 
+class HeldForInactiveQboCustomer(Exception):
+    """A person made the linked QBO customer inactive and the merchant holds changes to it
+    (`on_qbo_inactive` "hold"): parked, and applied once the QBO customer is active again."""
+
+    def __init__(self, qbo_customer_id: str) -> None:
+        super().__init__(f"QBO customer {qbo_customer_id} was made inactive in QBO; the change is held")
+        self.qbo_customer_id = qbo_customer_id
+
+
 class UnreadableMessage(ValueError):
     """The queue message is not a CustomerChangeMessage. Names the fields at fault, never their values."""
 

@@ -83,7 +83,7 @@ def same_value(before: Any, after: Any) -> bool:
     return bool(before == after)
 
 
-def _before_as_sent(before: Any, after: Any) -> Any:
+def before_as_sent(before: Any, after: Any) -> Any:
     """The old value in the payload's shape, so history shows "before → after" without QBO's extras."""
     if isinstance(after, Mapping) and isinstance(before, Mapping):
         return {part: before[part] for part in after if part in before}
@@ -104,7 +104,7 @@ def diff_payload(
     for field, after in payload.items():
         before = snapshot.get(field)
         if not same_value(before, after):
-            changes[field] = FieldChange(before=_before_as_sent(before, after), after=after)
+            changes[field] = FieldChange(before=before_as_sent(before, after), after=after)
     return changes
 
 
@@ -120,5 +120,5 @@ def changed_fields_from_qbo(
     for field, after in payload.items():
         before = qbo_customer.get(field)
         if not same_value(before, after):
-            changes[field] = FieldChange(before=_before_as_sent(before, after), after=after)
+            changes[field] = FieldChange(before=before_as_sent(before, after), after=after)
     return changes

@@ -24,6 +24,12 @@ HistoryAction = Literal[
     "manual_link",
     "manual_unlink",
     "retried",
+    # What a person did in QBO (QBO webhooks and the CDC sweep, domain.qbo_changes):
+    "qbo_edited",  # a mapped field changed after our last write: drift, before = ours, after = theirs
+    "qbo_inactive",  # the QBO customer was made inactive
+    "qbo_reactivated",  # ... and active again
+    "qbo_deleted",  # deleted or merged away in QBO (a merge relinks when its event names the survivor)
+    "qbo_merged",  # QBO merged the linked customer into another: the link moved to the survivor
 ]
 
 

@@ -33,6 +33,10 @@ REASON_ALREADY_LINKED = "already_linked"
 REASON_INACTIVE_NAME_HOLDER = "inactive_name_holder"
 REASON_NAME_COLLISION = "name_collision"
 REASON_UNLINKED_BY_ADMIN = "unlinked_by_admin"
+REASON_QBO_MERGE = "qbo_merge"  # QBO merged the linked customer into this one
+
+# What a person did to the linked QBO customer, as the QBO webhooks and CDC tell it (domain.qbo_changes).
+QboFlag = Literal["inactive", "deleted"]
 
 
 class LinkCandidate(BaseModel):
@@ -46,11 +50,27 @@ class LinkCandidate(BaseModel):
     active: bool = True
 
 
+class DriftedField(BaseModel):
+    """A mapped QBO field a person changed after our last write: what we wrote, what QBO holds now."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    field: str = Field(min_length=1)
+    ours: Any = None
+    theirs: Any = None
+    detected_at: UtcDatetime
+
+
 class CustomerLink(BaseModel):
     """What we know about one PaySimple customer of one merchant.
 
     `snapshot` is the QBO field payload last pushed (or last seen) and `qbo_sync_token` the SyncToken that
     came back with it: both are written in the same item, so they always agree with each other and the link.
+    When a person edited the QBO customer since, `drift` holds the fields they changed and
+    `qbo_sync_token` the SyncToken of what they left: QBO then holds the snapshot overlaid with `drift`'s
+    `theirs`. `qbo_updated_at` is QBO's LastUpdatedTime of the last state we wrote or saw (a webhook event
+    no later than it is our own write echoed back), and `qbo_flag` what a person did to the QBO customer
+    (made inactive, deleted or merged away).
     `version` is the optimistic-concurrency counter: 0 means never stored.
     """
 
@@ -70,6 +90,9 @@ class CustomerLink(BaseModel):
     email: str | None = None
     last_event_at: UtcDatetime | None = None
     last_synced_at: UtcDatetime | None = None
+    qbo_updated_at: UtcDatetime | None = None
+    qbo_flag: QboFlag | None = None
+    drift: list[DriftedField] = Field(default_factory=list)
     updated_at: UtcDatetime
     version: int = Field(default=0, ge=0)
 

@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import string
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from customer_sync.models.common import UtcDatetime
 
 DEFAULT_COLLISION_SUFFIX = "{first} {last} (PS-{id})"
+
+# What a PaySimple save does to a linked QBO customer a person made inactive in QBO:
+# "hold": nothing is written; the change is parked (qbo_customer_inactive) and applied by itself once the
+#         QBO customer is active again, or when an admin redrives it;
+# "reactivate": the save makes the QBO customer active again, and its history says so.
+QboInactiveRule = Literal["hold", "reactivate"]
 _COLLISION_PLACEHOLDERS = frozenset({"first", "last", "id"})
 
 
@@ -48,6 +54,7 @@ class MerchantSettings(BaseModel):
     disabled_at: UtcDatetime | None = None
     collision_suffix: str = Field(default=DEFAULT_COLLISION_SUFFIX, min_length=1, max_length=200)
     deactivate_on_delete: bool = False
+    on_qbo_inactive: QboInactiveRule = "hold"
     updated_at: UtcDatetime | None = None
 
     @field_validator("collision_suffix")
@@ -76,6 +83,7 @@ class SettingsChanges(BaseModel):
     sync_enabled: bool | None = None
     collision_suffix: str | None = Field(default=None, min_length=1, max_length=200)
     deactivate_on_delete: bool | None = None
+    on_qbo_inactive: QboInactiveRule | None = None
 
     @field_validator("collision_suffix")
     @classmethod

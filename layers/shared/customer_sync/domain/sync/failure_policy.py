@@ -4,9 +4,10 @@
   read, PaySimple 429/5xx/timeouts, DynamoDB conflicts and outages, anything unexpected): the message
   fails, SQS delivers it again, and after maxReceiveCount it lands in the DLQ.
 - Permanent (QBO validation 2xxx/6000, an unresolvable 6240, a broken QBO connection, PaySimple refusing
-  our credentials, a merchant without secrets): the change is parked with its reason and the message is
-  acknowledged. A broken connection is permanent *for now*: nothing is lost, the admin redrives the parked
-  changes after reconnecting QuickBooks.
+  our credentials, a merchant without secrets, a QBO customer made inactive that the merchant holds
+  changes for): the change is parked with its reason and the message is acknowledged. A broken
+  connection is permanent *for now*: nothing is lost, the admin redrives the parked changes after
+  reconnecting QuickBooks (and a held change is redriven by itself once the QBO customer is active).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from customer_sync.domain.scrub import redact_for_log
 from customer_sync.domain.sync import outcomes
 from customer_sync.errors import (
+    HeldForInactiveQboCustomer,
     InvalidMapping,
     MerchantNotConfigured,
     PaySimpleAuthError,
@@ -66,6 +68,8 @@ def _reason(error: Exception) -> str | None:
         return outcomes.PARK_MERCHANT_NOT_CONFIGURED
     if isinstance(error, InvalidMapping):
         return outcomes.PARK_INVALID_MAPPING
+    if isinstance(error, HeldForInactiveQboCustomer):
+        return outcomes.PARK_QBO_CUSTOMER_INACTIVE
     return None
 
 

@@ -46,6 +46,8 @@ PARK_PAYSIMPLE_AUTH = "paysimple_auth_failed"
 PARK_PAYSIMPLE_REJECTED = "paysimple_request_rejected"
 PARK_MERCHANT_NOT_CONFIGURED = "merchant_not_configured"
 PARK_INVALID_MAPPING = "invalid_mapping"
+# A person made the linked QBO customer inactive; applied once it is active again (domain.qbo_changes)
+PARK_QBO_CUSTOMER_INACTIVE = "qbo_customer_inactive"
 
 
 class SyncOutcome(BaseModel):

@@ -17,6 +17,7 @@ from customer_sync.models.links import CustomerLink
 from customer_sync.models.mapping import FieldMapping, MappingRow
 from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.models.paysimple import PaySimpleCustomer
+from customer_sync.models.qbo import QboCustomer
 from customer_sync.ports import MerchantClients, QboCustomers
 
 # QBO's Active flag: not a mapped field, but the snapshot remembers that we deactivated the customer.
@@ -109,6 +110,11 @@ def with_names_on(mapping: FieldMapping) -> tuple[MappingRow, ...]:
                 paysimple_field=entry.paysimple_field, qbo_field=entry.default_qbo_field, enabled=True
             )
     return tuple(rows.values())
+
+
+def last_updated(customer: QboCustomer) -> datetime | None:
+    """QBO's LastUpdatedTime of the record as a write or read returned it."""
+    return customer.MetaData.LastUpdatedTime if customer.MetaData is not None else None
 
 
 def first_write_changes(

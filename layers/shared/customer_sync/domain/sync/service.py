@@ -73,6 +73,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from customer_sync.domain.diff import changed_fields_from_qbo, diff_payload
+from customer_sync.domain.drift import changes_over_drift
 from customer_sync.domain.mapping import without_empty_values
 from customer_sync.domain.matching import (
     Ambiguous,
@@ -95,8 +96,16 @@ from customer_sync.domain.sync.failure_policy import PermanentFailure, describe,
 from customer_sync.domain.sync.outcomes import SyncAction, SyncOutcome
 from customer_sync.domain.sync.records import history_entry, parked_failure
 from customer_sync.domain.sync.request_ids import CreateVariant, create_request_id
-from customer_sync.domain.sync.run import ACTIVE, StepResult, SyncRun, SyncSource, first_write_changes
+from customer_sync.domain.sync.run import (
+    ACTIVE,
+    StepResult,
+    SyncRun,
+    SyncSource,
+    first_write_changes,
+    last_updated,
+)
 from customer_sync.errors import (
+    HeldForInactiveQboCustomer,
     QboAuthorizationFailed,
     QboConnectionBroken,
     QboDuplicateName,
@@ -133,6 +142,19 @@ DETAIL_HELD_BY_DELETED = "name_held_by_deleted_customer"
 DETAIL_INACTIVE_HOLDER = "inactive_customer_holds_display_name"
 DETAIL_ACTIVE_HOLDER = "unmatched_active_customer_holds_display_name"
 DETAIL_NOTHING_TO_DEACTIVATE = "qbo_customer_already_gone"
+DETAIL_REACTIVATED = "reactivated_in_qbo"
+DETAIL_OVERWROTE_QBO_EDIT = "overwrote_qbo_edit"
+
+
+def _update_detail(*, restored: bool, reactivated: bool, overwritten: tuple[str, ...]) -> str | None:
+    """ "restored_after_delete", "reactivated_in_qbo" and "overwrote_qbo_edit: F1, F2", as they apply."""
+    parts = [DETAIL_RESTORED] if restored else []
+    if reactivated:
+        parts.append(DETAIL_REACTIVATED)
+    if overwritten:
+        parts.append(f"{DETAIL_OVERWROTE_QBO_EDIT}: {', '.join(overwritten)}")
+    return "; ".join(parts) or None
+
 
 # Outcomes after which the merchant's "last successful sync" moves forward.
 _SUCCESSFUL: frozenset[SyncAction] = frozenset(
@@ -199,9 +221,9 @@ class SyncService:
         if link is None:
             return self._match(run, None, source, settings)
         if link.status == "linked":
-            return self._update_linked(run, link, source)
+            return self._update_linked(run, link, source, settings)
         if link.status == "source_deleted" and link.qbo_customer_id:
-            return self._update_linked(run, link, source, restored=True)
+            return self._update_linked(run, link, source, settings, restored=True)
         if link.status == "unlinked" and link.reason == outcomes.REASON_CREATING:
             return self._create(run, link, source, settings)
         if link.reason == REASON_UNLINKED_BY_ADMIN and link.qbo_customer_id is None:
@@ -211,11 +233,22 @@ class SyncService:
     # -- linked ------------------------------------------------------------------------------------------
 
     def _update_linked(
-        self, run: SyncRun, link: CustomerLink, source: SyncSource, *, restored: bool = False
+        self,
+        run: SyncRun,
+        link: CustomerLink,
+        source: SyncSource,
+        settings: MerchantSettings,
+        *,
+        restored: bool = False,
     ) -> StepResult:
         qbo_id = link.qbo_customer_id
         assert qbo_id is not None
+        if link.qbo_flag == "deleted":
+            return self._qbo_customer_missing(run, link, source)
         reactivate = restored and link.snapshot.get(ACTIVE) is False
+        inactive_in_qbo = link.qbo_flag == "inactive"
+        overwritten: tuple[str, ...] = ()
+        kept_drift = list(link.drift)
         if link.qbo_sync_token is None:
             # Linked by the admin or by a merge: we never wrote to it, so look at what it holds first.
             try:
@@ -224,20 +257,29 @@ class SyncService:
                 return self._qbo_customer_missing(run, link, source)
             token = current.SyncToken
             changes = first_write_changes(current.raw, source.payload)
-            if reactivate and not current.Active:
-                changes[ACTIVE] = FieldChange(before=False, after=True)
+            inactive_in_qbo = inactive_in_qbo or (not current.Active and not reactivate)
+            reactivate = reactivate and not current.Active
+            kept_drift = []
         else:
             token = link.qbo_sync_token
-            changes = diff_payload(link.snapshot, source.payload)
-            if reactivate:
-                changes[ACTIVE] = FieldChange(before=False, after=True)
+            over = changes_over_drift(link.snapshot, link.drift, source.payload)
+            changes, overwritten, kept_drift = over.changes, over.overwritten, list(over.kept)
+        if inactive_in_qbo:
+            if settings.on_qbo_inactive == "hold":
+                raise HeldForInactiveQboCustomer(qbo_id)
+            reactivate = True
+        if reactivate:
+            changes[ACTIVE] = FieldChange(before=False, after=True)
 
         action: SyncAction = "linked" if restored else "updated"
-        detail = DETAIL_RESTORED if restored else None
+        detail = _update_detail(restored=restored, reactivated=inactive_in_qbo, overwritten=overwritten)
         if not changes:
-            unchanged = link.revised(status="linked", qbo_sync_token=token, **source.identity())
+            unchanged = link.revised(
+                status="linked", qbo_sync_token=token, drift=kept_drift, **source.identity()
+            )
             if unchanged != link:
-                snapshot = source.payload if link.qbo_sync_token is None else link.snapshot
+                drift_resolved = len(kept_drift) != len(link.drift)
+                snapshot = source.payload if link.qbo_sync_token is None or drift_resolved else link.snapshot
                 link = self._links.save_linked(
                     unchanged.revised(snapshot=snapshot, updated_at=run.now), expected_version=link.version
                 )
@@ -258,6 +300,9 @@ class SyncService:
                 status="linked",
                 qbo_sync_token=written.SyncToken,
                 snapshot=snapshot,
+                drift=kept_drift,
+                qbo_flag=None if reactivate else link.qbo_flag,
+                qbo_updated_at=last_updated(written),
                 last_synced_at=run.now,
                 last_event_at=run.occurred_at,
                 updated_at=run.now,
@@ -373,6 +418,7 @@ class SyncService:
                 status="linked",
                 qbo_customer_id=target.Id,
                 qbo_sync_token=target.SyncToken,
+                qbo_updated_at=last_updated(target),
                 snapshot={} if changes else dict(source.payload),
                 reason=reason,
                 candidates=[],
@@ -386,7 +432,10 @@ class SyncService:
         written, changes = self._write(run, target.Id, target.SyncToken, changes, source.payload)
         saved = self._links.save_linked(
             claimed.revised(
-                qbo_sync_token=written.SyncToken, snapshot=dict(source.payload), last_synced_at=run.now
+                qbo_sync_token=written.SyncToken,
+                snapshot=dict(source.payload),
+                last_synced_at=run.now,
+                qbo_updated_at=last_updated(written),
             ),
             expected_version=claimed.version,
         )
@@ -473,6 +522,7 @@ class SyncService:
                 status="linked",
                 qbo_customer_id=created.Id,
                 qbo_sync_token=created.SyncToken,
+                qbo_updated_at=last_updated(created),
                 snapshot=snapshot,
                 reason=REASON_CREATED,
                 candidates=[],
@@ -488,7 +538,11 @@ class SyncService:
         if behind:
             written, made = self._write(run, created.Id, created.SyncToken, behind, source.payload)
             linked = self._links.save_linked(
-                linked.revised(qbo_sync_token=written.SyncToken, snapshot=dict(source.payload)),
+                linked.revised(
+                    qbo_sync_token=written.SyncToken,
+                    snapshot=dict(source.payload),
+                    qbo_updated_at=last_updated(written),
+                ),
                 expected_version=linked.version,
             )
             changes.update(made)
@@ -552,6 +606,7 @@ class SyncService:
             link.revised(
                 qbo_sync_token=written.SyncToken,
                 snapshot={**link.snapshot, ACTIVE: False},
+                qbo_updated_at=last_updated(written),
                 last_synced_at=run.now,
                 updated_at=run.now,
             ),
