@@ -55,6 +55,7 @@ from customer_sync.models.admin import (
     QboCallbackResponse,
     QboConnectionRequest,
     QboConnectResponse,
+    QboDisconnectResponse,
     QboSearchResponse,
     RedriveRequest,
     RedriveResponse,
@@ -139,6 +140,17 @@ def complete_qbo_connection(merchant_id: MerchantId, body: QboConnectionRequest)
     """The console completes a connect its signed-in user started: anyone else, an expired or a used state
     is refused. Another QBO company than the linked one needs `confirm_realm_change` (409 otherwise)."""
     return admin_service().complete_qbo_connection(merchant_id, current_caller(), body)
+
+
+@app.delete(
+    "/admin/merchants/<merchant_id>/qbo/connection",
+    tags=["qbo connection"],
+    responses=responses(400, 403, 404, 413, 422, 502, 503),
+)
+def disconnect_qbo(merchant_id: MerchantId) -> QboDisconnectResponse:
+    """Disconnect QuickBooks: the tokens are revoked at Intuit, then cleared (503 and nothing cleared when
+    Intuit cannot be reached). Links are kept."""
+    return admin_service().disconnect_qbo(merchant_id)
 
 
 @app.get("/admin/merchants/<merchant_id>/status", tags=["qbo connection"], responses=MERCHANT_ROUTE)

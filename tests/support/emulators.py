@@ -12,6 +12,7 @@ a directory's conftest may override qbo_emulator (tests/security records every r
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,6 +27,20 @@ from tests.support.onboarding import QBO_EMULATOR_CLIENT_ID, QBO_EMULATOR_CLIENT
 UNTHROTTLED: dict[str, Any] = {"rate_limit_per_second": None, "rate_limit_per_minute": 1_000_000}
 
 
+class OffsetClock:
+    """Real time plus an offset a test moves forward (QBO's times are whole seconds: a test that needs a
+    person's edit to come after the app's write moves the emulator's clock on instead of sleeping)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
 def unthrottled_qbo_emulator(**options: Any) -> QboEmulator:
     """A QBO emulator (not started yet) without QBO's rate limits."""
     return QboEmulator(**UNTHROTTLED, **options)
@@ -37,6 +52,7 @@ def emulator_urls(qbo: QboEmulator, paysimple: PaySimpleEmulator) -> dict[str, s
         "QBO_API_BASE_URL": qbo.base_url,
         "QBO_TOKEN_URL": qbo.token_url,
         "QBO_AUTHORIZE_URL": qbo.authorize_url,
+        "QBO_REVOKE_URL": qbo.revoke_url,
         "PAYSIMPLE_API_BASE_URL": paysimple.base_url,
     }
 

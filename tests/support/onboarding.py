@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from customer_sync.adapters.admin_secrets import SecretsManagerMerchantCredentials
+from customer_sync.adapters.dynamodb_realms import DynamoDbRealmDirectory
 from customer_sync.adapters.dynamodb_settings import DynamoDbSettingsRepository
 from customer_sync.adapters.secrets import SecretsStore
 from customer_sync.config import SecretNames
@@ -115,6 +116,8 @@ def onboard_merchant(
     write_qbo_app_secret(names, store=store)
     realm = qbo.create_realm(realm_id)
     write_qbo_connection(names, merchant_id, realm, store=store)
+    # As connecting does (adapters/dynamodb_connection.py): QBO's webhooks find the merchant by its company.
+    DynamoDbRealmDirectory(env["SETTINGS_TABLE_NAME"]).register(merchant_id, str(realm["realm_id"]))
     repository = DynamoDbSettingsRepository(env["SETTINGS_TABLE_NAME"])
     enabled_at = enable_sync_at or datetime.now(UTC)
     repository.ensure_merchant(merchant_id, now=enabled_at)

@@ -16,7 +16,16 @@ import pytest
 from pydantic_settings import BaseSettings
 
 from customer_sync.adapters.dynamodb_connection import CONNECTION_BROKEN_METRIC
-from customer_sync.config import AdminSettings, IngestSettings, SecretNames, SyncSettings
+from customer_sync.config import (
+    AdminSettings,
+    IngestSettings,
+    QboChangesSettings,
+    QboFollowSettings,
+    QboKeepAliveSettings,
+    QboWebhookSettings,
+    SecretNames,
+    SyncSettings,
+)
 from customer_sync.errors import MerchantSecretInvalid
 from customer_sync.handlers.ingest_api import REJECTIONS
 from local.cfn import PROJECT_ROOT, Resolver, function_spec, load_template, resources_of_type
@@ -32,8 +41,12 @@ SETTINGS_OF_FUNCTION: dict[str, type[BaseSettings]] = {
     "IngestFunction": IngestSettings,
     "SyncFunction": SyncSettings,
     "AdminFunction": AdminSettings,
+    "QboWebhookFunction": QboWebhookSettings,
+    "QboChangesFunction": QboChangesSettings,
+    "QboCdcFunction": QboFollowSettings,
+    "QboKeepAliveFunction": QboKeepAliveSettings,
 }
-PUBLIC_ROUTES = {("/webhooks/paysimple", "post"), ("/oauth/qbo/callback", "get")}
+PUBLIC_ROUTES = {("/webhooks/paysimple", "post"), ("/webhooks/qbo", "post"), ("/oauth/qbo/callback", "get")}
 
 
 def props(logical_id: str) -> dict[str, Any]:
@@ -408,6 +421,7 @@ def test_ingest_times_out_before_paysimples_ten_second_deadline() -> None:
     [
         ("QboAppSecret", SecretNames(secret_prefix="test/").qbo_app()),
         ("OAuthStateKeySecret", "test/oauth-state-key"),
+        ("QboWebhookVerifierSecret", SecretNames(secret_prefix="test/").qbo_webhook_verifier()),
     ],
 )
 def test_secret_names_come_from_the_prefix_parameter(secret_id: str, expected_name: str) -> None:
@@ -541,9 +555,14 @@ def test_the_alarm_email_is_an_optional_parameter_subscribed_to_the_topic() -> N
 
 
 def test_a_change_arriving_in_the_dlq_notifies_each_time_not_once() -> None:
-    # Given the alarm on the DLQ: it reads the DLQ's depth, visible and in flight, per minute
-    alarm = only_alarm_reading("AWS/SQS", "ApproximateNumberOfMessagesNotVisible")
+    # Given the alarm on the DLQ: it reads the DLQ's depth, visible and in flight, per minute (QboChangesDLQ
+    # has one of the same shape: tests/template/test_qbo_side_template.py)
     dlq = [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["CustomerChangesDLQ", "QueueName"]}}]
+    (alarm,) = [
+        alarm
+        for alarm in alarms_reading("AWS/SQS", "ApproximateNumberOfMessagesNotVisible")
+        if all(stat["Dimensions"] == dlq for stat in metric_stats(alarm))
+    ]
     assert sorted(stat["MetricName"] for stat in metric_stats(alarm)) == [
         "ApproximateNumberOfMessagesNotVisible",
         "ApproximateNumberOfMessagesVisible",
@@ -692,6 +711,7 @@ def test_alarm_topic_is_one_cloudwatch_can_publish_to() -> None:
     ("output", "api", "path"),
     [
         ("WebhookUrl", "WebhookApi", "/webhooks/paysimple"),
+        ("QboWebhookUrl", "WebhookApi", "/webhooks/qbo"),
         ("AdminApiUrl", "AdminApi", "/admin"),
     ],
 )

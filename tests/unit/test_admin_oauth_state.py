@@ -79,6 +79,9 @@ class FakeQboConnections:
         self.stored[merchant_id] = connection
         return connection
 
+    def clear(self, merchant_id: str, *, realm_id: str | None, at: datetime) -> None:
+        self.stored.pop(merchant_id, None)
+
 
 @dataclass
 class Parts:

@@ -32,6 +32,9 @@ class SecretNames(_Settings):
     def oauth_state_key(self) -> str:
         return f"{self.secret_prefix}oauth-state-key"
 
+    def qbo_webhook_verifier(self) -> str:
+        return f"{self.secret_prefix}qbo-webhook-verifier"
+
 
 class ServiceUrls(_Settings):
     """Real service URLs are the defaults; the local stack and tests point them at the emulators."""
@@ -39,6 +42,7 @@ class ServiceUrls(_Settings):
     qbo_api_base_url: str = "https://quickbooks.api.intuit.com"
     qbo_token_url: str = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
     qbo_authorize_url: str = "https://appcenter.intuit.com/connect/oauth2"
+    qbo_revoke_url: str = "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
     paysimple_api_base_url: str = "https://api.paysimple.com"
     http_timeout_seconds: float = Field(default=10.0, gt=0)
 
@@ -113,6 +117,8 @@ class SyncSettings(SecretNames, TableNames, ServiceUrls):
 
 
 class AdminSettings(SecretNames, TableNames, ServiceUrls):
+    """QBO_REVOKE_URL (ServiceUrls) is where Disconnect revokes a merchant's tokens."""
+
     # The console's Cognito user pool, where operators invite merchant admins.
     user_pool_id: str = Field(min_length=1)
     changes_queue_url: str = Field(min_length=1)
@@ -120,6 +126,51 @@ class AdminSettings(SecretNames, TableNames, ServiceUrls):
     secrets_cache_seconds: int = Field(default=300, ge=0)
     max_body_bytes: int = Field(default=64 * 1024, gt=0)
 
+
+class QboWebhookSettings(SecretNames):
+    """QboWebhookFunction: Intuit wants 200 within 3 s; one POST may hold many companies' events."""
+
+    qbo_changes_queue_url: str = Field(min_length=1)
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    secrets_cache_seconds: int = Field(default=300, ge=0)
+
+
+class QboFollowSettings(SecretNames, TableNames, ServiceUrls):
+    """What following QBO needs (QboChangesFunction, QboCdcFunction): the tables, the merchants' QBO
+    clients, and CustomerChangesQueue, where changes held for an inactive QBO customer are sent again."""
+
+    changes_queue_url: str = Field(min_length=1)
+    secrets_cache_seconds: int = Field(default=300, ge=0)
+
+
+class QboChangesSettings(QboFollowSettings):
+    idempotency_table_name: str = Field(min_length=1)
+
+
+class QboKeepAliveSettings(SecretNames, TableNames, ServiceUrls):
+    secrets_cache_seconds: int = Field(default=300, ge=0)
+    keep_alive_refresh_within_days: int = Field(
+        default=60,
+        ge=1,
+        le=99,
+        description=(
+            "KEEP_ALIVE_REFRESH_WITHIN_DAYS: a connection whose refresh token (about 100 days from its last "
+            "use) expires within this many days is refreshed by the daily keep-alive."
+        ),
+    )
+    connection_expiry_warning_days: int = Field(
+        default=30,
+        ge=1,
+        le=365,
+        description=(
+            "CONNECTION_EXPIRY_WARNING_DAYS: within this many days of a connection's hard expiry (at most 5 "
+            "years after consent; no refresh extends it) the keep-alive reports it, and its alarm fires."
+        ),
+    )
+
+
+# The settings of every function that builds merchants' QBO and PaySimple clients.
+ClientSettings = SyncSettings | AdminSettings | QboFollowSettings | QboChangesSettings | QboKeepAliveSettings
 
 SettingsT = TypeVar("SettingsT", bound=_Settings)
 

@@ -195,6 +195,7 @@ def test_the_callback_stores_the_connection_in_the_token_providers_format(
         "access_token_expires_at",
         "refresh_token",
         "refresh_token_expires_at",
+        "refresh_token_hard_expires_at",
     }
     connection = QboConnection.model_validate(stored)
     for token in (stored["access_token"], stored["refresh_token"]):

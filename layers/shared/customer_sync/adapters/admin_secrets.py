@@ -6,14 +6,15 @@ No secret value is logged or put in an error message: errors name the secret and
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from pydantic import ValidationError
 
-from customer_sync.adapters.tokens import QboTokenProvider, stored_qbo_connection
+from customer_sync.adapters.tokens import DISCONNECTED_AT, QboTokenProvider, stored_qbo_connection
 from customer_sync.config import SecretNames
 from customer_sync.errors import SecretMisconfigured, SecretNotFound
-from customer_sync.models.common import invalid_fields
+from customer_sync.models.common import invalid_fields, iso_utc
 from customer_sync.models.paysimple import PaySimpleCredentials, WebhookSigningKey
 from customer_sync.models.qbo import QboAppCredentials, QboConnection
 from customer_sync.ports import SecretStore
@@ -80,6 +81,11 @@ class SecretsManagerQboConnections:
 
     def stored_connection(self, merchant_id: str) -> QboConnection | None:
         return stored_qbo_connection(self._secrets, self._names.qbo_connection(merchant_id), force_fetch=True)
+
+    def clear(self, merchant_id: str, *, realm_id: str | None, at: datetime) -> None:
+        """A new version without any token (the older versions Secrets Manager keeps were revoked first)."""
+        value = {DISCONNECTED_AT: iso_utc(at), **({"realm_id": realm_id} if realm_id else {})}
+        self._secrets.put_json(self._names.qbo_connection(merchant_id), value)
 
     def connect(self, merchant_id: str, *, code: str, realm_id: str) -> QboConnection:
         redirect_uri = self.app_credentials().redirect_uri

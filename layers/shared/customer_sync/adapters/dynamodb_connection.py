@@ -2,7 +2,8 @@
 and who connected QBO and when (`connected_by`, `connected_at`, written by the admin API).
 
 Updates only touch these attributes, so anything else kept on the item (e.g. by the admin API) survives. A
-reconnect (`mark_connected`) ends a break; the next `mark_broken` is a new break.
+reconnect (`mark_connected`) ends a break; the next `mark_broken` is a new break. Connecting also registers
+the merchant under its company (adapters/dynamodb_realms.py), where QBO's webhooks and the daily jobs find it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import ClientError
 
 from customer_sync.adapters.dynamodb import DynamoDbTable, is_condition_failure, merchant_pk, string_key
+from customer_sync.adapters.dynamodb_realms import DynamoDbRealmDirectory
 from customer_sync.models.qbo import ConnectionState
 from customer_sync.observability import logger, metrics
 from customer_sync.ports import Clock, ConnectionRecord
@@ -30,6 +32,7 @@ class DynamoDbConnectionState:
     def __init__(self, table_name: str, *, clock: Clock, client: DynamoDBClient | None = None) -> None:
         self._table = DynamoDbTable(table_name, client=client)
         self._clock = clock
+        self._realms = DynamoDbRealmDirectory(table_name, client=client)
 
     def _key(self, merchant_id: str) -> dict[str, Any]:
         return string_key(pk=merchant_pk(merchant_id), sk=CONNECTION_SORT_KEY)
@@ -75,6 +78,7 @@ class DynamoDbConnectionState:
                 ":realm": {"S": realm_id},
             },
         )
+        self._realms.register(merchant_id, realm_id)
 
     def current(self, merchant_id: str) -> ConnectionState | None:
         item = self._table.client.get_item(

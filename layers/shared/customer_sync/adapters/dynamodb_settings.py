@@ -67,6 +67,23 @@ class DynamoDbSettingsRepository:
     def merchant_exists(self, merchant_id: str) -> bool:
         return self._get(merchant_id, PROFILE_SK) is not None
 
+    def onboarded_merchants(self) -> list[str]:
+        """Every onboarded merchant (implements ports.MerchantList): a scan of the profile items, for the
+        daily keep-alive; the table holds a few items per merchant."""
+        merchants: list[str] = []
+        request: dict[str, Any] = {
+            "TableName": self._table.name,
+            "FilterExpression": "sk = :profile",
+            "ExpressionAttributeValues": to_item({":profile": PROFILE_SK}),
+            "ConsistentRead": True,
+        }
+        while True:
+            response = self._table.client.scan(**request)
+            merchants += [str(from_item(item)["merchant_id"]) for item in response.get("Items", [])]
+            if "LastEvaluatedKey" not in response:
+                return sorted(merchants)
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
     def ensure_merchant(self, merchant_id: str, *, now: datetime) -> bool:
         item = {"pk": merchant_pk(merchant_id), "sk": PROFILE_SK, "merchant_id": merchant_id}
         try:

@@ -28,10 +28,10 @@ from customer_sync.adapters.paysimple_client import PaySimpleClient
 from customer_sync.adapters.qbo_client import QboClient, default_backoff
 from customer_sync.adapters.qbo_connection_secret import SecretsManagerQboConnection
 from customer_sync.adapters.tokens import OAuthTokenEndpoint, QboTokenProvider
-from customer_sync.config import AdminSettings, SecretNames, ServiceUrls, SyncSettings
+from customer_sync.config import ClientSettings, SecretNames, ServiceUrls
 from customer_sync.errors import MerchantNotConfigured, QboAuthorizationFailed, SecretNotFound
 from customer_sync.models.paysimple import PaySimpleCredentials
-from customer_sync.models.qbo import QboAppCredentials, TokenSet
+from customer_sync.models.qbo import QboAppCredentials, QboConnection, TokenSet
 from customer_sync.ports import Clock, ConnectionStateRecorder, MerchantLock, SecretStore
 
 if TYPE_CHECKING:
@@ -137,7 +137,7 @@ class MerchantClientFactory:
     @classmethod
     def for_settings(
         cls,
-        settings: SyncSettings | AdminSettings,
+        settings: ClientSettings,
         *,
         secrets: SecretStore,
         clock: Clock,
@@ -217,6 +217,13 @@ class MerchantClientFactory:
                     throttle_wait_seconds=self._retry.throttle_wait_seconds,
                 )
             return entry.client
+
+    def refresh_connection(self, merchant_id: str) -> QboConnection:
+        """Refresh now, under the merchant's lease (implements ports.QboConnectionRefresher). If another
+        worker refreshed meanwhile, its fresh tokens are the answer: they were just refreshed anyway."""
+        provider = self.token_provider(merchant_id)
+        provider.refresh_after_unauthorized(provider.connection().access_token.get_secret_value())
+        return provider.connection()
 
     def _qbo_entry(self, merchant_id: str) -> _QboEntry:
         entry = self._cache.qbo.get(merchant_id)

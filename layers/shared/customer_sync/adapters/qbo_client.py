@@ -20,6 +20,7 @@ import json
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -132,6 +133,22 @@ class QboClient:
             if len(page) < min(self._page_size, SMALLEST_POSSIBLE_PAGE_CAP) or not fresh:
                 return customers
             start += len(page)
+
+    # -- change data capture -----------------------------------------------------------------------------
+
+    def customer_changes(self, changed_since: datetime) -> list[dict[str, Any]]:
+        """CDC: the customers changed since `changed_since` (≤30 days back), full objects, merged-away ones as
+        `{"status": "Deleted", "Id": ..}`; at most 1000 in one answer (QBO says nothing when it cuts)."""
+        if changed_since.tzinfo is None:
+            raise ValueError("changed_since must be timezone-aware")
+        params = {"entities": "Customer", "changedSince": changed_since.isoformat(timespec="seconds")}
+        body = self._call("GET", "cdc", operation="cdc", params=params, retry_transient=True)
+        customers: list[dict[str, Any]] = []
+        for entry in body.get("CDCResponse") or []:
+            for response in entry.get("QueryResponse") or [] if isinstance(entry, dict) else []:
+                found = response.get("Customer") if isinstance(response, dict) else None
+                customers.extend(item for item in found or [] if isinstance(item, dict) and "Id" in item)
+        return customers
 
     # -- single customers --------------------------------------------------------------------------------
 

@@ -1,11 +1,14 @@
-"""CustomerChangesQueue (SQS FIFO) as the ingest function's ChangePublisher."""
+"""CustomerChangesQueue (SQS FIFO) as the ingest function's ChangePublisher, and QboChangesQueue as the QBO
+webhook's QboChangePublisher."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from customer_sync.adapters.aws_session import FAIL_FAST, aws_client
 from customer_sync.models.messages import CustomerChangeMessage
+from customer_sync.models.qbo_events import QboChangeMessage
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -17,6 +20,12 @@ def queue_body(message: CustomerChangeMessage) -> str:
     return message.model_dump_json(exclude_defaults=True)
 
 
+def _fail_fast_sqs() -> SQSClient:
+    # Created on first use, never at import: moto only intercepts clients made after it starts. Fail fast:
+    # the webhook's sender waits (PaySimple 10 s, Intuit 3 s); a failed send raises and the sender retries.
+    return aws_client("sqs", config=FAIL_FAST)
+
+
 class SqsChangePublisher:
     """One SendMessage per change. The group keeps one customer's changes in order; the deduplication id
     (the PaySimple event id) makes SQS drop a redelivered webhook seen within its 5-minute window."""
@@ -26,11 +35,8 @@ class SqsChangePublisher:
         self._client = client
 
     def _sqs(self) -> SQSClient:
-        # Created on first use, never at import: moto only intercepts clients made after it starts.
         if self._client is None:
-            # Fail fast (IngestFunction must answer PaySimple in time): a failed send raises, the function
-            # errors (alarmed), and PaySimple retries the delivery.
-            self._client = aws_client("sqs", config=FAIL_FAST)
+            self._client = _fail_fast_sqs()
         return self._client
 
     def publish(self, message: CustomerChangeMessage) -> None:
@@ -40,3 +46,39 @@ class SqsChangePublisher:
             MessageGroupId=message.message_group_id,
             MessageDeduplicationId=message.deduplication_id,
         )
+
+
+# SendMessageBatch takes at most 10 messages.
+_BATCH = 10
+
+
+class SqsQboChangePublisher:
+    """SendMessageBatch, ten at a time. The group is the QBO company (a merge touches two customers), the
+    deduplication id the event id. Any message SQS did not take fails the whole publish: the delivery is
+    answered with an error, Intuit repeats it, and what was queued is deduplicated."""
+
+    def __init__(self, queue_url: str, *, client: SQSClient | None = None) -> None:
+        self._queue_url = queue_url
+        self._client = client
+
+    def publish_all(self, messages: Sequence[QboChangeMessage]) -> None:
+        if self._client is None:
+            self._client = _fail_fast_sqs()
+        for start in range(0, len(messages), _BATCH):
+            chunk = messages[start : start + _BATCH]
+            response = self._client.send_message_batch(
+                QueueUrl=self._queue_url,
+                Entries=[
+                    {
+                        "Id": str(index),
+                        "MessageBody": message.model_dump_json(exclude_none=True),
+                        "MessageGroupId": message.message_group_id,
+                        "MessageDeduplicationId": message.deduplication_id,
+                    }
+                    for index, message in enumerate(chunk)
+                ],
+            )
+            failed = response.get("Failed", [])
+            if failed:
+                codes = sorted({entry.get("Code", "?") for entry in failed})
+                raise RuntimeError(f"SQS refused {len(failed)} QBO change message(s): {', '.join(codes)}")

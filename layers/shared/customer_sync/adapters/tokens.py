@@ -44,6 +44,8 @@ from customer_sync.ports import (
 )
 
 BROKEN_REASON_INVALID_GRANT = "QBO rejected the stored refresh token (invalid_grant); reconnect QuickBooks"
+# What Disconnect leaves in the connection secret instead of the tokens.
+DISCONNECTED_AT = "disconnected_at"
 
 
 class OAuthTokenEndpoint:
@@ -130,12 +132,14 @@ def _token_error(response: requests.Response, grant_type: str, intuit_tid: str |
 def stored_qbo_connection(
     secrets: SecretStore, secret_name: str, *, max_age_seconds: int | None = None, force_fetch: bool = False
 ) -> QboConnection | None:
-    """The merchant's stored QBO connection (its current version), or None when none is stored. A stored one
-    that does not parse raises QboConnectionBroken (code `malformed`) naming the fields only: pydantic's
-    message echoes tokens."""
+    """The merchant's stored QBO connection (its current version), or None when none is stored (or it was
+    disconnected: a `{"disconnected_at": ..}` left by Disconnect). A stored one that does not parse raises
+    QboConnectionBroken (code `malformed`) naming the fields only: pydantic's message echoes tokens."""
     try:
         stored = secrets.get_json(secret_name, max_age_seconds=max_age_seconds, force_fetch=force_fetch)
     except SecretNotFound:
+        return None
+    if DISCONNECTED_AT in stored and "refresh_token" not in stored:
         return None
     try:
         return QboConnection.model_validate(stored)

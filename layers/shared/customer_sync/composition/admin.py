@@ -12,7 +12,9 @@ from customer_sync.adapters.admin_secrets import (
 from customer_sync.adapters.aws_session import aws_client
 from customer_sync.adapters.clock import SystemClock
 from customer_sync.adapters.cognito_users import CognitoConsoleUsers
+from customer_sync.adapters.dynamodb_realms import DynamoDbRealmDirectory
 from customer_sync.adapters.merchant_clients import QboRetryPolicy
+from customer_sync.adapters.qbo_revocation import IntuitTokenRevocation
 from customer_sync.adapters.queue_stats import SqsQueueStats
 from customer_sync.adapters.secrets import SecretsStore
 from customer_sync.adapters.sqs import SqsChangePublisher
@@ -42,6 +44,7 @@ def admin_components() -> AdminComponents:
     clients = build_merchant_clients(
         settings, secrets=secrets, clock=clock, retry=ADMIN_QBO_RETRY, dynamodb=dynamodb
     )
+    qbo_connections = SecretsManagerQboConnections(secrets=secrets, names=settings, token_providers=clients)
     ports = AdminPorts(
         settings=repositories.settings,
         mappings=repositories.mappings,
@@ -51,15 +54,19 @@ def admin_components() -> AdminComponents:
         oauth_states=repositories.oauth_states,
         connection_state=repositories.connection_state,
         credentials=SecretsManagerMerchantCredentials(secrets, settings),
-        qbo_connections=SecretsManagerQboConnections(
-            secrets=secrets, names=settings, token_providers=clients
-        ),
+        qbo_connections=qbo_connections,
         clients=clients,
         publisher=SqsChangePublisher(settings.changes_queue_url),
         dead_letters=SqsDeadLetterQueue(settings.changes_dlq_url),
         queue_stats=SqsQueueStats(settings.changes_queue_url, settings.changes_dlq_url),
         users=CognitoConsoleUsers(settings.user_pool_id),
         connection_audit=repositories.connection_state,
+        revoker=IntuitTokenRevocation(
+            settings.qbo_revoke_url,
+            qbo_connections.app_credentials,
+            timeout_seconds=settings.http_timeout_seconds,
+        ),
+        realms=DynamoDbRealmDirectory(settings.settings_table_name, client=dynamodb),
         clock=clock,
     )
     return AdminComponents(

@@ -15,7 +15,7 @@ from customer_sync.adapters.dynamodb_settings import (
     DynamoDbSettingsRepository,
 )
 from customer_sync.adapters.merchant_clients import MerchantClientFactory, QboRetryPolicy
-from customer_sync.config import AdminSettings, SyncSettings, TableNames
+from customer_sync.config import ClientSettings, TableNames
 from customer_sync.ports import Clock, SecretStore
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def build_repositories(tables: TableNames, *, dynamodb: DynamoDBClient, clock: C
 
 
 def build_merchant_clients(
-    settings: SyncSettings | AdminSettings,
+    settings: ClientSettings,
     *,
     secrets: SecretStore,
     clock: Clock,

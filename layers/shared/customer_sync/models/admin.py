@@ -22,8 +22,9 @@ from pydantic import (
 
 from customer_sync.models.common import UtcDatetime
 from customer_sync.models.history import HistoryEntry
-from customer_sync.models.links import MAX_MERGE_DUPLICATES, LinkCandidate, LinkStatus
+from customer_sync.models.links import MAX_MERGE_DUPLICATES, DriftedField, LinkCandidate, LinkStatus, QboFlag
 from customer_sync.models.mapping import MappingRow
+from customer_sync.models.settings import QboInactiveRule
 
 # A merchant id becomes part of secret names and table keys: letters, digits, '_' and '-' only.
 MERCHANT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
@@ -163,6 +164,12 @@ class QboConnectionRequest(_Request):
     )
 
 
+class QboDisconnectResponse(_Response):
+    status: Literal["disconnected", "not_connected"]
+    merchant_id: str
+    realm_id: str | None = Field(description="The QBO company that was disconnected")
+
+
 class QboCallbackResponse(_Response):
     status: Literal["connected"] = "connected"
     merchant_id: str
@@ -188,7 +195,19 @@ class MerchantStatusResponse(_Response):
     connection_reason: str | None = None
     realm_id: str | None = None
     access_token_expires_at: UtcDatetime | None = None
-    refresh_token_expires_at: UtcDatetime | None = None
+    refresh_token_expires_at: UtcDatetime | None = Field(
+        default=None, description="Refreshed (by use, or the daily keep-alive) long before this"
+    )
+    refresh_token_hard_expires_at: UtcDatetime | None = Field(
+        default=None,
+        description="No refresh extends the connection past this: reconnect QuickBooks before it",
+    )
+    connection_expires_in_days: int | None = Field(
+        default=None, description="Whole days until refresh_token_hard_expires_at"
+    )
+    connection_expiry: str | None = Field(
+        default=None, description='The hard expiry as the console says it, e.g. "expires in 42 days"'
+    )
     sync_enabled: bool
     enabled_at: UtcDatetime | None = None
     last_successful_sync: UtcDatetime | None = None
@@ -218,6 +237,13 @@ class SettingsUpdateRequest(_Request):
         description="DisplayName for the retry after a name collision: {first}, {last} and (required) {id}",
     )
     deactivate_on_delete: bool | None = None
+    on_qbo_inactive: QboInactiveRule | None = Field(
+        default=None,
+        description=(
+            "A PaySimple save of a customer whose QBO record a person made inactive: `hold` (default) parks "
+            "the change and applies it once the QBO customer is active again; `reactivate` makes it active"
+        ),
+    )
 
 
 class CatalogEntryView(_Response):
@@ -263,6 +289,13 @@ class CustomerView(_Response):
     last_event_at: UtcDatetime | None
     last_synced_at: UtcDatetime | None
     updated_at: UtcDatetime
+    qbo_flag: QboFlag | None = Field(
+        default=None,
+        description="What a person did to the linked QBO customer: made it inactive, or deleted it",
+    )
+    drifted_fields: list[str] = Field(
+        default_factory=list, description="Mapped QBO fields a person edited after our last write"
+    )
 
 
 class CustomerPageResponse(_Response):
@@ -272,6 +305,11 @@ class CustomerPageResponse(_Response):
 
 class CustomerDetailResponse(_Response):
     customer: CustomerView
+    drift: list[DriftedField] = Field(
+        default_factory=list,
+        description="Each mapped field a person edited in QBO: what we wrote, what QBO holds. The next "
+        "PaySimple save writes PaySimple's value over it",
+    )
     candidates: list[LinkCandidate]
     history: list[HistoryEntry] = Field(description="Newest first")
     history_next_cursor: str | None

@@ -191,8 +191,10 @@ class QboConnection(BaseModel):
     access_token_expires_at: datetime
     refresh_token: SecretStr
     refresh_token_expires_at: datetime | None = None
+    # When the connection ends whatever is refreshed (≤5 years after consent): the merchant must reconnect.
+    refresh_token_hard_expires_at: datetime | None = None
 
-    @field_validator("access_token_expires_at", "refresh_token_expires_at")
+    @field_validator("access_token_expires_at", "refresh_token_expires_at", "refresh_token_hard_expires_at")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
         return _as_utc(value) if value is not None else None
@@ -206,16 +208,24 @@ class QboConnection(BaseModel):
             if seconds is not None
         ]
         refresh_expiry = now + timedelta(seconds=min(lifetimes)) if lifetimes else None
+        hard = tokens.refresh_token_hard_expires_in
         return cls(
             realm_id=realm_id,
             access_token=tokens.access_token,
             access_token_expires_at=now + timedelta(seconds=tokens.expires_in),
             refresh_token=tokens.refresh_token,
             refresh_token_expires_at=refresh_expiry,
+            refresh_token_hard_expires_at=now + timedelta(seconds=hard) if hard is not None else None,
         )
 
     def rotated(self, tokens: TokenSet, now: datetime) -> QboConnection:
-        return QboConnection.from_token_set(self.realm_id, tokens, now)
+        """After a refresh. An answer without the hard expiry keeps the one known: it never moves later."""
+        rotated = QboConnection.from_token_set(self.realm_id, tokens, now)
+        if rotated.refresh_token_hard_expires_at is None and self.refresh_token_hard_expires_at is not None:
+            rotated = rotated.model_copy(
+                update={"refresh_token_hard_expires_at": self.refresh_token_hard_expires_at}
+            )
+        return rotated
 
     def access_token_usable(self, now: datetime, skew: timedelta) -> bool:
         return _as_utc(now) + skew < self.access_token_expires_at
@@ -229,6 +239,9 @@ class QboConnection(BaseModel):
             "refresh_token": self.refresh_token.get_secret_value(),
             "refresh_token_expires_at": (
                 self.refresh_token_expires_at.isoformat() if self.refresh_token_expires_at else None
+            ),
+            "refresh_token_hard_expires_at": (
+                self.refresh_token_hard_expires_at.isoformat() if self.refresh_token_hard_expires_at else None
             ),
         }
 

@@ -12,6 +12,7 @@ module of a concern rather than defining a second port for the same thing.
 | ingest | webhook signing keys, the change queue |
 | repositories | links, settings, mappings, OAuth states, history, parked failures |
 | admin | merchant secrets, the QBO connect flow, the DLQ and queue depths, console users, who connected |
+| qbo_side | the QBO webhook's verifier token and queue, realms, CDC checkpoints, keep-alive, revocation |
 """
 
 from customer_sync.ports.admin import (
@@ -38,6 +39,16 @@ from customer_sync.ports.qbo import (
     QboCustomers,
     TokenEndpoint,
 )
+from customer_sync.ports.qbo_side import (
+    CdcCheckpoints,
+    MerchantList,
+    QboChangePublisher,
+    QboConnectionRefresher,
+    QboVerifierToken,
+    RealmConnection,
+    RealmDirectory,
+    TokenRevoker,
+)
 from customer_sync.ports.repositories import (
     FailuresRepository,
     HistoryRepository,
@@ -50,6 +61,7 @@ from customer_sync.ports.secrets import SecretStore
 
 __all__ = [
     "AccessTokenSource",
+    "CdcCheckpoints",
     "ChangePublisher",
     "Clock",
     "ConnectionAudit",
@@ -65,16 +77,23 @@ __all__ = [
     "MappingRepository",
     "MerchantClients",
     "MerchantCredentialsStore",
+    "MerchantList",
     "MerchantLock",
     "OAuthStateRepository",
     "PaySimpleCustomers",
+    "QboChangePublisher",
+    "QboConnectionRefresher",
     "QboConnectionSecret",
     "QboConnections",
     "QboCustomers",
+    "QboVerifierToken",
     "QueueDepth",
     "QueueStats",
+    "RealmConnection",
+    "RealmDirectory",
     "SecretStore",
     "SettingsRepository",
     "SigningKeys",
     "TokenEndpoint",
+    "TokenRevoker",
 ]

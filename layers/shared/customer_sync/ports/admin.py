@@ -46,6 +46,10 @@ class QboConnections(Protocol):
         then mark the connection healthy. Raises InvalidGrant for a dead or unknown code."""
         ...
 
+    def clear(self, merchant_id: str, *, realm_id: str | None, at: datetime) -> None:
+        """Forget the merchant's tokens (Disconnect): `stored_connection` answers None from then on."""
+        ...
+
 
 @dataclass(frozen=True)
 class QueueDepth:

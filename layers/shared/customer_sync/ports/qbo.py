@@ -9,6 +9,7 @@ Errors raised are the typed QBO errors of customer_sync/errors.py.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
@@ -61,6 +62,10 @@ class QboCustomers(Protocol):
     def batch(
         self, items: Sequence[BatchItem], *, request_id: str | None = None
     ) -> list[BatchItemResult]: ...
+
+    def customer_changes(self, changed_since: datetime) -> list[dict[str, Any]]:
+        """CDC: customers changed since then (full objects; merged-away ones as `{"status": "Deleted"}`)."""
+        ...
 
 
 class TokenEndpoint(Protocol):

@@ -48,6 +48,7 @@ ACCESS_RULES: dict[tuple[str, str], Access] = {
     ("POST", f"{MERCHANT}/admins"): Access.OPERATOR,
     ("GET", f"{MERCHANT}/qbo/connect"): Access.MERCHANT,
     ("POST", f"{MERCHANT}/qbo/connection"): Access.MERCHANT,
+    ("DELETE", f"{MERCHANT}/qbo/connection"): Access.MERCHANT,
     ("GET", f"{MERCHANT}/status"): Access.MERCHANT,
     ("GET", f"{MERCHANT}/settings"): Access.MERCHANT,
     ("PUT", f"{MERCHANT}/settings"): Access.MERCHANT,

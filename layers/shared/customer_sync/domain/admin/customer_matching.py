@@ -60,6 +60,8 @@ def customer_view(link: CustomerLink) -> CustomerView:
         last_event_at=link.last_event_at,
         last_synced_at=link.last_synced_at,
         updated_at=link.updated_at,
+        qbo_flag=link.qbo_flag,
+        drifted_fields=[entry.field for entry in link.drift],
     )
 
 
@@ -104,6 +106,7 @@ class CustomerMatching:
             raise InvalidRequest("query.history_cursor", ["not a cursor this history handed out"]) from None
         return CustomerDetailResponse(
             customer=customer_view(link),
+            drift=list(link.drift),
             candidates=list(link.candidates),
             history=history.items,
             history_next_cursor=history.next_cursor,

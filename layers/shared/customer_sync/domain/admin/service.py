@@ -19,7 +19,9 @@ from customer_sync.domain.admin.customer_matching import CustomerMatching
 from customer_sync.domain.admin.dry_run import DryRun
 from customer_sync.domain.admin.failures import Failures
 from customer_sync.domain.admin.qbo_connect import ConsoleHandoff, QboConnect
+from customer_sync.domain.admin.qbo_disconnect import QboDisconnect
 from customer_sync.domain.admin.qbo_typeahead import QboTypeahead
+from customer_sync.domain.keep_alive import days_until
 from customer_sync.domain.mapping import field_catalog, require_valid_mapping
 from customer_sync.domain.matching import collision_template_problems
 from customer_sync.errors import InvalidRequest, MerchantNotFound, QboConnectionBroken
@@ -48,6 +50,7 @@ from customer_sync.models.admin import (
     QboCallbackResponse,
     QboConnectionRequest,
     QboConnectResponse,
+    QboDisconnectResponse,
     QboSearchResponse,
     QueueDepthView,
     RedriveRequest,
@@ -76,7 +79,9 @@ from customer_sync.ports import (
     QboConnections,
     QueueDepth,
     QueueStats,
+    RealmDirectory,
     SettingsRepository,
+    TokenRevoker,
 )
 
 _MERCHANT_ID = re.compile(MERCHANT_ID_PATTERN)
@@ -99,11 +104,24 @@ class AdminPorts:
     queue_stats: QueueStats
     users: ConsoleUsers
     connection_audit: ConnectionAudit
+    revoker: TokenRevoker
+    realms: RealmDirectory
     clock: Clock
 
 
 def _depth_view(depth: QueueDepth) -> QueueDepthView:
     return QueueDepthView(visible=depth.visible, in_flight=depth.in_flight, delayed=depth.delayed)
+
+
+def expiry_text(days_left: int | None) -> str | None:
+    """ "expires in 42 days", "expires today", "expired 3 days ago"."""
+    if days_left is None:
+        return None
+    if days_left == 0:
+        return "expires today"
+    if days_left < 0:
+        return f"expired {-days_left} day{'s' if days_left < -1 else ''} ago"
+    return f"expires in {days_left} day{'s' if days_left > 1 else ''}"
 
 
 def _mapping_response(mapping: FieldMapping) -> MappingResponse:
@@ -128,6 +146,9 @@ class AdminService:
         )
         self.dry_runs = DryRun(
             links=ports.links, settings=ports.settings, clients=ports.clients, clock=ports.clock
+        )
+        self.disconnect_flow = QboDisconnect(
+            connections=ports.qbo_connections, revoker=ports.revoker, realms=ports.realms, clock=ports.clock
         )
         self.connect_flow = QboConnect(
             connections=ports.qbo_connections,
@@ -228,6 +249,12 @@ class AdminService:
         unlinked = len(holding)
         return unlinked
 
+    def disconnect_qbo(self, merchant_id: str) -> QboDisconnectResponse:
+        self.require_merchant(merchant_id)
+        disconnected = self.disconnect_flow.disconnect(merchant_id)
+        self.typeahead.forget(merchant_id)
+        return disconnected
+
     def status(self, merchant_id: str, *, include_queues: bool) -> MerchantStatusResponse:
         """Queue depths are the deployment's, shared by every merchant: operators only."""
         self.require_merchant(merchant_id)
@@ -236,6 +263,8 @@ class AdminService:
         settings = self._ports.settings.get_settings(merchant_id)
         record = self._ports.connection_audit.connected_by(merchant_id)
         queues = self._ports.queue_stats
+        hard_expiry = connection.refresh_token_hard_expires_at if connection else None
+        days_left = days_until(hard_expiry, now)
         return MerchantStatusResponse(
             merchant_id=merchant_id,
             connection=health,
@@ -243,6 +272,9 @@ class AdminService:
             realm_id=connection.realm_id if connection else None,
             access_token_expires_at=connection.access_token_expires_at if connection else None,
             refresh_token_expires_at=connection.refresh_token_expires_at if connection else None,
+            refresh_token_hard_expires_at=hard_expiry,
+            connection_expires_in_days=days_left,
+            connection_expiry=expiry_text(days_left),
             sync_enabled=settings.sync_enabled,
             enabled_at=settings.enabled_at,
             last_successful_sync=self._ports.settings.last_successful_sync(merchant_id),

@@ -1,0 +1,19 @@
+"""QboKeepAliveFunction: once a day (EventBridge schedule) every merchant's QBO connection is refreshed
+before its refresh token can expire, and one nearing its hard expiry is reported (its alarm fires)
+(customer_sync.domain.keep_alive via customer_sync.handlers.scheduled_jobs)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from customer_sync.handlers.scheduled_jobs import run_keep_alive
+from customer_sync.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return run_keep_alive(context)

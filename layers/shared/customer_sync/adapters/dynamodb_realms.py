@@ -1,0 +1,145 @@
+"""QBO companies in the settings table: which merchants are connected to which company, and where the CDC
+sweep of each company stopped.
+
+Items:
+- `QBO_REALMS` / `REALM#<realm>#MERCHANT#<m>`: `realm_id`, `merchant_id` — one partition holds every
+  connection, so the daily jobs list them with one query, and a webhook's company finds its merchants with
+  a `begins_with` on the same partition. Written when a merchant connects (adapters/dynamodb_connection.py)
+  and by the keep-alive for connections made before this directory existed;
+- `MERCHANT#<m>` / `QBO_REALM`: `realm_id` — the merchant's own entry, so a reconnect to another company
+  removes the old one;
+- `REALM#<realm>` / `CDC`: `checkpoint` (ISO UTC), only ever moved forward.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from customer_sync.adapters.dynamodb import (
+    DynamoDbTable,
+    from_item,
+    is_condition_failure,
+    merchant_pk,
+    string_key,
+    to_item,
+)
+from customer_sync.models.common import iso_utc
+from customer_sync.ports import RealmConnection
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+DIRECTORY_PK = "QBO_REALMS"
+MERCHANT_REALM_SK = "QBO_REALM"
+CDC_SK = "CDC"
+
+
+def _directory_sk(realm_id: str, merchant_id: str) -> str:
+    return f"REALM#{realm_id}#MERCHANT#{merchant_id}"
+
+
+class DynamoDbRealmDirectory:
+    """Implements ports.RealmDirectory."""
+
+    def __init__(self, table_name: str, *, client: DynamoDBClient | None = None) -> None:
+        self._table = DynamoDbTable(table_name, client=client)
+
+    def register(self, merchant_id: str, realm_id: str) -> None:
+        own_key = string_key(pk=merchant_pk(merchant_id), sk=MERCHANT_REALM_SK)
+        previous = self._table.client.get_item(TableName=self._table.name, Key=own_key, ConsistentRead=True)
+        old_realm = from_item(previous["Item"]).get("realm_id") if "Item" in previous else None
+        if old_realm == realm_id:
+            return
+        items: list[Any] = [
+            {"Put": {"TableName": self._table.name, "Item": {**own_key, **to_item({"realm_id": realm_id})}}},
+            {
+                "Put": {
+                    "TableName": self._table.name,
+                    "Item": to_item(
+                        {
+                            "pk": DIRECTORY_PK,
+                            "sk": _directory_sk(realm_id, merchant_id),
+                            "realm_id": realm_id,
+                            "merchant_id": merchant_id,
+                        }
+                    ),
+                }
+            },
+        ]
+        if isinstance(old_realm, str):
+            items.append(self._delete_entry(old_realm, merchant_id))
+        self._table.client.transact_write_items(TransactItems=items)
+
+    def unregister(self, merchant_id: str) -> None:
+        own_key = string_key(pk=merchant_pk(merchant_id), sk=MERCHANT_REALM_SK)
+        previous = self._table.client.get_item(TableName=self._table.name, Key=own_key, ConsistentRead=True)
+        if "Item" not in previous:
+            return
+        realm_id = str(from_item(previous["Item"])["realm_id"])
+        self._table.client.transact_write_items(
+            TransactItems=[
+                {"Delete": {"TableName": self._table.name, "Key": own_key}},
+                self._delete_entry(realm_id, merchant_id),
+            ]
+        )
+
+    def _delete_entry(self, realm_id: str, merchant_id: str) -> Any:
+        key = string_key(pk=DIRECTORY_PK, sk=_directory_sk(realm_id, merchant_id))
+        return {"Delete": {"TableName": self._table.name, "Key": key}}
+
+    def merchants_for_realm(self, realm_id: str) -> list[str]:
+        return [connection.merchant_id for connection in self._query(f"REALM#{realm_id}#MERCHANT#")]
+
+    def connections(self) -> list[RealmConnection]:
+        return self._query("REALM#")
+
+    def _query(self, prefix: str) -> list[RealmConnection]:
+        request: dict[str, Any] = {
+            "TableName": self._table.name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": to_item({":pk": DIRECTORY_PK, ":prefix": prefix}),
+            "ConsistentRead": True,
+        }
+        found: list[RealmConnection] = []
+        while True:
+            response = self._table.client.query(**request)
+            for item in response.get("Items", []):
+                values = from_item(item)
+                found.append(RealmConnection(str(values["realm_id"]), str(values["merchant_id"])))
+            if "LastEvaluatedKey" not in response:
+                return found
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+class DynamoDbCdcCheckpoints:
+    """Implements ports.CdcCheckpoints."""
+
+    def __init__(self, table_name: str, *, client: DynamoDBClient | None = None) -> None:
+        self._table = DynamoDbTable(table_name, client=client)
+
+    def _key(self, realm_id: str) -> dict[str, Any]:
+        return string_key(pk=f"REALM#{realm_id}", sk=CDC_SK)
+
+    def checkpoint(self, realm_id: str) -> datetime | None:
+        item = self._table.client.get_item(
+            TableName=self._table.name, Key=self._key(realm_id), ConsistentRead=True
+        ).get("Item")
+        return datetime.fromisoformat(str(from_item(item)["checkpoint"])) if item else None
+
+    def save_checkpoint(self, realm_id: str, at: datetime) -> None:
+        try:
+            self._table.client.update_item(
+                TableName=self._table.name,
+                Key=self._key(realm_id),
+                UpdateExpression="SET #checkpoint = :at",
+                # One fixed UTC text format compares in time order.
+                ConditionExpression="attribute_not_exists(#checkpoint) OR #checkpoint < :at",
+                ExpressionAttributeNames={"#checkpoint": "checkpoint"},
+                ExpressionAttributeValues=to_item({":at": iso_utc(at)}),
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
