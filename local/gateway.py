@@ -42,6 +42,7 @@ from local.apigw_events import (
 from local.cognito_tokens import CognitoIdTokens
 from local.console_files import ConsoleFiles
 from local.invoker import InvocationResult
+from local.schedules import CONTROL_PREFIX, Scheduler
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -76,12 +77,14 @@ class Gateway:
         access_log: AccessLog | None = None,
         id_tokens: CognitoIdTokens | None = None,
         console: ConsoleFiles | None = None,
+        schedules: Scheduler | None = None,
     ) -> None:
         self._routes = routes
         self._invoke = invoke
         self._admin_token = admin_token
         self.id_tokens = id_tokens
         self.console = console
+        self.schedules = schedules
         self.access_log = access_log
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -132,6 +135,8 @@ class Gateway:
 
     def handle(self, request: HttpRequest, request_id: str) -> tuple[HttpResponse, str | None]:
         """The response, and the function that produced it (None when API Gateway answered itself)."""
+        if request.path.startswith(CONTROL_PREFIX) and self.schedules is not None:
+            return self._run_schedule(request, request_id), None
         candidates = find_routes(self._routes, request.method, request.path)
         if not candidates:
             return self._console_file(request, request_id), None
@@ -148,6 +153,15 @@ class Gateway:
         if not result.ok:
             return gateway_answer(*INTERNAL_SERVER_ERROR, request_id), route.function_logical_id
         return proxy_result_response(result.payload, request_id), route.function_logical_id
+
+    def _run_schedule(self, request: HttpRequest, request_id: str) -> HttpResponse:
+        """Not API Gateway's: the stand-in for EventBridge Scheduler (local/schedules.py), admin only."""
+        values = [value for name, value in request.headers if name.lower() == "authorization"]
+        expected = f"Bearer {self._admin_token}".encode()
+        if len(values) != 1 or not hmac.compare_digest(values[0].encode(), expected):
+            return gateway_answer(*UNAUTHORIZED, request_id)
+        assert self.schedules is not None
+        return self.schedules.control(request, request_id)
 
     def _authorized(
         self, candidates: list[tuple[ApiRoute, dict[str, str]]], request: HttpRequest

@@ -2,7 +2,8 @@
 print "ready" and serve until Ctrl-C or SIGTERM; then stop everything it started.
 
 Environment (all optional): GATEWAY_PORT (3000), DEMO (1), ADMIN_TOKEN, QBO_API_BASE_URL, QBO_TOKEN_URL,
-QBO_AUTHORIZE_URL, PAYSIMPLE_API_BASE_URL, QBO_CLIENT_ID, QBO_CLIENT_SECRET, MOTO_PORT, QBO_EMULATOR_PORT,
+QBO_AUTHORIZE_URL, QBO_REVOKE_URL, PAYSIMPLE_API_BASE_URL, QBO_CLIENT_ID, QBO_CLIENT_SECRET,
+QBO_WEBHOOK_VERIFIER_TOKEN, SCHEDULE_INTERVAL_SECONDS, MOTO_PORT, QBO_EMULATOR_PORT,
 PAYSIMPLE_EMULATOR_PORT, VISIBILITY_TIMEOUT_SECONDS, API_MAX_CONCURRENCY, LOG_DIR, STACK_INFO_FILE
 (local/settings.py).
 """
@@ -34,9 +35,12 @@ def print_urls(stack: Stack) -> None:
     rows = [
         ("Gateway (API Gateway)", info["gateway_url"]),
         ("  PaySimple webhooks", f"POST {info['webhook_url']}"),
+        ("  QBO webhooks", f"POST {info['qbo_webhook_url']}"),
+        ("  Daily jobs, now", f"POST {info['schedules_url']}<Function>   (admin token)"),
         ("  QBO OAuth callback", f"GET  {info['oauth_callback_url']}"),
         ("  Admin API", f"{info['admin_url']}/...   (Authorization: Bearer <admin token>)"),
         ("Admin token", info["admin_token"]),
+        ("QBO webhook verifier token", info["qbo_webhook_verifier_token"]),
         ("Merchant console", f"{info['console_url']}   (Cognito sign-in; demo users below)"),
         ("QBO", _service(info["qbo_emulator_url"], info["qbo_api_base_url"])),
         ("PaySimple", _service(info["paysimple_emulator_url"], info["paysimple_api_base_url"])),

@@ -36,6 +36,14 @@ class LocalStackSettings(BaseSettings):
     qbo_client_id: str | None = None
     qbo_client_secret: str | None = None
 
+    # The QBO app's webhook verifier token: QBO_WEBHOOK_VERIFIER_TOKEN, or a random one (printed). The QBO
+    # emulator signs its webhooks with it; with another QBO, set the one of your Intuit app.
+    qbo_webhook_verifier_token: str | None = Field(default=None, min_length=16)
+    qbo_revoke_url: str | None = None
+    # Seconds between runs of the template's scheduled functions (daily in AWS); 0: only on request
+    # (POST /_local/schedules/<Function>, local/schedules.py).
+    schedule_interval_seconds: int = Field(default=600, ge=0)
+
     # Seconds before a change the sync function did not finish is delivered again (see local/stack.py).
     visibility_timeout_seconds: int = Field(default=5, ge=1, le=360)
     # Concurrent instances of each API function (IngestFunction, AdminFunction).

@@ -30,6 +30,7 @@ from botocore.config import Config
 
 from emulators.paysimple import PaySimpleEmulator
 from emulators.qbo.server import QboEmulator
+from emulators.qbo.webhooks import Subscription
 from local.api_routes import api_routes
 from local.bootstrap import LocalStack, create_local_resources
 from local.cfn import function_spec, load_template, parameter_defaults, resources_of_type
@@ -39,6 +40,7 @@ from local.gateway import Gateway
 from local.invoker import FunctionPool, InvocationResult, lambda_environment
 from local.moto_process import MotoServerProcess
 from local.poller import SqsPoller, event_source_mappings
+from local.schedules import CONTROL_PREFIX, Scheduler, scheduled_functions
 from local.settings import LocalStackSettings
 
 if TYPE_CHECKING:
@@ -66,6 +68,7 @@ class ServiceUrls:
     qbo_api_base_url: str
     qbo_token_url: str
     qbo_authorize_url: str
+    qbo_revoke_url: str
     paysimple_api_base_url: str
 
 
@@ -131,6 +134,8 @@ class Stack:
         self.settings = settings
         self._out = out
         self.admin_token = settings.admin_token or secrets.token_urlsafe(24)
+        self.qbo_webhook_verifier_token = settings.qbo_webhook_verifier_token or secrets.token_urlsafe(24)
+        self.scheduler: Scheduler | None = None
         self.qbo_emulator = qbo_emulator if settings.uses_qbo_emulator else None
         self.paysimple_emulator = paysimple_emulator if settings.uses_paysimple_emulator else None
         self.moto = MotoServerProcess()
@@ -185,15 +190,36 @@ class Stack:
                 "QboApiBaseUrl": self.service_urls.qbo_api_base_url,
                 "QboTokenUrl": self.service_urls.qbo_token_url,
                 "QboAuthorizeUrl": self.service_urls.qbo_authorize_url,
+                "QboRevokeUrl": self.service_urls.qbo_revoke_url,
                 "PaySimpleApiBaseUrl": self.service_urls.paysimple_api_base_url,
             },
-            secret_values={"QboAppSecret": self._qbo_app_secret()},
+            secret_values={
+                "QboAppSecret": self._qbo_app_secret(),
+                "QboWebhookVerifierSecret": json.dumps({"verifier_token": self.qbo_webhook_verifier_token}),
+            },
         )
         self.gateway.id_tokens = CognitoIdTokens(self.user_pool)
         self.gateway.console = ConsoleFiles(self.user_pool)
         self._start_functions(self.resources)
+        self.scheduler = Scheduler(
+            scheduled_functions(self.template),
+            self.invoke,
+            interval_seconds=settings.schedule_interval_seconds,
+        )
+        self.gateway.schedules = self.scheduler
         self.gateway.start()
         self._start_pollers(self.resources)
+        self._started.callback(self.scheduler.stop)
+        self.scheduler.start()
+        self._subscribe_qbo_webhooks()
+
+    def _subscribe_qbo_webhooks(self) -> None:
+        """The QBO emulator's webhooks go to the gateway's /webhooks/qbo, signed with the verifier token, as
+        Intuit's go to the endpoint registered for the app (Intuit's retry schedule included)."""
+        if self.qbo_emulator is not None:
+            self.qbo_emulator.state.webhooks.subscribe(
+                Subscription(url=self.qbo_webhook_url, verifier_token=self.qbo_webhook_verifier_token)
+            )
 
     def _start_emulators(self) -> ServiceUrls:
         defaults = parameter_defaults(self.template)
@@ -206,12 +232,13 @@ class Stack:
             qbo.start(settings.host, port)
             self.qbo_emulator = qbo
             self._started.callback(qbo.stop)
-            qbo_urls = (qbo.base_url, qbo.token_url, qbo.authorize_url)
+            qbo_urls = (qbo.base_url, qbo.token_url, qbo.authorize_url, qbo.revoke_url)
         else:
             qbo_urls = (
                 settings.qbo_api_base_url or defaults["QboApiBaseUrl"],
                 settings.qbo_token_url or defaults["QboTokenUrl"],
                 settings.qbo_authorize_url or defaults["QboAuthorizeUrl"],
+                settings.qbo_revoke_url or defaults["QboRevokeUrl"],
             )
         if settings.uses_paysimple_emulator:
             port = self._port("paysimple_emulator_port", settings.paysimple_emulator_port)
@@ -337,6 +364,10 @@ class Stack:
         assert self.gateway is not None
         return self.gateway.url
 
+    @property
+    def qbo_webhook_url(self) -> str:
+        return self.gateway_url + "/webhooks/qbo"
+
     def queue_url(self, logical_id: str) -> str:
         return self._queue_urls()[logical_id]
 
@@ -376,6 +407,9 @@ class Stack:
         return {
             "gateway_url": self.gateway_url,
             "webhook_url": self.gateway_url + "/webhooks/paysimple",
+            "qbo_webhook_url": self.qbo_webhook_url,
+            "qbo_webhook_verifier_token": self.qbo_webhook_verifier_token,
+            "schedules_url": self.gateway_url + CONTROL_PREFIX,
             "oauth_callback_url": self.gateway_url + _OAUTH_CALLBACK_PATH,
             "admin_url": self.gateway_url + "/admin",
             "admin_token": self.admin_token,

@@ -29,6 +29,7 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/admin/merchants/{merchant_id}/qbo/connection"): {
         "json": {"code": "c", "state": "v1.x.y", "realm_id": "1"}
     },
+    ("DELETE", "/admin/merchants/{merchant_id}/qbo/connection"): {},
     ("GET", "/admin/merchants/{merchant_id}/status"): {},
     ("GET", "/admin/merchants/{merchant_id}/settings"): {},
     ("PUT", "/admin/merchants/{merchant_id}/settings"): {"json": {"sync_enabled": False}},

@@ -11,15 +11,17 @@ def routes():
     return api_routes(load_template())
 
 
-def test_the_template_declares_the_webhook_the_oauth_callback_and_the_admin_api(routes):
+def test_the_template_declares_the_webhooks_the_oauth_callback_and_the_admin_api(routes):
     served = {(route.method, route.resource_path): route for route in routes}
 
     assert set(served) == {
         ("POST", "/webhooks/paysimple"),
+        ("POST", "/webhooks/qbo"),
         ("ANY", "/admin/{proxy+}"),
         ("GET", "/oauth/qbo/callback"),
     }
     assert served["POST", "/webhooks/paysimple"].function_logical_id == "IngestFunction"
+    assert served["POST", "/webhooks/qbo"].function_logical_id == "QboWebhookFunction"
     assert served["ANY", "/admin/{proxy+}"].function_logical_id == "AdminFunction"
     assert served["GET", "/oauth/qbo/callback"].function_logical_id == "AdminFunction"
 

@@ -46,8 +46,11 @@ def stack(aws):
 
 @pytest.fixture
 def mapping(stack):
-    queue_urls = {name: stack.resolver.refs[name] for name in ("CustomerChangesQueue", "CustomerChangesDLQ")}
-    [sync_mapping] = event_source_mappings(stack.template, stack.resolver.resolve, queue_urls)
+    queues = ("CustomerChangesQueue", "CustomerChangesDLQ", "QboChangesQueue", "QboChangesDLQ")
+    queue_urls = {name: stack.resolver.refs[name] for name in queues}
+    mappings = event_source_mappings(stack.template, stack.resolver.resolve, queue_urls)
+    assert {m.function_logical_id for m in mappings} == {"SyncFunction", "QboChangesFunction"}
+    [sync_mapping] = [m for m in mappings if m.function_logical_id == "SyncFunction"]
     return sync_mapping
 
 

@@ -47,7 +47,11 @@ def test_the_stack_holds_exactly_the_tables_queues_and_secrets_of_the_template(e
 
     assert tables == set(resources_of_type(template, "AWS::DynamoDB::Table"))
     assert queues == {f"{name}.fifo" for name in resources_of_type(template, "AWS::SQS::Queue")}
-    assert secrets == {"customer-sync/qbo-app", "customer-sync/oauth-state-key"}
+    assert secrets == {
+        "customer-sync/qbo-app",
+        "customer-sync/oauth-state-key",
+        "customer-sync/qbo-webhook-verifier",
+    }
 
 
 def test_services_set_by_url_are_used_instead_of_the_emulators(external_services_stack):
@@ -81,4 +85,8 @@ def test_each_function_gets_the_environment_the_template_gives_it(external_servi
         "functions.ingest.app",
         "functions.sync.app",
         "functions.admin.app",
+        "functions.qbo_webhook.app",
+        "functions.qbo_changes.app",
+        "functions.qbo_cdc.app",
+        "functions.qbo_keep_alive.app",
     }
