@@ -185,6 +185,9 @@ class InMemorySettingsRepository(_FailureInjection):
     def merchant_exists(self, merchant_id: str) -> bool:
         return merchant_id in self._profiles
 
+    def onboarded_merchants(self) -> list[str]:
+        return sorted(self._profiles)
+
     def ensure_merchant(self, merchant_id: str, *, now: datetime) -> bool:
         if merchant_id in self._profiles:
             return False

@@ -86,7 +86,7 @@ def test_each_sweep_resumes_from_its_checkpoint(qbo_side: QboSide) -> None:
     checkpoint = checkpoints.checkpoint(qbo_side.realm_id)
     # Then the checkpoint is the newest change it processed (QBO's time of the edit)
     edited_at = datetime.fromisoformat(qbo_side.stack.qbo_customer(ann_qbo)["MetaData"]["LastUpdatedTime"])
-    assert checkpoint == edited_at == first["checkpoint"]
+    assert checkpoint == edited_at == datetime.fromisoformat(str(first["checkpoint"]))
     # When another edit happens and the next sweep runs
     bob_id, bob_qbo = synced(qbo_side, BOB)
     qbo_side.person_edits(bob_qbo, GivenName="Robert")
@@ -98,5 +98,6 @@ def test_each_sweep_resumes_from_its_checkpoint(qbo_side: QboSide) -> None:
     assert second["applied"] == 1
     assert [a for a in qbo_side.stack.actions(ann_id) if a.startswith("qbo_")] == ["qbo_edited"]
     assert [a for a in qbo_side.stack.actions(bob_id) if a.startswith("qbo_")] == ["qbo_edited"]
-    assert checkpoints.checkpoint(qbo_side.realm_id) == second["checkpoint"]
-    assert second["checkpoint"] > checkpoint  # type: ignore[operator]
+    newest = datetime.fromisoformat(str(second["checkpoint"]))
+    assert checkpoints.checkpoint(qbo_side.realm_id) == newest
+    assert checkpoint is not None and newest > checkpoint

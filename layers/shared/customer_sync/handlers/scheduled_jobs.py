@@ -10,6 +10,7 @@ or a connection the job could not handle today; its alarm).
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -18,6 +19,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from customer_sync.composition.qbo_follow import qbo_cdc_components
 from customer_sync.composition.qbo_keep_alive import qbo_keep_alive_components
 from customer_sync.observability import logger, metrics
+
+
+def _summary(result: Any) -> dict[str, Any]:
+    """A job's result as Lambda must return it: JSON (times as ISO 8601 text)."""
+    return {
+        name: value.isoformat() if isinstance(value, datetime) else value
+        for name, value in asdict(result).items()
+    }
 
 
 def _seconds_left(context: LambdaContext) -> Any:
@@ -37,7 +46,7 @@ def run_cdc_sweep(context: LambdaContext) -> dict[str, Any]:
     _count("CdcCalls", sum(result.qbo_calls for result in results))
     _count("DailyJobFailures", sum(result.outcome == "failed" for result in results))
     _count("CdcGaps", sum(result.gap for result in results))
-    return {"companies": [asdict(result) for result in results]}
+    return {"companies": [_summary(result) for result in results]}
 
 
 def run_keep_alive(context: LambdaContext) -> dict[str, Any]:
@@ -49,4 +58,4 @@ def run_keep_alive(context: LambdaContext) -> dict[str, Any]:
     _count("QboConnectionsExpiring", sum(check.expiring for check in checks))
     _count("QboConnectionsBroken", sum(check.outcome == "broken" for check in checks))
     _count("DailyJobFailures", sum(check.outcome == "failed" for check in checks))
-    return {"connections": [asdict(check) for check in checks]}
+    return {"connections": [_summary(check) for check in checks]}

@@ -1,0 +1,88 @@
+"""The realm directory, the CDC checkpoints and the list of onboarded merchants, run twice: against the
+DynamoDB adapters (moto, the settings table of template.yaml) and against the in-memory fakes the unit
+tests use, so the fakes cannot drift from the adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from customer_sync.adapters.dynamodb_realms import DynamoDbCdcCheckpoints, DynamoDbRealmDirectory
+from customer_sync.adapters.dynamodb_settings import DynamoDbSettingsRepository
+from customer_sync.ports import CdcCheckpoints, MerchantList, RealmConnection, RealmDirectory
+from tests.fakes.qbo_side import InMemoryCdcCheckpoints, InMemoryRealmDirectory
+from tests.fakes.repositories import InMemorySettingsRepository
+
+T0 = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+
+
+@dataclass
+class Stores:
+    realms: RealmDirectory
+    checkpoints: CdcCheckpoints
+    merchants: MerchantList
+    onboard: InMemorySettingsRepository | DynamoDbSettingsRepository
+
+
+@pytest.fixture(params=["dynamodb", "in-memory"])
+def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
+    if request.param == "in-memory":
+        settings = InMemorySettingsRepository()
+        yield Stores(InMemoryRealmDirectory(), InMemoryCdcCheckpoints(), settings, settings)
+        return
+    request.getfixturevalue("local_stack")  # moto with the template's tables
+    dynamo_settings = DynamoDbSettingsRepository("SettingsTable")
+    yield Stores(
+        DynamoDbRealmDirectory("SettingsTable"),
+        DynamoDbCdcCheckpoints("SettingsTable"),
+        dynamo_settings,
+        dynamo_settings,
+    )
+
+
+def test_merchants_are_found_by_their_company_and_a_company_may_serve_several(stores: Stores) -> None:
+    stores.realms.register("m1", "r1")
+    stores.realms.register("m2", "r1")
+    stores.realms.register("m3", "r2")
+    assert stores.realms.merchants_for_realm("r1") == ["m1", "m2"]
+    assert stores.realms.merchants_for_realm("r2") == ["m3"]
+    assert stores.realms.merchants_for_realm("r3") == []
+    assert stores.realms.connections() == [
+        RealmConnection("r1", "m1"),
+        RealmConnection("r1", "m2"),
+        RealmConnection("r2", "m3"),
+    ]
+
+
+def test_reconnecting_to_another_company_leaves_the_old_one(stores: Stores) -> None:
+    stores.realms.register("m1", "r1")
+    stores.realms.register("m1", "r1")  # registering again changes nothing
+    stores.realms.register("m1", "r2")
+    assert stores.realms.merchants_for_realm("r1") == []
+    assert stores.realms.connections() == [RealmConnection("r2", "m1")]
+
+
+def test_an_unregistered_merchant_is_in_no_company(stores: Stores) -> None:
+    stores.realms.register("m1", "r1")
+    stores.realms.unregister("m1")
+    stores.realms.unregister("m1")  # twice is fine
+    assert stores.realms.connections() == []
+
+
+def test_a_checkpoint_only_moves_forward(stores: Stores) -> None:
+    assert stores.checkpoints.checkpoint("r1") is None
+    stores.checkpoints.save_checkpoint("r1", T0)
+    stores.checkpoints.save_checkpoint("r1", T0 - timedelta(hours=1))  # a slower sweep, late
+    assert stores.checkpoints.checkpoint("r1") == T0
+    stores.checkpoints.save_checkpoint("r1", T0 + timedelta(seconds=1))
+    assert stores.checkpoints.checkpoint("r1") == T0 + timedelta(seconds=1)
+    assert stores.checkpoints.checkpoint("r2") is None
+
+
+def test_every_onboarded_merchant_is_listed(stores: Stores) -> None:
+    for merchant in ("m2", "m1", "m3"):
+        stores.onboard.ensure_merchant(merchant, now=T0)
+    assert stores.merchants.onboarded_merchants() == ["m1", "m2", "m3"]
