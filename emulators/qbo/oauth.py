@@ -29,19 +29,26 @@ def serve_token_request(state: EmulatorState, request: Request) -> Reply:
     realm_id = _grant_realm(state, form.get("grant_type"), form.get("code"), form.get("refresh_token"))
     rule = state.take_fault(realm_id, "token")
     reply = _injected_token_fault(rule) if rule is not None else _grant(state, request)
+    _record(state, request, realm_id, "token", reply)
+    return reply
+
+
+def _record(
+    state: EmulatorState, request: Request, realm_id: str | None, operation: str, reply: Reply
+) -> None:
+    """The OAuth endpoints' calls go in the call log under their realm, as API calls do."""
     state.record_call(
         CallRecord(
             realm_id=realm_id or "",
             method=request.method,
             path=request.path,
             query=request.args.to_dict(),
-            operation="token",
+            operation=operation,
             status=reply.status,
             requestid=None,
             replayed=False,
         )
     )
-    return reply
 
 
 def _grant(state: EmulatorState, request: Request) -> Reply:
@@ -124,18 +131,7 @@ def serve_revoke_request(state: EmulatorState, request: Request) -> Reply:
         else:
             realm_id = state.revoke_token(token)
             reply = Reply(200, b"", TEXT_TYPE)
-    state.record_call(
-        CallRecord(
-            realm_id=realm_id or "",
-            method=request.method,
-            path=request.path,
-            query=request.args.to_dict(),
-            operation="revoke",
-            status=reply.status,
-            requestid=None,
-            replayed=False,
-        )
-    )
+    _record(state, request, realm_id, "revoke", reply)
     return reply
 
 

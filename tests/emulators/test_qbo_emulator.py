@@ -15,23 +15,11 @@ import requests
 
 from emulators.qbo.control import QboEmulatorControl
 from emulators.qbo.server import QboEmulator
+from tests.support.emulators import OffsetClock as FakeClock  # real time plus an offset the test moves
 
 CLIENT_ID = "emulator-client-id"
 CLIENT_SECRET = "emulator-client-secret"
 REDIRECT_URI = "https://app.example.com/qbo/callback"
-
-
-class FakeClock:
-    """Real time plus a manual offset, so a test can jump past a token's lifetime."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-    def advance(self, seconds: float) -> None:
-        self.offset += seconds
 
 
 @dataclass

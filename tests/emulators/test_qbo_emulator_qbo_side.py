@@ -17,7 +17,8 @@ import requests
 
 from emulators.qbo.control import QboEmulatorControl
 from emulators.qbo.server import QboEmulator
-from tests.emulators.test_qbo_emulator import Company, FakeClock, fault_of, token_request
+from tests.emulators.test_qbo_emulator import Company, fault_of, token_request
+from tests.support.emulators import OffsetClock as FakeClock
 from tests.support.recording_endpoint import Received, RecordingEndpoint
 
 VERIFIER_TOKEN = "verifier-token-from-the-developer-portal"

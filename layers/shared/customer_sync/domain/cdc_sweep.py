@@ -99,6 +99,7 @@ class CdcSweep:
         since = max(since, earliest)
         calls_before = client.calls_made
         objects = applied = 0
+        full = False
         for _ in range(self._max_rounds):
             answer = sorted(client.customer_changes(since), key=_last_updated_or_min)
             newest = since
@@ -107,18 +108,11 @@ class CdcSweep:
                 newest = max(newest, _last_updated_or_min(customer))
             objects += len(answer)
             self._checkpoints.save_checkpoint(realm_id, newest)
-            if len(answer) < self._answer_limit or newest <= since:
-                return CompanySweep(
-                    realm_id,
-                    "swept",
-                    objects=objects,
-                    qbo_calls=client.calls_made - calls_before,
-                    applied=applied,
-                    checkpoint=newest,
-                    gap=gap,
-                    incomplete=len(answer) >= self._answer_limit,
-                )
+            full = len(answer) >= self._answer_limit
+            stuck = newest <= since  # a full answer all in one second: the next one would be the same
             since = newest
+            if not full or stuck:
+                break
         return CompanySweep(
             realm_id,
             "swept",
@@ -127,7 +121,7 @@ class CdcSweep:
             applied=applied,
             checkpoint=since,
             gap=gap,
-            incomplete=True,
+            incomplete=full,
         )
 
     def _client(self, merchant_ids: list[str]) -> QboCustomers | None:
