@@ -43,6 +43,7 @@ from customer_sync.models.admin import (
     DryRunRequest,
     FailuresResponse,
     FieldCatalogResponse,
+    GoLiveApplyResponse,
     LinkRequest,
     MappingResponse,
     MappingUpdateRequest,
@@ -269,6 +270,27 @@ def merge_customers(merchant_id: MerchantId, body: MergeRequest) -> MergeRespons
     return admin_service().merge(merchant_id, body)
 
 
+@app.delete(
+    "/admin/merchants/<merchant_id>/merges/<paysimple_customer_id>",
+    tags=["customer matching"],
+    responses=responses(400, 403, 404, 409, 422),
+)
+def unmerge_customer(merchant_id: MerchantId, paysimple_customer_id: CustomerId) -> CustomerView:
+    """Unmerge a merged duplicate: it is back on the unlinked list, and its next save is matched again."""
+    return admin_service().unmerge(merchant_id, paysimple_customer_id)
+
+
+@app.post(
+    "/admin/merchants/<merchant_id>/customers/<paysimple_customer_id>/qbo-customer",
+    tags=["customer matching"],
+    responses=responses(400, 403, 404, 409, 422, 502, 503),
+)
+def create_in_qbo(merchant_id: MerchantId, paysimple_customer_id: CustomerId) -> CustomerView:
+    """Create in QuickBooks: a new QBO customer from the PaySimple record, linked to it (the collision
+    suffix when the name is taken). Repeating it creates nothing more."""
+    return admin_service().create_in_qbo(merchant_id, paysimple_customer_id)
+
+
 # -- failures and dry run ------------------------------------------------------------------------------------
 
 
@@ -308,6 +330,17 @@ def dry_run(
     """Preview go-live: link by name / name+email, ambiguous, create, or DisplayName collision. No QBO
     writes."""
     return dry_run_response(admin_service().dry_run(merchant_id, body), format)
+
+
+@app.post(
+    "/admin/merchants/<merchant_id>/go-live/apply",
+    tags=["go-live"],
+    responses=responses(400, 403, 404, 409, 413, 422, 502, 503),
+)
+def apply_go_live(merchant_id: MerchantId, body: DryRunRequest) -> GoLiveApplyResponse:
+    """Apply go-live for a page of customers (or the given ids): link every unambiguous match, list the
+    rest for review. Nothing is written to QuickBooks."""
+    return admin_service().apply_go_live(merchant_id, body)
 
 
 app.get("/admin/openapi.json", include_in_schema=False)(openapi_document)

@@ -56,6 +56,9 @@ SAMPLES: dict[tuple[str, str], dict[str, Any]] = {
             "qbo_customer_id": "1",
         }
     },
+    ("DELETE", "/admin/merchants/{merchant_id}/merges/{paysimple_customer_id}"): {},
+    ("POST", "/admin/merchants/{merchant_id}/customers/{paysimple_customer_id}/qbo-customer"): {},
+    ("POST", "/admin/merchants/{merchant_id}/go-live/apply"): {"json": {}},
     ("GET", "/admin/merchants/{merchant_id}/failures"): {},
     ("POST", "/admin/merchants/{merchant_id}/failures/redrive"): {"json": {}},
     ("POST", "/admin/merchants/{merchant_id}/dry-run"): {"json": {}},

@@ -700,7 +700,7 @@ def test_a_customer_the_admin_unlinked_after_its_delete_stays_unlinked_when_it_r
     assert h.link(42).status == "unlinked"
 
 
-def test_a_merged_duplicate_is_skipped(h: Harness):
+def test_a_merged_duplicates_save_is_recorded_as_merged_into_its_primary_never_synced(h: Harness):
     # Given customer 43 was merged into 42
     linked_ann(h)
     h.links.save_unlinked(
@@ -711,13 +711,11 @@ def test_a_merged_duplicate_is_skipped(h: Harness):
     )
     h.links.merge(MERCHANT, "42", ["43"], h.link(42).qbo_customer_id or "", now=h.clock.now())
     h.paysimple.save(43, **ANN)
-    # When 43 is saved, then nothing is synced
+    # When 43 is saved, then nothing is synced, and its history says where its changes go
     outcome = h.sync(43)
-    assert (outcome.action, outcome.detail, outcome.qbo_calls) == (
-        "skipped",
-        "merged_into_another_customer",
-        0,
-    )
+    assert (outcome.action, outcome.detail, outcome.qbo_calls) == ("skipped", "merged into 42", 0)
+    [entry] = [e for e in h.history.entries(MERCHANT, "43") if e.event_type != "admin_merge"]
+    assert (entry.action, entry.detail) == ("skipped", "merged into 42")
 
 
 # -- mapping -----------------------------------------------------------------------------------------------

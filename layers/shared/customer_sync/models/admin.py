@@ -477,3 +477,28 @@ class DryRunReport(_Response):
     summary: dict[str, int] = Field(description="How many customers got each outcome")
     total_customers: int | None = Field(description="PaySimple's total, when previewing all")
     next_page: int | None = Field(description="The next PaySimple page to preview, when previewing all")
+
+
+GoLiveAction = Literal["linked", "for_review", "unchanged", "skipped"]
+
+
+class GoLiveApplied(_Response):
+    paysimple_customer_id: str
+    action: GoLiveAction = Field(
+        description="linked (an unambiguous match, nothing written to QBO), for_review (on the unlinked "
+        "list with its candidates and reason), unchanged (already known: linked, merged, deleted, held by an "
+        "admin), skipped (changed meanwhile, or its match was linked by someone else: preview again)"
+    )
+    qbo_customer_id: str | None = None
+    reason: str | None = None
+    detail: str | None = None
+
+
+class GoLiveApplyResponse(_Response):
+    merchant_id: str
+    results: list[GoLiveApplied]
+    summary: dict[str, int] = Field(description="How many customers got each action")
+    qbo_writes: Literal[0] = Field(
+        default=0, description="Applying go-live never writes to QuickBooks: each customer's next save does"
+    )
+    next_page: int | None = Field(description="The next PaySimple page to apply, when applying all")

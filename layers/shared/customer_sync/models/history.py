@@ -21,6 +21,7 @@ HistoryAction = Literal[
     "deleted",
     "deactivated",
     "merged",
+    "unmerged",
     "manual_link",
     "manual_unlink",
     "retried",

@@ -7,7 +7,10 @@ Rules (seed article, DESIGN.md "Matching"):
   customer of its own: a job, sub-customer or project is never linked (nor written);
 - unlinking moves a customer back to the unlinked list and keeps its history;
 - a merge folds unlinked duplicates into one primary, which keeps (or gets) the link: the duplicates are
-  recorded as merged into it, and from then on only the primary is synced;
+  recorded as merged into it, and from then on only the primary is synced (a duplicate's own later saves
+  are recorded in its history as "merged into <primary>", not synced);
+- an unmerge undoes that for one duplicate: it is back on the unlinked list (reason "unmerged"), and its
+  next save is matched as any unlinked customer's; the primary keeps its link;
 - every change is recorded in the customer's history (manual_link, manual_unlink, merged).
 A refusal is raised before anything is written.
 """
@@ -44,6 +47,8 @@ from customer_sync.ports import Clock, HistoryRepository, LinksRepository, Merch
 ADMIN_EVENT_LINK = "admin_link"
 ADMIN_EVENT_UNLINK = "admin_unlink"
 ADMIN_EVENT_MERGE = "admin_merge"
+ADMIN_EVENT_UNMERGE = "admin_unmerge"
+REASON_UNMERGED = "unmerged"
 
 
 def customer_view(link: CustomerLink) -> CustomerView:
@@ -114,9 +119,16 @@ class CustomerMatching:
 
     # -- link / unlink -----------------------------------------------------------------------------------
 
+    def record_for(self, merchant_id: str, paysimple_customer_id: str) -> CustomerLink:
+        """The customer's stored record, or a first one (version 0, names from PaySimple) if the sync has
+        not seen it yet."""
+        return self._links.get(merchant_id, paysimple_customer_id) or self._first_record(
+            merchant_id, paysimple_customer_id
+        )
+
     def link(self, merchant_id: str, request: LinkRequest) -> CustomerView:
         paysimple_id, qbo_id = request.paysimple_customer_id, request.qbo_customer_id
-        current = self._links.get(merchant_id, paysimple_id) or self._first_record(merchant_id, paysimple_id)
+        current = self.record_for(merchant_id, paysimple_id)
         if current.status in ("merged", "source_deleted"):
             raise Conflict(self._not_linkable(current))
         if current.status == "linked" and current.qbo_customer_id == qbo_id:
@@ -212,6 +224,30 @@ class CustomerMatching:
                 detail = f"merged into PaySimple customer {primary_id}"
                 self._record(merged, "merged", ADMIN_EVENT_MERGE, now, operation_id, detail)
         return MergeResponse(primary=customer_view(saved), merged_paysimple_customer_ids=duplicate_ids)
+
+    def unmerge(self, merchant_id: str, paysimple_customer_id: str) -> CustomerView:
+        current = self._existing(merchant_id, paysimple_customer_id)
+        if current.status != "merged" or current.merged_into is None:
+            raise Conflict(
+                f"PaySimple customer {paysimple_customer_id} is {current.status}: only a merged duplicate "
+                "can be unmerged"
+            )
+        primary_id = current.merged_into
+        now = self._clock.now()
+        saved = self._links.save_unlinked(
+            current.revised(
+                status="unlinked", merged_into=None, reason=REASON_UNMERGED, candidates=[], updated_at=now
+            ),
+            expected_version=current.version,
+        )
+        operation_id = self._new_operation_id()
+        detail = f"unmerged from PaySimple customer {primary_id} by an admin: back on the unlinked list"
+        self._record(saved, "unmerged", ADMIN_EVENT_UNMERGE, now, operation_id, detail)
+        primary = self._links.get(merchant_id, primary_id)
+        if primary is not None:
+            detail = f"duplicate {paysimple_customer_id} was unmerged from this customer by an admin"
+            self._record(primary, "unmerged", ADMIN_EVENT_UNMERGE, now, operation_id, detail)
+        return customer_view(saved)
 
     # -- helpers -----------------------------------------------------------------------------------------
 

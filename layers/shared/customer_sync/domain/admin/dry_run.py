@@ -179,7 +179,10 @@ class DryRun:
             run.assigned_qbo_ids.add(known.qbo_customer_id or "")
             return DryRunResult(**base, outcome="already_linked", qbo_customer_id=known.qbo_customer_id)
         if known is not None and known.status == "merged":
-            detail = f"merged into PaySimple customer {known.merged_into}: syncs as that customer"
+            detail = (
+                f"merged into PaySimple customer {known.merged_into}: its own saves are recorded in its "
+                "history, not synced; unmerge it to sync it again"
+            )
             return DryRunResult(**base, outcome="merged", detail=detail)
         if known is not None and known.status == "unlinked" and known.reason == REASON_UNLINKED_BY_ADMIN:
             detail = "an admin unlinked it: the sync leaves it unlinked until an admin links it"

@@ -15,10 +15,12 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from customer_sync.domain.admin.access import Caller
-from customer_sync.domain.admin.customer_matching import CustomerMatching
+from customer_sync.domain.admin.customer_matching import CustomerMatching, customer_view
 from customer_sync.domain.admin.dry_run import DryRun
 from customer_sync.domain.admin.failures import Failures
+from customer_sync.domain.admin.go_live import GoLiveApply
 from customer_sync.domain.admin.qbo_connect import ConsoleHandoff, QboConnect
+from customer_sync.domain.admin.qbo_create import CreateInQbo
 from customer_sync.domain.admin.qbo_disconnect import QboDisconnect
 from customer_sync.domain.admin.qbo_typeahead import QboTypeahead
 from customer_sync.domain.keep_alive import days_until
@@ -38,6 +40,7 @@ from customer_sync.models.admin import (
     DryRunRequest,
     FailuresResponse,
     FieldCatalogResponse,
+    GoLiveApplyResponse,
     LinkRequest,
     MappingResponse,
     MappingUpdateRequest,
@@ -146,6 +149,17 @@ class AdminService:
         )
         self.dry_runs = DryRun(
             links=ports.links, settings=ports.settings, clients=ports.clients, clock=ports.clock
+        )
+        self.go_live = GoLiveApply(
+            dry_run=self.dry_runs, links=ports.links, history=ports.history, clock=ports.clock
+        )
+        self.qbo_create = CreateInQbo(
+            links=ports.links,
+            mappings=ports.mappings,
+            settings=ports.settings,
+            history=ports.history,
+            clients=ports.clients,
+            clock=ports.clock,
         )
         self.disconnect_flow = QboDisconnect(
             connections=ports.qbo_connections, revoker=ports.revoker, realms=ports.realms, clock=ports.clock
@@ -377,6 +391,21 @@ class AdminService:
     def merge(self, merchant_id: str, request: MergeRequest) -> MergeResponse:
         self.require_merchant(merchant_id)
         return self.matching.merge(merchant_id, request)
+
+    def unmerge(self, merchant_id: str, paysimple_customer_id: str) -> CustomerView:
+        self.require_merchant(merchant_id)
+        return self.matching.unmerge(merchant_id, paysimple_customer_id)
+
+    def create_in_qbo(self, merchant_id: str, paysimple_customer_id: str) -> CustomerView:
+        self.require_merchant(merchant_id)
+        current = self.matching.record_for(merchant_id, paysimple_customer_id)
+        linked = self.qbo_create.create(merchant_id, current)
+        self.typeahead.forget(merchant_id)  # the new customer must show when the admin types its name
+        return customer_view(linked)
+
+    def apply_go_live(self, merchant_id: str, request: DryRunRequest) -> GoLiveApplyResponse:
+        self.require_merchant(merchant_id)
+        return self.go_live.apply(merchant_id, request)
 
     # -- failures and dry run ----------------------------------------------------------------------------
 

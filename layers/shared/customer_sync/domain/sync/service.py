@@ -206,7 +206,8 @@ class SyncService:
             return StepResult("skipped", detail=outcomes.SKIP_BEFORE_SYNC_ENABLED)
         link = self._links.get(run.merchant_id, run.customer_id)
         if link is not None and link.status == "merged":
-            return StepResult("skipped", link=link, detail=outcomes.SKIP_MERGED)
+            # Recorded, never silently dropped: the history says where it went (an unmerge brings it back).
+            return StepResult("skipped", link=link, detail=f"{outcomes.SKIP_MERGED} {link.merged_into}")
         if link is not None and link.last_event_at is not None and run.occurred_at < link.last_event_at:
             return StepResult("skipped", link=link, detail=outcomes.SKIP_SUPERSEDED)
 
