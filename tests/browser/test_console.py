@@ -71,7 +71,7 @@ def test_an_admin_merges_two_duplicate_unlinked_records(page, console):
     # When the admin selects both, clicks Merge, picks the QuickBooks customer and confirms
     for checkbox in page.get_by_role("checkbox", name="Select Lena Fischer for merge").all():
         checkbox.check()
-    page.get_by_role("button", name="Merge").click()
+    page.get_by_role("button", name="Merge", exact=True).click()
     dialog = page.get_by_role("dialog", name="Merge duplicates?")
     dialog.get_by_role("combobox").fill("Lena Fischer (sh")
     dialog.get_by_role("option", name=re.compile(r"^Lena Fischer \(shop\)")).click()

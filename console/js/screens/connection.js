@@ -1,5 +1,5 @@
 // Connection: Connect to QuickBooks, then the company (realm), who connected and when, the refresh token's
-// days left, Reconnect. Intuit's redirect comes back here (#connection?code=..&state=..&realmId=..): the
+// days left, when the connection itself expires (no refresh extends it), Reconnect and Disconnect. Intuit's redirect comes back here (#connection?code=..&state=..&realmId=..): the
 // page completes it with the signed-in user's token, so only the user who started it can.
 import { api } from "../api.js";
 import { attempt, confirmDialog, el, formatDate, showMessage } from "../ui.js";
@@ -62,6 +62,9 @@ export async function render(container, { merchantId, me, params }) {
     ["Connected by", status.connected_by || "—"],
     ["Connected on", formatDate(status.connected_at)],
     ["Refresh token", daysLeft(status.refresh_token_expires_at)],
+    ["Connection", status.connection_expiry
+      ? `${status.connection_expiry} (${formatDate(status.refresh_token_hard_expires_at)}): reconnect before then`
+      : "—"],
     ["Sync", status.sync_enabled ? `On since ${formatDate(status.enabled_at)}` : "Off"],
     ["Last successful sync", formatDate(status.last_successful_sync)],
   ];
@@ -70,10 +73,28 @@ export async function render(container, { merchantId, me, params }) {
     facts.push(["Queue (all merchants)", `${status.queue.visible} waiting, ${status.queue.in_flight} in flight`]);
     facts.push(["Dead-letter queue (all merchants)", `${status.dead_letter_queue.visible} waiting`]);
   }
+  const disconnect = el("button", {
+    type: "button", class: "danger", text: "Disconnect", hidden: !connected,
+    onclick: async () => {
+      const confirmed = await confirmDialog({
+        title: "Disconnect QuickBooks?",
+        body: "QuickBooks access is revoked at Intuit and the tokens are deleted here. Customers saved in "
+          + "PaySimple from now on wait (nothing is lost) until you connect again. Links are kept.",
+        action: "Disconnect",
+      });
+      if (!confirmed) return;
+      const done = await attempt(() => api.delete(`/admin/merchants/${merchantId}/qbo/connection`));
+      if (done) {
+        showMessage("QuickBooks is disconnected: access was revoked at Intuit.", { ok: true });
+        container.replaceChildren();
+        await render(container, { merchantId, me, params: new URLSearchParams() });
+      }
+    },
+  });
   container.append(
     el("dl", { class: "facts" }, facts.flatMap(([name, value]) => [el("dt", { text: name }), el("dd", {}, value)])),
     el("p", { class: "note", text: "Connecting opens QuickBooks to approve access, then brings you back here. "
       + "Only you can finish a connection you started." }),
-    connect,
+    el("div", { class: "toolbar" }, connect, disconnect),
   );
 }

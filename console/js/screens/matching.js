@@ -1,6 +1,7 @@
-// Customer Matching: Unlinked Customers (reason, candidates, a QuickBooks Customer type-ahead, Link?, Merge)
-// and Linked Customers (expanded with +, Unlink?). Search and paging use the API's cursors, so a list of
-// 10,000 customers costs one page per view.
+// Customer Matching: Unlinked Customers (reason, candidates, a QuickBooks Customer type-ahead, Link?, Create
+// in QuickBooks, Merge), Linked Customers (expanded with +: what a person changed in QuickBooks, history,
+// Unlink?) and Merged Customers (Unmerge). Search and paging use the API's cursors, so a list of 10,000
+// customers costs one page per view.
 import { api } from "../api.js";
 import { attempt, confirmDialog, el, formatDate, qboCombobox, showMessage } from "../ui.js";
 
@@ -17,8 +18,25 @@ const REASONS = {
   "name+email": "Matched by name and email",
   manual: "Linked by an admin",
   created: "Created in QuickBooks",
+  created_by_admin: "Created in QuickBooks by an admin",
   merged: "Merged",
+  merge: "Merged duplicates",
+  unmerged: "Unmerged by an admin",
+  unlinked_by_admin: "Unlinked by an admin",
+  no_match: "No QuickBooks customer matches: created on its next save in PaySimple",
+  qbo_customer_missing: "Its QuickBooks customer was deleted or merged away",
+  qbo_merge: "Moved to the customer QuickBooks merged it into",
+  qbo_merged_into_linked: "QuickBooks merged its customer into one linked to someone else",
+  create_rejected: "QuickBooks refused to create it",
+  name_collision: "Its name is taken in QuickBooks, even with the suffix",
 };
+const FLAGS = { inactive: "Inactive in QuickBooks", deleted: "Deleted in QuickBooks" };
+const FIELDS = {
+  GivenName: "First name", FamilyName: "Last name", MiddleName: "Middle name", CompanyName: "Company",
+  PrimaryEmailAddr: "Email", PrimaryPhone: "Phone", AlternatePhone: "Alternate phone", Mobile: "Mobile",
+  Fax: "Fax", WebAddr: "Website", Notes: "Notes", BillAddr: "Billing address", ShipAddr: "Shipping address",
+};
+const TABS = { unlinked: "Unlinked Customers", linked: "Linked Customers", merged: "Merged Customers" };
 
 export function reasonText(reason) {
   return REASONS[reason] || reason || "—";
@@ -27,8 +45,9 @@ export function reasonText(reason) {
 let state = null;
 
 export async function render(container, { merchantId, params }) {
+  const list = params.get("list");
   state = {
-    merchantId, status: params.get("list") === "linked" ? "linked" : "unlinked", query: "", cursors: [null],
+    merchantId, status: list in TABS ? list : "unlinked", query: "", cursors: [null],
     page: 0, selected: new Set(), container,
   };
   const search = el("input", { type: "search", id: "customer-search", placeholder: "Name, email or PaySimple id" });
@@ -39,8 +58,7 @@ export async function render(container, { merchantId, params }) {
   });
   const tabs = el(
     "div", { class: "tabs", role: "group", "aria-label": "Which customers" },
-    tabButton("unlinked", "Unlinked Customers"),
-    tabButton("linked", "Linked Customers"),
+    ...Object.entries(TABS).map(([status, label]) => tabButton(status, label)),
   );
   container.append(
     el("h1", { text: "Customer Matching" }),
@@ -93,7 +111,8 @@ async function load() {
   if (!result) return;
   state.cursors[page + 1] = result.next_cursor;
   const list = state.container.querySelector("#customer-list");
-  list.replaceChildren(status === "unlinked" ? unlinkedTable(result.items) : linkedTable(result.items));
+  const tables = { unlinked: unlinkedTable, linked: linkedTable, merged: mergedTable };
+  list.replaceChildren(tables[status](result.items));
   state.container.querySelector("#previous-page").disabled = page === 0;
   state.container.querySelector("#next-page").disabled = !result.next_cursor;
   state.container.querySelector("#page-number").textContent = `Page ${page + 1}`;
@@ -146,6 +165,10 @@ function unlinkedTable(items) {
       type: "button", text: "Link?", "aria-label": `Link? ${name}`,
       onclick: () => linkCustomer(customer, combo),
     });
+    const create = el("button", {
+      type: "button", text: "Create in QuickBooks", "aria-label": `Create ${name} in QuickBooks`,
+      onclick: () => createInQuickBooks(customer),
+    });
     const candidates = customer.candidate_count
       ? `${customer.candidate_count} candidate${customer.candidate_count === 1 ? "" : "s"}` : "no candidates";
     return el("tr", {},
@@ -154,7 +177,7 @@ function unlinkedTable(items) {
       el("td", { text: customer.email || "—" }),
       el("td", {}, reasonText(customer.reason), el("div", { class: "note", text: candidates })),
       el("td", {}, combo.element),
-      el("td", {}, link));
+      el("td", { class: "actions" }, link, create));
   });
   return el("table", {},
     el("caption", { class: "visually-hidden", text: "Unlinked Customers" }),
@@ -184,6 +207,75 @@ async function linkCustomer(customer, combo) {
     showMessage(`${name} is linked to ${combo.selected.name}.`, { ok: true });
     await load();
   }
+}
+
+async function createInQuickBooks(customer) {
+  const name = customerName(customer);
+  const confirmed = await confirmDialog({
+    title: "Create in QuickBooks?",
+    body: `Create a new QuickBooks customer for ${name} (${customer.paysimple_customer_id}) from what PaySimple `
+      + "holds, and link the two? If QuickBooks already has that name, the new one gets your collision suffix "
+      + "(Settings). Asking twice creates only one.",
+    action: "Create",
+  });
+  if (!confirmed) return;
+  const created = await attempt(() => api.post(
+    `/admin/merchants/${state.merchantId}/customers/${customer.paysimple_customer_id}/qbo-customer`));
+  if (created) {
+    showMessage(`${name} is created in QuickBooks (customer ${created.qbo_customer_id}) and linked.`, { ok: true });
+    await load();
+  }
+}
+
+function mergedTable(items) {
+  if (!items.length) return el("p", { class: "note", text: "No merged customers." });
+  const rows = items.map((customer) => {
+    const name = customerName(customer);
+    const unmerge = el("button", {
+      type: "button", text: "Unmerge?", "aria-label": `Unmerge? ${name}`,
+      onclick: async () => {
+        const confirmed = await confirmDialog({
+          title: "Unmerge this customer?",
+          body: `${name} (${customer.paysimple_customer_id}) is merged into PaySimple customer `
+            + `${customer.merged_into}: its saves are recorded but not synced. Unmerge it? It moves back to `
+            + "Unlinked Customers, and its next save is matched on its own.",
+          action: "Unmerge",
+        });
+        if (!confirmed) return;
+        const done = await attempt(() =>
+          api.delete(`/admin/merchants/${state.merchantId}/merges/${customer.paysimple_customer_id}`));
+        if (done) {
+          showMessage(`${name} is unmerged and back in Unlinked Customers.`, { ok: true });
+          await load();
+        }
+      },
+    });
+    return el("tr", {},
+      el("td", {}, name, el("div", { class: "note", text: `PaySimple ${customer.paysimple_customer_id}` })),
+      el("td", { text: customer.email || "—" }),
+      el("td", { text: `PaySimple ${customer.merged_into}` }),
+      el("td", {}, unmerge));
+  });
+  return el("table", {},
+    el("caption", { class: "visually-hidden", text: "Merged Customers" }),
+    el("thead", {}, el("tr", {}, ...["PaySimple Customer", "Email", "Merged into", ""]
+      .map((heading) => el("th", { scope: "col", text: heading })))),
+    el("tbody", {}, rows));
+}
+
+function inQuickBooks(customer) {
+  const notes = [];
+  if (customer.qbo_flag) notes.push(FLAGS[customer.qbo_flag] || customer.qbo_flag);
+  if (customer.drifted_fields?.length) {
+    notes.push(`Edited in QuickBooks: ${customer.drifted_fields.map((f) => FIELDS[f] || f).join(", ")}`);
+  }
+  return notes.length ? el("span", { class: "flag", text: notes.join("; ") }) : "";
+}
+
+function shown(value) {
+  if (value === null || value === undefined || value === "") return "(empty)";
+  if (typeof value === "object") return Object.values(value).filter(Boolean).join(", ") || "(empty)";
+  return String(value);
 }
 
 async function mergeSelected() {
@@ -247,7 +339,7 @@ function linkedTable(items) {
         el("td", {}, expand),
         el("td", {}, name, el("div", { class: "note", text: `PaySimple ${customer.paysimple_customer_id}` })),
         el("td", { text: customer.email || "—" }),
-        el("td", { text: customer.qbo_customer_id || "—" }),
+        el("td", {}, customer.qbo_customer_id || "—", el("div", {}, inQuickBooks(customer))),
         el("td", { text: reasonText(customer.reason) }),
         el("td", { text: formatDate(customer.last_synced_at) })),
       detailRow);
@@ -284,12 +376,32 @@ async function fillDetail(cell, customer) {
   });
   const history = detail.history.map((entry) => el("li", {},
     `${formatDate(entry.recorded_at)}: ${entry.action}`,
-    Object.keys(entry.changes || {}).length ? ` (${Object.keys(entry.changes).join(", ")})` : ""));
+    Object.keys(entry.changes || {}).length ? ` (${Object.keys(entry.changes).join(", ")})` : "",
+    entry.detail ? ` — ${entry.detail}` : ""));
+  const flag = detail.customer.qbo_flag;
+  const drift = detail.drift.length ? [
+    el("table", { class: "drift" },
+      el("caption", { text: `Edited in QuickBooks by a person since our last write (${name})` }),
+      el("thead", {}, el("tr", {}, ...["Field", "We wrote", "QuickBooks has", "Since"]
+        .map((heading) => el("th", { scope: "col", text: heading })))),
+      el("tbody", {}, detail.drift.map((entry) => el("tr", {},
+        el("td", { text: FIELDS[entry.field] || entry.field }),
+        el("td", { text: shown(entry.ours) }),
+        el("td", { text: shown(entry.theirs) }),
+        el("td", { text: formatDate(entry.detected_at) }))))),
+    el("p", { class: "note", text: "PaySimple is the source of record: the next save of this customer in PaySimple "
+      + "writes PaySimple's values over these edits (a field PaySimple has nothing for is left as it is)." }),
+  ] : [];
+  const flagNote = flag ? el("p", { class: "flag", text: flag === "inactive"
+    ? "Inactive in QuickBooks: PaySimple saves are held (see Settings) until it is made active again there."
+    : "Deleted or merged away in QuickBooks: its next save moves it to Unlinked Customers." }) : "";
   cell.replaceChildren(
     el("dl", { class: "facts" },
       el("dt", { text: "QuickBooks customer" }), el("dd", { text: customer.qbo_customer_id }),
       el("dt", { text: "Why linked" }), el("dd", { text: reasonText(customer.reason) }),
       el("dt", { text: "Last change in PaySimple" }), el("dd", { text: formatDate(customer.last_event_at) })),
+    flagNote,
+    ...drift,
     el("p", { class: "note", text: "Recent history" }),
     el("ul", {}, history),
     unlink);
