@@ -1,11 +1,14 @@
-"""In-memory stand-ins for following QBO: the realm directory and CDC checkpoints (kept honest by
-tests/integration/test_qbo_side_repositories.py, which runs the same tests against these and the DynamoDB
-adapters), and recording fakes of the queue, the connection store, the refresher and Intuit's revocation."""
+"""In-memory stand-ins for following QBO: the realm directory, CDC checkpoints and name variants (kept
+honest by tests/integration/test_qbo_side_repositories.py, which runs the same tests against these and the
+DynamoDB adapters), and recording fakes of the queue, the connection store, the refresher and Intuit's
+revocation."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -14,7 +17,7 @@ from customer_sync.models.common import iso_utc
 from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.models.qbo import ConnectionState, QboAppCredentials, QboConnection
 from customer_sync.models.qbo_events import QboChangeMessage
-from customer_sync.ports import RealmConnection
+from customer_sync.ports import NameVariants, RealmConnection
 
 
 class InMemoryRealmDirectory:
@@ -48,6 +51,38 @@ class InMemoryCdcCheckpoints:
         current = self._checkpoints.get(realm_id)
         if current is None or iso_utc(current) < iso_utc(at):
             self._checkpoints[realm_id] = at
+
+
+class InMemoryNameVariants:
+    """Stores copies (JSON round trip, as DynamoDB does), so a caller's later change never leaks in."""
+
+    def __init__(self) -> None:
+        self._customers: dict[str, dict[str, str]] = {}
+        self._built_at: dict[str, datetime] = {}
+        self.writes = 0
+
+    def load(self, realm_id: str) -> NameVariants | None:
+        built_at = self._built_at.get(realm_id)
+        if built_at is None:
+            return None
+        stored = self._customers.get(realm_id, {})
+        return NameVariants(tuple(json.loads(stored[key]) for key in sorted(stored)), built_at)
+
+    def is_built(self, realm_id: str) -> bool:
+        return realm_id in self._built_at
+
+    def put(self, realm_id: str, customer: Mapping[str, Any]) -> None:
+        self.writes += 1
+        self._customers.setdefault(realm_id, {})[str(customer["Id"])] = json.dumps(customer)
+
+    def drop(self, realm_id: str, qbo_customer_id: str) -> None:
+        self.writes += 1
+        self._customers.get(realm_id, {}).pop(qbo_customer_id, None)
+
+    def replace(self, realm_id: str, customers: Sequence[Mapping[str, Any]], *, built_at: datetime) -> None:
+        self.writes += 1
+        self._customers[realm_id] = {str(customer["Id"]): json.dumps(customer) for customer in customers}
+        self._built_at[realm_id] = built_at
 
 
 class RecordingChangePublisher:

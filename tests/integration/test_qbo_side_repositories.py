@@ -1,6 +1,6 @@
-"""The realm directory, the CDC checkpoints and the list of onboarded merchants, run twice: against the
-DynamoDB adapters (moto, the settings table of template.yaml) and against the in-memory fakes the unit
-tests use, so the fakes cannot drift from the adapters."""
+"""The realm directory, the CDC checkpoints, the name variants and the list of onboarded merchants, run
+twice: against the DynamoDB adapters (moto, the settings table of template.yaml) and against the in-memory
+fakes the unit tests use, so the fakes cannot drift from the adapters."""
 
 from __future__ import annotations
 
@@ -10,10 +10,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from customer_sync.adapters.dynamodb_realms import DynamoDbCdcCheckpoints, DynamoDbRealmDirectory
+from customer_sync.adapters.dynamodb_realms import (
+    DynamoDbCdcCheckpoints,
+    DynamoDbNameVariants,
+    DynamoDbRealmDirectory,
+)
 from customer_sync.adapters.dynamodb_settings import DynamoDbSettingsRepository
-from customer_sync.ports import CdcCheckpoints, MerchantList, RealmConnection, RealmDirectory
-from tests.fakes.qbo_side import InMemoryCdcCheckpoints, InMemoryRealmDirectory
+from customer_sync.ports import (
+    CdcCheckpoints,
+    MerchantList,
+    NameVariantsRepository,
+    RealmConnection,
+    RealmDirectory,
+)
+from tests.fakes.qbo_side import InMemoryCdcCheckpoints, InMemoryNameVariants, InMemoryRealmDirectory
 from tests.fakes.repositories import InMemorySettingsRepository
 
 T0 = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -25,13 +35,16 @@ class Stores:
     checkpoints: CdcCheckpoints
     merchants: MerchantList
     onboard: InMemorySettingsRepository | DynamoDbSettingsRepository
+    variants: NameVariantsRepository
 
 
 @pytest.fixture(params=["dynamodb", "in-memory"])
 def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
     if request.param == "in-memory":
         settings = InMemorySettingsRepository()
-        yield Stores(InMemoryRealmDirectory(), InMemoryCdcCheckpoints(), settings, settings)
+        yield Stores(
+            InMemoryRealmDirectory(), InMemoryCdcCheckpoints(), settings, settings, InMemoryNameVariants()
+        )
         return
     request.getfixturevalue("local_stack")  # moto with the template's tables
     dynamo_settings = DynamoDbSettingsRepository("SettingsTable")
@@ -40,6 +53,7 @@ def stores(request: pytest.FixtureRequest) -> Iterator[Stores]:
         DynamoDbCdcCheckpoints("SettingsTable"),
         dynamo_settings,
         dynamo_settings,
+        DynamoDbNameVariants("SettingsTable"),
     )
 
 
@@ -86,3 +100,41 @@ def test_every_onboarded_merchant_is_listed(stores: Stores) -> None:
     for merchant in ("m2", "m1", "m3"):
         stores.onboard.ensure_merchant(merchant, now=T0)
     assert stores.merchants.onboarded_merchants() == ["m1", "m2", "m3"]
+
+
+def _customer(qbo_id: str, family: str, **more: object) -> dict[str, object]:
+    return {
+        "Id": qbo_id,
+        "SyncToken": "0",
+        "GivenName": "Sean",
+        "FamilyName": family,
+        "Balance": 12.5,
+        **more,
+    }
+
+
+def test_name_variants_are_none_until_built_and_then_exactly_what_was_kept(stores: Stores) -> None:
+    curly, spaced = _customer("7", "O\u2019Brien"), _customer("12", "O'Brien  ")
+    stores.variants.put("r1", curly)  # kept before the first build: not a list to trust yet
+    assert stores.variants.load("r1") is None and not stores.variants.is_built("r1")
+    stores.variants.replace("r1", [curly, spaced], built_at=T0)
+    assert stores.variants.is_built("r1")
+    loaded = stores.variants.load("r1")
+    assert loaded is not None and loaded.built_at == T0
+    assert list(loaded.customers) == [spaced, curly]  # by Id, as text; values exactly as kept
+    assert stores.variants.load("r2") is None  # another company's are its own
+
+
+def test_a_variant_is_replaced_dropped_and_a_rebuild_forgets_the_rest(stores: Stores) -> None:
+    stores.variants.replace("r1", [_customer("7", "O\u2019Brien"), _customer("8", "Lee ")], built_at=T0)
+    stores.variants.put("r1", _customer("7", "O\u2019Brien", SyncToken="3"))
+    stores.variants.drop("r1", "8")
+    stores.variants.drop("r1", "404")  # never kept: nothing happens
+    loaded = stores.variants.load("r1")
+    assert loaded is not None and [(c["Id"], c["SyncToken"]) for c in loaded.customers] == [("7", "3")]
+    later = T0 + timedelta(days=40)
+    many = [_customer(str(100 + n), f"Name{n} ") for n in range(30)]  # more than one batch write
+    stores.variants.replace("r1", many, built_at=later)
+    rebuilt = stores.variants.load("r1")
+    assert rebuilt is not None and rebuilt.built_at == later
+    assert sorted(str(c["Id"]) for c in rebuilt.customers) == sorted(str(c["Id"]) for c in many)

@@ -21,6 +21,7 @@ from tests.fakes.qbo_side import (
     FakeQboConnections,
     FakeRefresher,
     InMemoryCdcCheckpoints,
+    InMemoryNameVariants,
     InMemoryRealmDirectory,
     RecordingRevoker,
     connection,
@@ -44,6 +45,12 @@ class ScriptedCdc:
         self.calls_made = 0
         self.asked: list[datetime] = []
         self.fail = False
+        self.listed: list[dict[str, Any]] = []  # the company's active customers, for a name-variants build
+
+    def query_customers(self, where: str, *, include_inactive: bool = False) -> list[Any]:
+        assert (where, include_inactive) == ("", False)  # every active customer, once
+        self.calls_made += 1
+        return [type("Listed", (), {"raw": customer})() for customer in self.listed]
 
     def customer_changes(self, changed_since: datetime) -> list[dict[str, Any]]:
         self.calls_made += 1
@@ -101,10 +108,16 @@ def sweep(
     checkpoints: InMemoryCdcCheckpoints,
     changes: RecordingChanges,
     limit: int = 1000,
+    variants: InMemoryNameVariants | None = None,
 ) -> CdcSweep:
+    if variants is None:  # built already, as after the first sweep
+        variants = InMemoryNameVariants()
+        for realm in ("r1", "r2"):
+            variants.replace(realm, [], built_at=NOW - timedelta(days=3))
     return CdcSweep(
         realms=realms,
         checkpoints=checkpoints,
+        variants=variants,
         clients=clients,
         changes=changes,  # type: ignore[arg-type]
         clock=SettableClock(NOW),
@@ -148,6 +161,35 @@ def test_a_checkpoint_older_than_cdcs_30_days_is_moved_up_and_the_gap_reported()
     [result] = sweep(Clients({"m1": cdc}), realms, checkpoints, RecordingChanges()).sweep_all(lambda: 600.0)
     assert result.gap is True
     assert NOW - timedelta(days=30) < cdc.asked[0] < NOW - timedelta(days=29)
+
+
+def test_a_company_without_name_variants_has_them_built_first_and_a_gap_builds_them_again() -> None:
+    # Given a company whose variants were never built, with two customers, one typed with a curly quote
+    realms, checkpoints, variants = InMemoryRealmDirectory(), InMemoryCdcCheckpoints(), InMemoryNameVariants()
+    realms.register("m1", "r1")
+    cdc = ScriptedCdc([], limit=1000)
+    curly = {"Id": "7", "GivenName": "Sean", "FamilyName": "O\u2019Brien", "Active": True}
+    cdc.listed = [curly, {"Id": "8", "GivenName": "Ann", "FamilyName": "Lee"}]
+    # When the sweep runs
+    [first] = sweep(
+        Clients({"m1": cdc}), realms, checkpoints, RecordingChanges(), variants=variants
+    ).sweep_all(lambda: 600.0)
+    # Then one listing built them (the curly one only) before the CDC call: 2 calls in all
+    built = variants.load("r1")
+    assert built is not None and list(built.customers) == [curly] and built.built_at == NOW
+    assert (first.name_variants, first.qbo_calls, cdc.calls_made) == (1, 2, 2)
+    # And the next sweep lists nothing again
+    [second] = sweep(
+        Clients({"m1": cdc}), realms, checkpoints, RecordingChanges(), variants=variants
+    ).sweep_all(lambda: 600.0)
+    assert (second.name_variants, second.qbo_calls) == (None, 1)
+    # But after a gap (over 30 days without a sweep) changes may have been missed: they are built again
+    long_ago = InMemoryCdcCheckpoints()
+    long_ago.save_checkpoint("r1", NOW - timedelta(days=45))
+    [after_gap] = sweep(
+        Clients({"m1": cdc}), realms, long_ago, RecordingChanges(), variants=variants
+    ).sweep_all(lambda: 600.0)
+    assert (after_gap.gap, after_gap.name_variants, after_gap.qbo_calls) == (True, 1, 2)
 
 
 def test_a_failing_company_keeps_its_checkpoint_and_the_others_are_swept() -> None:

@@ -14,7 +14,7 @@ from customer_sync.models.links import CustomerLink
 from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.models.qbo_events import QboChangeKind, QboChangeMessage
 from tests.fakes.merchant_clients import FakeMerchantClients, SettableClock
-from tests.fakes.qbo_side import InMemoryRealmDirectory, RecordingChangePublisher
+from tests.fakes.qbo_side import InMemoryNameVariants, InMemoryRealmDirectory, RecordingChangePublisher
 from tests.fakes.repositories import (
     InMemoryFailuresRepository,
     InMemoryHistoryRepository,
@@ -31,6 +31,7 @@ class World:
         self.clock = SettableClock(NOW)
         self.realms = InMemoryRealmDirectory()
         self.realms.register(MERCHANT, REALM)
+        self.variants = InMemoryNameVariants()  # not built: no read for a customer nobody links
         self.links = InMemoryLinksRepository()
         self.history = InMemoryHistoryRepository()
         self.failures = InMemoryFailuresRepository()
@@ -39,6 +40,7 @@ class World:
         _, self.qbo = self.clients.add_merchant(MERCHANT)
         self.service = QboChangeService(
             realms=self.realms,
+            variants=self.variants,
             links=self.links,
             history=self.history,
             failures=self.failures,
@@ -260,3 +262,67 @@ def test_a_cdc_deleted_object_flags_the_link(world: World) -> None:
     [outcome] = world.service.observe(REALM, {"domain": "QBO", "status": "Deleted", "Id": qbo_id})
     assert outcome.action == "deleted"
     assert world.link().qbo_flag == "deleted"
+
+
+# -- the company's name variants (domain/name_variants.py) -----------------------------------------------
+
+CURLY = {"GivenName": "Sean", "FamilyName": "O\u2019Brien", "DisplayName": "Sean O\u2019Brien"}
+
+
+def kept(world: World) -> list[str]:
+    variants = world.variants.load(REALM)
+    assert variants is not None
+    return [str(customer["Id"]) for customer in variants.customers]
+
+
+def test_a_customer_a_person_typed_into_qbo_is_read_once_and_kept_as_a_name_variant(world: World) -> None:
+    world.variants.replace(REALM, [], built_at=NOW)
+    typed = world.qbo.seed_customer(**CURLY)["Id"]
+    [ignored, indexed] = world.service.process(change(typed, "created"))
+    assert (ignored.action, ignored.detail) == ("ignored", "not_linked")
+    assert (indexed.action, indexed.qbo_reads, indexed.detail) == ("indexed", 1, "variant")
+    assert kept(world) == [typed]
+    # Retyped in normalized form, it is dropped (the sync's exact query finds it now)
+    world.qbo.edit(typed, FamilyName="O'Brien")
+    [_, indexed] = world.service.process(change(typed, at=NOW + timedelta(seconds=9)))
+    assert (indexed.action, indexed.qbo_reads, indexed.detail) == ("indexed", 1, "regular")
+    assert kept(world) == []
+
+
+def test_before_the_variants_are_built_a_customer_nobody_links_costs_no_read(world: World) -> None:
+    typed = world.qbo.seed_customer(**CURLY)["Id"]
+    [outcome] = world.service.process(change(typed, "created"))
+    assert (outcome.action, outcome.qbo_reads) == ("ignored", 0)
+    assert world.qbo.operations() == [] and world.variants.load(REALM) is None
+
+
+def test_our_own_echo_is_not_read_for_the_variants_and_a_persons_edit_uses_the_one_read(world: World) -> None:
+    world.variants.replace(REALM, [], built_at=NOW)
+    _, qbo_id = world.linked()
+    [outcome] = world.service.process(change(qbo_id, at=NOW))
+    assert (outcome.action, world.qbo.operations()) == ("echo", [])
+    world.qbo.edit(qbo_id, FamilyName="Lee ")  # a person added a space
+    [outcome] = world.service.process(change(qbo_id))
+    assert (outcome.action, outcome.qbo_reads) == ("edited", 1)  # the drift's read, and no second one
+    assert kept(world) == [qbo_id]
+
+
+def test_deleted_merged_away_and_inactive_customers_are_dropped(world: World) -> None:
+    ids = [world.qbo.seed_customer(**{**CURLY, "DisplayName": f"Sean O'Brien {n}"})["Id"] for n in range(3)]
+    world.variants.replace(REALM, [world.qbo.customers[qbo_id] for qbo_id in ids], built_at=NOW)
+    world.service.process(change(ids[0], "deleted"))
+    world.service.process(change("999", "merged", deleted_id=ids[1]))
+    world.qbo.edit(ids[2], Active=False)
+    world.service.observe(
+        REALM, {**world.qbo.customers[ids[2]], "MetaData": {"LastUpdatedTime": NOW.isoformat()}}
+    )
+    assert kept(world) == []
+    assert world.qbo.operations() == []  # none of it needed a read
+
+
+def test_a_cdc_object_keeps_the_variants_without_a_read(world: World) -> None:
+    world.variants.replace(REALM, [], built_at=NOW)
+    typed = world.qbo.seed_customer(**CURLY)
+    world.service.observe(REALM, {**typed, "MetaData": {"LastUpdatedTime": NOW.isoformat()}})
+    assert kept(world) == [typed["Id"]]
+    assert world.qbo.operations() == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from customer_sync.adapters.dynamodb_realms import DynamoDbCdcCheckpoints
+from customer_sync.adapters.dynamodb_realms import DynamoDbCdcCheckpoints, DynamoDbNameVariants
 from tests.support.qbo_side import QboSide
 
 ANN = {"FirstName": "Ann", "LastName": "Lee", "Email": "ann@example.com", "Phone": "3035550101"}
@@ -29,9 +29,11 @@ def company(result: dict[str, object], realm_id: str) -> dict[str, object]:
 
 
 def test_the_sweep_finds_what_the_webhooks_missed(qbo_side: QboSide) -> None:
-    # Given two linked customers, and no webhook reaching us (the endpoint is not registered)
+    # Given two linked customers, no webhook reaching us (the endpoint is not registered), and the first
+    # sweep done (it builds the company's name variants: a test of its own, below)
     ann_id, ann_qbo = synced(qbo_side, ANN)
     bob_id, bob_qbo = synced(qbo_side, BOB)
+    qbo_side.run_cdc_sweep()
     # When people edit Ann and make Bob inactive in QBO, and the daily sweep runs
     qbo_side.person_edits(ann_qbo, PrimaryPhone={"FreeFormNumber": "7205550199"})
     qbo_side.person_edits(bob_qbo, Active=False)
@@ -101,3 +103,35 @@ def test_each_sweep_resumes_from_its_checkpoint(qbo_side: QboSide) -> None:
     newest = datetime.fromisoformat(str(second["checkpoint"]))
     assert checkpoints.checkpoint(qbo_side.realm_id) == newest
     assert checkpoint is not None and newest > checkpoint
+
+
+def test_the_first_sweep_builds_the_companys_name_variants_and_cdc_keeps_them(qbo_side: QboSide) -> None:
+    # Given customers people typed into QBO: one with a curly quote, one with a trailing space, one as typed
+    # by the book, one a job of another customer
+    stack = qbo_side.stack
+    curly = stack.seed_qbo_customer(
+        DisplayName="Sean O\u2019Brien", GivenName="Sean", FamilyName="O\u2019Brien"
+    )
+    spaced = stack.seed_qbo_customer(DisplayName="Mary Lee ", GivenName="Mary ", FamilyName="Lee")
+    stack.seed_qbo_customer(DisplayName="Bob Ray", GivenName="Bob", FamilyName="Ray")
+    parent = stack.seed_qbo_customer(DisplayName="Acme Builders")
+    stack.qbo.seed_job(
+        qbo_side.realm_id, parent["Id"], DisplayName="Kim Fox ", GivenName="Kim ", FamilyName="Fox"
+    )
+    stack.clear_qbo_calls()
+    # When the first daily sweep runs
+    swept = company(qbo_side.run_cdc_sweep(), qbo_side.realm_id)
+    # Then one listing of the active customers found the two variants, before the CDC call
+    assert stack.qbo_operations() == ["query", "cdc"]
+    assert swept["name_variants"] == 2
+    variants = DynamoDbNameVariants(stack.env["SETTINGS_TABLE_NAME"]).load(qbo_side.realm_id)
+    assert variants is not None
+    assert sorted(customer["Id"] for customer in variants.customers) == sorted([curly["Id"], spaced["Id"]])
+    # When a person fixes the space and the next sweep sees it (no webhook reaches us)
+    qbo_side.person_edits(spaced["Id"], GivenName="Mary")
+    stack.clear_qbo_calls()
+    again = company(qbo_side.run_cdc_sweep(), qbo_side.realm_id)
+    # Then no listing again: the CDC object dropped it, without a read
+    assert stack.qbo_operations() == ["cdc"] and again["name_variants"] is None
+    variants = DynamoDbNameVariants(stack.env["SETTINGS_TABLE_NAME"]).load(qbo_side.realm_id)
+    assert variants is not None and [customer["Id"] for customer in variants.customers] == [curly["Id"]]

@@ -14,6 +14,7 @@ import boto3
 import requests
 
 from customer_sync.adapters.dynamodb_links import DynamoDbLinksRepository
+from customer_sync.adapters.dynamodb_realms import DynamoDbNameVariants
 from customer_sync.domain.qbo_webhook import sign_qbo_body
 from customer_sync.models.qbo_events import QboChangeMessage
 from customer_sync.models.settings import SettingsChanges
@@ -308,3 +309,23 @@ def test_several_companies_in_one_post(qbo_side: QboSide) -> None:
     their_link = DynamoDbLinksRepository(stack.env["LINKS_TABLE_NAME"]).get(other.merchant_id, str(theirs))
     assert their_link is not None
     assert [e.theirs for e in their_link.drift] == ["Anna"]
+
+
+def test_a_customer_a_person_types_into_qbo_is_read_once_and_kept_as_a_name_variant(
+    qbo_side: QboSide,
+) -> None:
+    # Given the company's name variants built (by the first daily sweep), and the webhook registered
+    stack = qbo_side.stack
+    qbo_side.subscribe()
+    qbo_side.run_cdc_sweep()
+    # When a person types "Sean O\u2019Brien" (curly) into QBO, and "Bob Ray" as the book says
+    typed = stack.seed_qbo_customer(
+        DisplayName="Sean O\u2019Brien", GivenName="Sean", FamilyName="O\u2019Brien"
+    )
+    stack.seed_qbo_customer(DisplayName="Bob Ray", GivenName="Bob", FamilyName="Ray")
+    stack.clear_qbo_calls()
+    qbo_side.deliver_and_apply()
+    # Then each event cost one read (nobody links them), and the curly one is kept
+    assert qbo_reads(qbo_side) == 2
+    variants = DynamoDbNameVariants(stack.env["SETTINGS_TABLE_NAME"]).load(qbo_side.realm_id)
+    assert variants is not None and [customer["Id"] for customer in variants.customers] == [typed["Id"]]

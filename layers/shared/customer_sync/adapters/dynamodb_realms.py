@@ -8,11 +8,17 @@ Items:
   and by the keep-alive for connections made before this directory existed;
 - `MERCHANT#<m>` / `QBO_REALM`: `realm_id` — the merchant's own entry, so a reconnect to another company
   removes the old one;
-- `REALM#<realm>` / `CDC`: `checkpoint` (ISO UTC), only ever moved forward.
+- `REALM#<realm>` / `CDC`: `checkpoint` (ISO UTC), only ever moved forward;
+- `REALM#<realm>#NAMES` / `CUSTOMER#<id>`: `customer` (JSON), one name variant (domain.name_variants), and
+  `REALM#<realm>#NAMES` / `BUILT`: `built_at`, so the sync reads a company's variants, and whether they were
+  built, with one query of one partition.
 """
 
 from __future__ import annotations
 
+import json
+import time
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +33,7 @@ from customer_sync.adapters.dynamodb import (
     to_item,
 )
 from customer_sync.models.common import iso_utc
-from customer_sync.ports import RealmConnection
+from customer_sync.ports import NameVariants, RealmConnection
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -35,6 +41,9 @@ if TYPE_CHECKING:
 DIRECTORY_PK = "QBO_REALMS"
 MERCHANT_REALM_SK = "QBO_REALM"
 CDC_SK = "CDC"
+NAMES_BUILT_SK = "BUILT"
+_NAME_VARIANT_PREFIX = "CUSTOMER#"
+_BATCH_WRITE_LIMIT = 25
 
 
 def _directory_sk(realm_id: str, merchant_id: str) -> str:
@@ -143,3 +152,97 @@ class DynamoDbCdcCheckpoints:
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
+
+
+class DynamoDbNameVariants:
+    """Implements ports.NameVariantsRepository."""
+
+    def __init__(self, table_name: str, *, client: DynamoDBClient | None = None) -> None:
+        self._table = DynamoDbTable(table_name, client=client)
+
+    @staticmethod
+    def _pk(realm_id: str) -> str:
+        return f"REALM#{realm_id}#NAMES"
+
+    def load(self, realm_id: str) -> NameVariants | None:
+        request: dict[str, Any] = {
+            "TableName": self._table.name,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": to_item({":pk": self._pk(realm_id)}),
+        }
+        built_at: datetime | None = None
+        customers: list[Mapping[str, Any]] = []
+        while True:
+            response = self._table.client.query(**request)
+            for item in response.get("Items", []):
+                values = from_item(item)
+                if values["sk"] == NAMES_BUILT_SK:
+                    built_at = datetime.fromisoformat(str(values["built_at"]))
+                else:
+                    customers.append(json.loads(str(values["customer"])))
+            if "LastEvaluatedKey" not in response:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        if built_at is None:
+            return None
+        return NameVariants(customers=tuple(customers), built_at=built_at)
+
+    def is_built(self, realm_id: str) -> bool:
+        key = string_key(pk=self._pk(realm_id), sk=NAMES_BUILT_SK)
+        return "Item" in self._table.client.get_item(TableName=self._table.name, Key=key)
+
+    def _item(self, realm_id: str, customer: Mapping[str, Any]) -> dict[str, Any]:
+        return to_item(
+            {
+                "pk": self._pk(realm_id),
+                "sk": f"{_NAME_VARIANT_PREFIX}{customer['Id']}",
+                "customer": json.dumps(customer, sort_keys=True, separators=(",", ":")),
+            }
+        )
+
+    def put(self, realm_id: str, customer: Mapping[str, Any]) -> None:
+        self._table.client.put_item(TableName=self._table.name, Item=self._item(realm_id, customer))
+
+    def drop(self, realm_id: str, qbo_customer_id: str) -> None:
+        key = string_key(pk=self._pk(realm_id), sk=f"{_NAME_VARIANT_PREFIX}{qbo_customer_id}")
+        self._table.client.delete_item(TableName=self._table.name, Key=key)
+
+    def replace(self, realm_id: str, customers: Sequence[Mapping[str, Any]], *, built_at: datetime) -> None:
+        pk = self._pk(realm_id)
+        keep = {f"{_NAME_VARIANT_PREFIX}{customer['Id']}" for customer in customers}
+        request: dict[str, Any] = {
+            "TableName": self._table.name,
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": to_item({":pk": pk}),
+            "ProjectionExpression": "sk",
+        }
+        stale: list[str] = []
+        while True:
+            response = self._table.client.query(**request)
+            stale += [
+                sk
+                for sk in (str(from_item(item)["sk"]) for item in response.get("Items", []))
+                if sk != NAMES_BUILT_SK and sk not in keep
+            ]
+            if "LastEvaluatedKey" not in response:
+                break
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        writes: list[Any] = [{"DeleteRequest": {"Key": string_key(pk=pk, sk=sk)}} for sk in stale]
+        writes += [{"PutRequest": {"Item": self._item(realm_id, customer)}} for customer in customers]
+        for start in range(0, len(writes), _BATCH_WRITE_LIMIT):
+            self._batch_write(writes[start : start + _BATCH_WRITE_LIMIT])
+        # Last: until the variants are all there, the sync goes on looking names up one by one.
+        self._table.client.put_item(
+            TableName=self._table.name,
+            Item=to_item({"pk": pk, "sk": NAMES_BUILT_SK, "built_at": iso_utc(built_at)}),
+        )
+
+    def _batch_write(self, writes: list[Any]) -> None:
+        pending: dict[str, Any] = {self._table.name: writes}
+        for attempt in range(8):
+            response = self._table.client.batch_write_item(RequestItems=pending)
+            pending = response.get("UnprocessedItems") or {}
+            if not pending:
+                return
+            time.sleep(0.05 * 2**attempt)  # DynamoDB throttled part of the batch: a moment, then the rest
+        raise RuntimeError("DynamoDB left name variants unwritten after 8 attempts")

@@ -10,7 +10,11 @@ from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
 from customer_sync.adapters.aws_session import aws_client
 from customer_sync.adapters.clock import SystemClock
-from customer_sync.adapters.dynamodb_realms import DynamoDbCdcCheckpoints, DynamoDbRealmDirectory
+from customer_sync.adapters.dynamodb_realms import (
+    DynamoDbCdcCheckpoints,
+    DynamoDbNameVariants,
+    DynamoDbRealmDirectory,
+)
 from customer_sync.adapters.merchant_clients import MerchantClientFactory, QboRetryPolicy
 from customer_sync.adapters.secrets import SecretsStore
 from customer_sync.adapters.sqs import SqsChangePublisher
@@ -52,6 +56,7 @@ def build_qbo_change_service(
     )
     service = QboChangeService(
         realms=DynamoDbRealmDirectory(settings.settings_table_name, client=dynamodb),
+        variants=DynamoDbNameVariants(settings.settings_table_name, client=dynamodb),
         links=repositories.links,
         history=repositories.history,
         failures=repositories.failures,
@@ -85,6 +90,7 @@ def qbo_cdc_components() -> QboCdcComponents:
     sweep = CdcSweep(
         realms=DynamoDbRealmDirectory(settings.settings_table_name, client=dynamodb),
         checkpoints=DynamoDbCdcCheckpoints(settings.settings_table_name, client=dynamodb),
+        variants=DynamoDbNameVariants(settings.settings_table_name, client=dynamodb),
         clients=clients,
         changes=service,
         clock=clock,

@@ -1,6 +1,8 @@
 """The daily CDC sweep: the safety net Intuit recommends behind its webhooks (reference/qbo-api.md "Change
 Data Capture"). Per connected QBO company, once a day:
 
+0. A company whose name variants (domain.name_variants) were never built, or that has a gap (below), has
+   them built first: one listing of its active customers (a read per 1000).
 1. Ask CDC for the customers changed since the company's checkpoint, QBO's LastUpdatedTime of the newest
    change processed so far (the first sweep looks one day back). CDC looks back 30 days at most: a
    checkpoint older than that (a long outage) is moved up to the limit, and the gap is reported.
@@ -24,10 +26,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from customer_sync.domain.name_variants import build_name_variants
 from customer_sync.domain.qbo_changes import QboChangeService
 from customer_sync.errors import ConcurrentModification, QboConnectionBroken
 from customer_sync.observability import logger
-from customer_sync.ports import CdcCheckpoints, Clock, MerchantClients, QboCustomers, RealmDirectory
+from customer_sync.ports import (
+    CdcCheckpoints,
+    Clock,
+    MerchantClients,
+    NameVariantsRepository,
+    QboCustomers,
+    RealmDirectory,
+)
 
 MAX_LOOK_BACK = timedelta(days=30)
 # A margin so a checkpoint right at the limit is not refused by the time QBO reads the request.
@@ -49,6 +59,7 @@ class CompanySweep:
     checkpoint: datetime | None = None
     gap: bool = False  # the checkpoint was older than CDC's 30 days: changes in between may be missed
     incomplete: bool = False  # still full answers after max_rounds: the next run goes on
+    name_variants: int | None = None  # how many the company has, when they were (re)built in this sweep
     error: str | None = None
 
 
@@ -58,6 +69,7 @@ class CdcSweep:
         *,
         realms: RealmDirectory,
         checkpoints: CdcCheckpoints,
+        variants: NameVariantsRepository,
         clients: MerchantClients,
         changes: QboChangeService,
         clock: Clock,
@@ -66,6 +78,7 @@ class CdcSweep:
     ) -> None:
         self._realms = realms
         self._checkpoints = checkpoints
+        self._variants = variants
         self._clients = clients
         self._changes = changes
         self._clock = clock
@@ -98,6 +111,9 @@ class CdcSweep:
         gap = since < earliest
         since = max(since, earliest)
         calls_before = client.calls_made
+        built = None
+        if gap or not self._variants.is_built(realm_id):
+            built = build_name_variants(client, self._variants, realm_id, now=now).variants
         objects = applied = 0
         full = False
         for _ in range(self._max_rounds):
@@ -122,6 +138,7 @@ class CdcSweep:
             checkpoint=since,
             gap=gap,
             incomplete=full,
+            name_variants=built,
         )
 
     def _client(self, merchant_ids: list[str]) -> QboCustomers | None:

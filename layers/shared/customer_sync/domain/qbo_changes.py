@@ -28,19 +28,28 @@ For the merchant whose link claims the QBO customer:
   in one call (domain.sync.service) and its history says it overwrote a QBO edit.
 
 A change of a QBO customer nobody links, of a company nobody is connected to, or while the merchant's QBO
-connection is broken (the CDC sweep catches up after the reconnect) is ignored. Every read is counted in
-the outcome, its history entry and a metric.
+connection is broken (the CDC sweep catches up after the reconnect) changes no link.
+
+Per company, once for all its merchants, the change also keeps the company's **name variants** current
+(domain.name_variants: the customers whose names a person typed differently from their normalized form,
+which the sync's one exact name query cannot find): a CDC object updates them as it is; a customer read
+for a link above is used as read; a deletion, or a merge's merged-away customer, is dropped; and a
+webhook event of a customer nobody links is read once (action `indexed`), when the company's variants are
+built. Our own writes' echoes are not read: we write names normalized, so never a variant.
+
+Every read is counted in the outcome, its history entry and a metric.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from customer_sync.domain.admin.failures import next_attempt
 from customer_sync.domain.drift import detect_drift
+from customer_sync.domain.name_variants import keep_current
 from customer_sync.domain.qbo_values import scrub_changes
 from customer_sync.domain.scrub import scrub_payment_data
 from customer_sync.domain.sync.outcomes import PARK_QBO_CUSTOMER_INACTIVE
@@ -55,6 +64,7 @@ from customer_sync.ports import (
     HistoryRepository,
     LinksRepository,
     MerchantClients,
+    NameVariantsRepository,
     RealmDirectory,
 )
 
@@ -70,6 +80,7 @@ QboChangeAction = Literal[
     "deleted",
     "relinked",  # a merge moved the link to the survivor
     "unlinked",  # a merge into a QBO customer linked to someone else
+    "indexed",  # nobody links it: read once to keep the company's name variants (detail: variant|regular)
 ]
 
 
@@ -81,6 +92,8 @@ class QboChangeOutcome:
     qbo_reads: int = 0
     detail: str | None = None
     redriven: int = 0
+    # The customer as a read showed it (kept for the name variants; never logged).
+    seen: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -96,6 +109,7 @@ class QboChangeService:
         self,
         *,
         realms: RealmDirectory,
+        variants: NameVariantsRepository,
         links: LinksRepository,
         history: HistoryRepository,
         failures: FailuresRepository,
@@ -104,6 +118,7 @@ class QboChangeService:
         clock: Clock,
     ) -> None:
         self._realms = realms
+        self._variants = variants
         self._links = links
         self._history = history
         self._failures = failures
@@ -136,7 +151,64 @@ class QboChangeService:
         merchants = self._realms.merchants_for_realm(change.realm_id)
         if not merchants:
             return [QboChangeOutcome("ignored", detail="company_not_connected")]
-        return [self._for_merchant(merchant_id, change, supplied) for merchant_id in merchants]
+        outcomes = [self._for_merchant(merchant_id, change, supplied) for merchant_id in merchants]
+        indexed = self._keep_name_variants(change, supplied, outcomes, merchants)
+        return outcomes + ([indexed] if indexed is not None else [])
+
+    # -- the company's name variants ---------------------------------------------------------------------
+
+    def _keep_name_variants(
+        self,
+        change: QboChangeMessage,
+        supplied: _Seen | None,
+        outcomes: list[QboChangeOutcome],
+        merchants: list[str],
+    ) -> QboChangeOutcome | None:
+        realm_id, qbo_id = change.realm_id, change.qbo_customer_id
+        if change.change == "merged":
+            if change.deleted_id:
+                self._variants.drop(realm_id, change.deleted_id)  # the survivor keeps its own names
+            return None
+        if supplied is not None:  # a CDC object: as QBO holds it now
+            if supplied.customer is None:
+                self._variants.drop(realm_id, qbo_id)
+            else:
+                keep_current(self._variants, realm_id, supplied.customer)
+            return None
+        if change.change == "deleted" or any(outcome.action == "deleted" for outcome in outcomes):
+            self._variants.drop(realm_id, qbo_id)
+            return None
+        seen = next((outcome.seen for outcome in outcomes if outcome.seen is not None), None)
+        if seen is not None:
+            keep_current(self._variants, realm_id, seen)
+            return None
+        if any(outcome.detail != "not_linked" for outcome in outcomes):
+            return None  # our own echo (never a variant), or a broken connection (the sweep catches up)
+        if not self._variants.is_built(realm_id):
+            return None  # the build lists the company's customers as they are then
+        return self._read_for_name_variants(realm_id, qbo_id, merchants)
+
+    def _read_for_name_variants(
+        self, realm_id: str, qbo_id: str, merchants: list[str]
+    ) -> QboChangeOutcome | None:
+        for merchant_id in merchants:
+            try:
+                qbo = self._clients.qbo(merchant_id)
+                before = qbo.calls_made
+                try:
+                    customer: Mapping[str, Any] | None = qbo.read_customer(qbo_id).raw
+                except QboNotFound:
+                    customer = None
+            except QboConnectionBroken:
+                continue
+            reads = qbo.calls_made - before
+            if customer is None:
+                self._variants.drop(realm_id, qbo_id)
+                return QboChangeOutcome("indexed", merchant_id, qbo_reads=reads, detail="gone")
+            kept = keep_current(self._variants, realm_id, customer)
+            detail = "variant" if kept else "regular"
+            return QboChangeOutcome("indexed", merchant_id, qbo_reads=reads, detail=detail)
+        return None
 
     def _for_merchant(
         self, merchant_id: str, change: QboChangeMessage, supplied: _Seen | None
@@ -167,7 +239,9 @@ class QboChangeService:
         if current is None:
             return self._deleted(link, change, seen.reads)
         if link.qbo_sync_token is not None and str(current.get("SyncToken")) == link.qbo_sync_token:
-            return QboChangeOutcome("echo", merchant_id, paysimple_id, seen.reads, detail="same_sync_token")
+            return QboChangeOutcome(
+                "echo", merchant_id, paysimple_id, seen.reads, detail="same_sync_token", seen=current
+            )
         return self._updated(link, change, current, seen.reads)
 
     def _read(self, link: CustomerLink) -> _Seen:
@@ -226,6 +300,7 @@ class QboChangeService:
             qbo_reads=reads,
             detail=f"drift: {fields}" if fields else None,
             redriven=redriven,
+            seen=current,
         )
 
     def _deleted(self, link: CustomerLink, change: QboChangeMessage, reads: int) -> QboChangeOutcome:

@@ -12,7 +12,7 @@ module of a concern rather than defining a second port for the same thing.
 | ingest | webhook signing keys, the change queue |
 | repositories | links, settings, mappings, OAuth states, history, parked failures |
 | admin | merchant secrets, the QBO connect flow, the DLQ and queue depths, console users, who connected |
-| qbo_side | the QBO webhook's verifier token and queue, realms, CDC checkpoints, keep-alive, revocation |
+| qbo_side | QBO webhook verifier token and queue, realms, CDC checkpoints, name variants, keep-alive |
 """
 
 from customer_sync.ports.admin import (
@@ -42,6 +42,8 @@ from customer_sync.ports.qbo import (
 from customer_sync.ports.qbo_side import (
     CdcCheckpoints,
     MerchantList,
+    NameVariants,
+    NameVariantsRepository,
     QboChangePublisher,
     QboConnectionRefresher,
     QboVerifierToken,
@@ -79,6 +81,8 @@ __all__ = [
     "MerchantCredentialsStore",
     "MerchantList",
     "MerchantLock",
+    "NameVariants",
+    "NameVariantsRepository",
     "OAuthStateRepository",
     "PaySimpleCustomers",
     "QboChangePublisher",

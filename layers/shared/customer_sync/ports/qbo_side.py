@@ -2,17 +2,18 @@
 sweep's checkpoints, and keeping each connection alive (or revoking it).
 
 Adapters: adapters/qbo_webhook_verifier.py (SecretsManagerVerifierToken), adapters/sqs.py
-(SqsQboChangePublisher), adapters/dynamodb_realms.py (DynamoDbRealmDirectory, DynamoDbCdcCheckpoints),
+(SqsQboChangePublisher), adapters/dynamodb_realms.py (DynamoDbRealmDirectory, DynamoDbCdcCheckpoints,
+DynamoDbNameVariants),
 adapters/qbo_revocation.py (IntuitTokenRevocation), adapters/merchant_clients.py (MerchantClientFactory as
 the QboConnectionRefresher).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from customer_sync.models.qbo import QboConnection
@@ -62,6 +63,38 @@ class CdcCheckpoints(Protocol):
 
     def save_checkpoint(self, realm_id: str, at: datetime) -> None:
         """Moves it forward only (a late, slower sweep never moves it back)."""
+        ...
+
+
+@dataclass(frozen=True)
+class NameVariants:
+    """One QBO company's name variants (domain.name_variants), as built at `built_at` and kept since."""
+
+    customers: tuple[Mapping[str, Any], ...]
+    built_at: datetime
+
+
+class NameVariantsRepository(Protocol):
+    """Per QBO company, the customers whose names are typed differently from their normalized form."""
+
+    def load(self, realm_id: str) -> NameVariants | None:
+        """The company's variants, or None when they were never built (or were reset)."""
+        ...
+
+    def is_built(self, realm_id: str) -> bool:
+        """Whether `load` would return the variants (one small read)."""
+        ...
+
+    def put(self, realm_id: str, customer: Mapping[str, Any]) -> None:
+        """Keeps the customer (by its Id) as a variant, replacing what was kept of it."""
+        ...
+
+    def drop(self, realm_id: str, qbo_customer_id: str) -> None:
+        """It is no variant (any more), or it is gone; nothing happens when it was none."""
+        ...
+
+    def replace(self, realm_id: str, customers: Sequence[Mapping[str, Any]], *, built_at: datetime) -> None:
+        """The company's variants are exactly `customers` now, built at `built_at`."""
         ...
 
 

@@ -1,0 +1,103 @@
+"""Name variants: the QBO customers whose names a person typed differently from their normalized form
+(DESIGN.md "Matching", step 2: normalise **both** sides, without reading the whole customer list per
+change).
+
+Why they are kept. The sync looks a batch's new customers up with one exact query (`GivenName IN (..) AND
+FamilyName IN (..)`, domain.sync.name_lookup): QBO compares case-insensitively, so it finds "SMITH" for
+"Smith", but not "O\u2019Brien" (curly; a curly quote cannot even be put in a query), "Sean " (a trailing
+space) or "Mary  Ann" (two spaces). QBO has no OR, so finding those by a stable fragment (`LIKE
+'%Brien%'`, domain.qbo_query) costs one query per name, not per batch. A company's name variants are few
+(the names people typed with a curly quote or a stray space), so customer-sync keeps them, per QBO
+company, in its own table: a batch's lookup is then the one exact query plus the company's variants whose
+normalized names match, and still one metered read.
+
+What is kept: an active customer, not a job, sub-customer or project (never candidates), whose GivenName or
+FamilyName differs from its normalized form (domain.names.normalize_name: trimmed, single spaces, straight
+quotes, no ':'/tab/newline). The whole object as QBO last showed it, card and bank numbers cut, so it is a
+candidate exactly like a query's answer; a stale SyncToken costs the first write one read and a retry
+(5010), as for any other candidate.
+
+How it is kept current (domain.qbo_changes, domain.cdc_sweep):
+- built per company by one listing of its active customers (one read per 1000 customers), the first time
+  the daily sweep sees the company, and again after a CDC gap (more than 30 days without a sweep);
+- every CDC object updates it (no read); a webhook event of a customer nobody links costs one read (a
+  person typed it into QBO); a linked customer's edit is read already, and our own writes' echoes are not
+  read (what we write is normalized, so never a variant); a deletion or a merge drops the merged-away one.
+Until a company's variants are built, the sync looks each new customer up by fragment instead (one query
+per customer), so a variant is never missed for want of the list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from customer_sync.domain.matching import is_job
+from customer_sync.domain.names import name_key, normalize_name
+from customer_sync.domain.scrub import scrub_qbo_json
+from customer_sync.ports import NameVariants, NameVariantsRepository, QboCustomers
+
+# The listing that builds a company's variants: its active customers (QBO's default), all of them.
+ALL_ACTIVE_CUSTOMERS = ""
+
+
+def name_pair_key(given: str | None, family: str | None) -> str:
+    """The normalized, case-folded (GivenName, FamilyName) a variant is looked up by."""
+    return f"{name_key(given)}\x1f{name_key(family)}"
+
+
+def _typed_differently(value: Any) -> bool:
+    return isinstance(value, str) and normalize_name(value) != value
+
+
+def is_name_variant(customer: Mapping[str, Any]) -> bool:
+    """An active customer (not a job) whose GivenName or FamilyName is not in normalized form."""
+    if customer.get("status") == "Deleted" or customer.get("Active", True) is False or is_job(customer):
+        return False
+    return _typed_differently(customer.get("GivenName")) or _typed_differently(customer.get("FamilyName"))
+
+
+def variant_record(customer: Mapping[str, Any]) -> dict[str, Any]:
+    """What is stored of a variant: the object as QBO showed it, card and bank numbers cut."""
+    return dict(scrub_qbo_json(customer))
+
+
+def variants_named(variants: NameVariants, first: str | None, last: str | None) -> list[Mapping[str, Any]]:
+    """The variants whose normalized names are `first` and `last`'s: what an exact query would have
+    returned, had the person typed the names in normalized form."""
+    key = name_pair_key(first, last)
+    return [
+        customer
+        for customer in variants.customers
+        if name_pair_key(customer.get("GivenName"), customer.get("FamilyName")) == key
+    ]
+
+
+def keep_current(variants: NameVariantsRepository, realm_id: str, customer: Mapping[str, Any]) -> bool:
+    """Keeps (or drops) the customer as QBO now shows it; True when it is a variant."""
+    if is_name_variant(customer):
+        variants.put(realm_id, variant_record(customer))
+        return True
+    variants.drop(realm_id, str(customer["Id"]))
+    return False
+
+
+@dataclass(frozen=True)
+class VariantsBuilt:
+    variants: int
+    customers: int
+    qbo_calls: int
+
+
+def build_name_variants(
+    qbo: QboCustomers, variants: NameVariantsRepository, realm_id: str, *, now: datetime
+) -> VariantsBuilt:
+    """Lists the company's active customers (paged, one read per page) and replaces its variants with the
+    ones found. Changes meanwhile are kept by the webhooks and the next sweep, as always."""
+    before = qbo.calls_made
+    customers = [customer.raw for customer in qbo.query_customers(ALL_ACTIVE_CUSTOMERS)]
+    found = [variant_record(customer) for customer in customers if is_name_variant(customer)]
+    variants.replace(realm_id, found, built_at=now)
+    return VariantsBuilt(variants=len(found), customers=len(customers), qbo_calls=qbo.calls_made - before)
