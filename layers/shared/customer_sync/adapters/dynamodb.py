@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -113,6 +113,17 @@ def decode_cursor(cursor: str, *, key_names: Collection[str], fixed: Mapping[str
     ):
         raise InvalidCursor()
     return string_key(**plain)
+
+
+def query_all(client: DynamoDBClient, request: Mapping[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every raw item of a Query, page after page (for partitions known to stay small)."""
+    paged = dict(request)
+    while True:
+        response = client.query(**paged)
+        yield from response.get("Items", [])
+        if "LastEvaluatedKey" not in response:
+            return
+        paged["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 def query_page(

@@ -29,6 +29,7 @@ from customer_sync.adapters.dynamodb import (
     from_item,
     is_condition_failure,
     merchant_pk,
+    query_all,
     string_key,
     to_item,
 )
@@ -112,15 +113,10 @@ class DynamoDbRealmDirectory:
             "ExpressionAttributeValues": to_item({":pk": DIRECTORY_PK, ":prefix": prefix}),
             "ConsistentRead": True,
         }
-        found: list[RealmConnection] = []
-        while True:
-            response = self._table.client.query(**request)
-            for item in response.get("Items", []):
-                values = from_item(item)
-                found.append(RealmConnection(str(values["realm_id"]), str(values["merchant_id"])))
-            if "LastEvaluatedKey" not in response:
-                return found
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return [
+            RealmConnection(str(values["realm_id"]), str(values["merchant_id"]))
+            for values in map(from_item, query_all(self._table.client, request))
+        ]
 
 
 class DynamoDbCdcCheckpoints:
@@ -164,25 +160,21 @@ class DynamoDbNameVariants:
     def _pk(realm_id: str) -> str:
         return f"REALM#{realm_id}#NAMES"
 
-    def load(self, realm_id: str) -> NameVariants | None:
-        request: dict[str, Any] = {
+    def _partition(self, realm_id: str) -> dict[str, Any]:
+        return {
             "TableName": self._table.name,
             "KeyConditionExpression": "pk = :pk",
             "ExpressionAttributeValues": to_item({":pk": self._pk(realm_id)}),
         }
+
+    def load(self, realm_id: str) -> NameVariants | None:
         built_at: datetime | None = None
         customers: list[Mapping[str, Any]] = []
-        while True:
-            response = self._table.client.query(**request)
-            for item in response.get("Items", []):
-                values = from_item(item)
-                if values["sk"] == NAMES_BUILT_SK:
-                    built_at = datetime.fromisoformat(str(values["built_at"]))
-                else:
-                    customers.append(json.loads(str(values["customer"])))
-            if "LastEvaluatedKey" not in response:
-                break
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        for values in map(from_item, query_all(self._table.client, self._partition(realm_id))):
+            if values["sk"] == NAMES_BUILT_SK:
+                built_at = datetime.fromisoformat(str(values["built_at"]))
+            else:
+                customers.append(json.loads(str(values["customer"])))
         if built_at is None:
             return None
         return NameVariants(customers=tuple(customers), built_at=built_at)
@@ -210,23 +202,12 @@ class DynamoDbNameVariants:
     def replace(self, realm_id: str, customers: Sequence[Mapping[str, Any]], *, built_at: datetime) -> None:
         pk = self._pk(realm_id)
         keep = {f"{_NAME_VARIANT_PREFIX}{customer['Id']}" for customer in customers}
-        request: dict[str, Any] = {
-            "TableName": self._table.name,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": to_item({":pk": pk}),
-            "ProjectionExpression": "sk",
-        }
-        stale: list[str] = []
-        while True:
-            response = self._table.client.query(**request)
-            stale += [
-                sk
-                for sk in (str(from_item(item)["sk"]) for item in response.get("Items", []))
-                if sk != NAMES_BUILT_SK and sk not in keep
-            ]
-            if "LastEvaluatedKey" not in response:
-                break
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        request = {**self._partition(realm_id), "ProjectionExpression": "sk"}
+        stale = [
+            sk
+            for sk in (str(from_item(item)["sk"]) for item in query_all(self._table.client, request))
+            if sk != NAMES_BUILT_SK and sk not in keep
+        ]
         writes: list[Any] = [{"DeleteRequest": {"Key": string_key(pk=pk, sk=sk)}} for sk in stale]
         writes += [{"PutRequest": {"Item": self._item(realm_id, customer)}} for customer in customers]
         for start in range(0, len(writes), _BATCH_WRITE_LIMIT):
