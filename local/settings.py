@@ -44,7 +44,8 @@ class LocalStackSettings(BaseSettings):
     # (POST /_local/schedules/<Function>, local/schedules.py).
     schedule_interval_seconds: int = Field(default=600, ge=0)
 
-    # Seconds before a change the sync function did not finish is delivered again (see local/stack.py).
+    # Seconds before the changes of a failed sync invocation (a crash, a timeout) are delivered again; AWS
+    # waits the queue's visibility timeout, 540 s (local/poller.py).
     visibility_timeout_seconds: int = Field(default=5, ge=1, le=360)
     # Concurrent instances of each API function (IngestFunction, AdminFunction).
     api_max_concurrency: int = Field(default=2, ge=1, le=16)

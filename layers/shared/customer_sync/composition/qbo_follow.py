@@ -1,5 +1,6 @@
 """The objects of the functions that follow QBO: QboChangesFunction (webhook changes, behind Powertools
-idempotency) and QboCdcFunction (the daily CDC sweep), both over one QboChangeService."""
+idempotency) and QboCdcFunction (the daily CDC sweep), both over one QboChangeService. Their QBO reads draw
+on the company's request budget at the sync's priority (the admin's interactive calls go first)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from customer_sync.adapters.merchant_clients import MerchantClientFactory, QboRe
 from customer_sync.adapters.secrets import SecretsStore
 from customer_sync.adapters.sqs import SqsChangePublisher
 from customer_sync.composition.cache import built_once
-from customer_sync.composition.shared import build_merchant_clients, build_repositories
+from customer_sync.composition.shared import build_merchant_clients, build_qbo_budget, build_repositories
 from customer_sync.config import QboChangesSettings, QboFollowSettings, load_settings
 from customer_sync.domain.cdc_sweep import CdcSweep
 from customer_sync.domain.qbo_changes import QboChangeService
@@ -28,6 +29,13 @@ from customer_sync.ports import Clock
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+# A QBO change's reads are made once (SQS delivers the change again after a failure, the queue's visibility
+# timeout later) and may wait a second for their turn in the budget, as the sync's do.
+QBO_CHANGES_RETRY = QboRetryPolicy(max_attempts=1, budget_patience_seconds=1.0)
+# The daily sweep has nobody to hand a failure back to until the next day: two tries of a 5xx, and up to
+# 5 s for its turn in a busy company's budget.
+CDC_SWEEP_RETRY = QboRetryPolicy(max_attempts=2, budget_patience_seconds=5.0)
 
 
 @dataclass(frozen=True)
@@ -44,14 +52,15 @@ class QboCdcComponents:
 
 
 def build_qbo_change_service(
-    settings: QboFollowSettings, *, dynamodb: DynamoDBClient, clock: Clock
+    settings: QboFollowSettings, *, dynamodb: DynamoDBClient, clock: Clock, retry: QboRetryPolicy
 ) -> tuple[QboChangeService, MerchantClientFactory]:
     repositories = build_repositories(settings, dynamodb=dynamodb, clock=clock)
     clients = build_merchant_clients(
         settings,
         secrets=SecretsStore(default_max_age_seconds=settings.secrets_cache_seconds),
         clock=clock,
-        retry=QboRetryPolicy(),
+        retry=retry,
+        budget=build_qbo_budget(settings, priority="sync", dynamodb=dynamodb),
         dynamodb=dynamodb,
     )
     service = QboChangeService(
@@ -71,7 +80,9 @@ def build_qbo_change_service(
 def qbo_changes_components() -> QboChangesComponents:
     settings = load_settings(QboChangesSettings)
     dynamodb = aws_client("dynamodb")
-    service, _ = build_qbo_change_service(settings, dynamodb=dynamodb, clock=SystemClock())
+    service, _ = build_qbo_change_service(
+        settings, dynamodb=dynamodb, clock=SystemClock(), retry=QBO_CHANGES_RETRY
+    )
     batch = QboChangesBatch(
         service,
         idempotency_store=DynamoDBPersistenceLayer(
@@ -86,7 +97,9 @@ def qbo_cdc_components() -> QboCdcComponents:
     settings = load_settings(QboFollowSettings)
     dynamodb = aws_client("dynamodb")
     clock = SystemClock()
-    service, clients = build_qbo_change_service(settings, dynamodb=dynamodb, clock=clock)
+    service, clients = build_qbo_change_service(
+        settings, dynamodb=dynamodb, clock=clock, retry=CDC_SWEEP_RETRY
+    )
     sweep = CdcSweep(
         realms=DynamoDbRealmDirectory(settings.settings_table_name, client=dynamodb),
         checkpoints=DynamoDbCdcCheckpoints(settings.settings_table_name, client=dynamodb),

@@ -13,7 +13,7 @@ from customer_sync.adapters.dynamodb_realms import DynamoDbRealmDirectory
 from customer_sync.adapters.merchant_clients import QboRetryPolicy
 from customer_sync.adapters.secrets import SecretsStore
 from customer_sync.composition.cache import built_once
-from customer_sync.composition.shared import build_merchant_clients, build_repositories
+from customer_sync.composition.shared import build_merchant_clients, build_qbo_budget, build_repositories
 from customer_sync.config import QboKeepAliveSettings, load_settings
 from customer_sync.domain.keep_alive import KeepAlive
 
@@ -31,8 +31,15 @@ def qbo_keep_alive_components() -> QboKeepAliveComponents:
     dynamodb = aws_client("dynamodb")
     repositories = build_repositories(settings, dynamodb=dynamodb, clock=clock)
     secrets = SecretsStore(default_max_age_seconds=settings.secrets_cache_seconds)
+    # The keep-alive only refreshes tokens (Intuit's OAuth endpoint, not the metered API): the budget is
+    # there because every QBO client has one, and is never drawn on.
     clients = build_merchant_clients(
-        settings, secrets=secrets, clock=clock, retry=QboRetryPolicy(), dynamodb=dynamodb
+        settings,
+        secrets=secrets,
+        clock=clock,
+        retry=QboRetryPolicy(),
+        budget=build_qbo_budget(settings, priority="sync", dynamodb=dynamodb),
+        dynamodb=dynamodb,
     )
     keep_alive = KeepAlive(
         merchants=repositories.settings,

@@ -5,12 +5,13 @@ module of a concern rather than defining a second port for the same thing.
 | module | ports |
 |---|---|
 | clock | Clock |
-| qbo | QBO customer API, access tokens, token endpoint, refresh lock, connection secret and health |
+| qbo | QBO customer API, request budget, tokens, token endpoint, refresh lock, connection secret, health |
 | secrets | JSON secrets by name |
+| sync_queue | the sync's hand-backs to the change queue and its dead-letter queue |
 | paysimple | PaySimple customer API |
 | merchant_clients | each merchant's PaySimple and QBO clients |
 | ingest | webhook signing keys, the change queue |
-| repositories | links, settings, mappings, OAuth states, history, parked failures |
+| repositories | links, settings, mappings, OAuth states, history, parked failures, sync config and journal |
 | admin | merchant secrets, the QBO connect flow, the DLQ and queue depths, console users, who connected |
 | qbo_side | QBO webhook verifier token and queue, realms, CDC checkpoints, name variants, keep-alive |
 """
@@ -37,6 +38,7 @@ from customer_sync.ports.qbo import (
     MerchantLock,
     QboConnectionSecret,
     QboCustomers,
+    QboRequestBudget,
     TokenEndpoint,
 )
 from customer_sync.ports.qbo_side import (
@@ -58,12 +60,16 @@ from customer_sync.ports.repositories import (
     MappingRepository,
     OAuthStateRepository,
     SettingsRepository,
+    SyncConfigSource,
+    SyncJournal,
 )
 from customer_sync.ports.secrets import SecretStore
+from customer_sync.ports.sync_queue import ChangeHandBacks
 
 __all__ = [
     "AccessTokenSource",
     "CdcCheckpoints",
+    "ChangeHandBacks",
     "ChangePublisher",
     "Clock",
     "ConnectionAudit",
@@ -90,6 +96,7 @@ __all__ = [
     "QboConnectionSecret",
     "QboConnections",
     "QboCustomers",
+    "QboRequestBudget",
     "QboVerifierToken",
     "QueueDepth",
     "QueueStats",
@@ -98,6 +105,8 @@ __all__ = [
     "SecretStore",
     "SettingsRepository",
     "SigningKeys",
+    "SyncConfigSource",
+    "SyncJournal",
     "TokenEndpoint",
     "TokenRevoker",
 ]

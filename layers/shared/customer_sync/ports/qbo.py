@@ -42,6 +42,11 @@ class QboCustomers(Protocol):
     @property
     def calls_made(self) -> int: ...
 
+    def check_budget(self) -> None:
+        """Raises QboBudgetExhausted when this company's request budget is known to be used up for now,
+        without any I/O (ports.QboRequestBudget); nothing is sent either way."""
+        ...
+
     def query_customers(self, where: str, *, include_inactive: bool = False) -> list[QboCustomer]: ...
 
     def query(self, statement: str) -> dict[str, Any]: ...
@@ -65,6 +70,39 @@ class QboCustomers(Protocol):
 
     def customer_changes(self, changed_since: datetime) -> list[dict[str, Any]]:
         """CDC: customers changed since then (full objects; merged-away ones as `{"status": "Deleted"}`)."""
+        ...
+
+
+class QboRequestBudget(Protocol):
+    """The per-realm QBO request budget every invocation shares (domain/qbo_budget.py).
+
+    Adapter: adapters/qbo_budget.py. Each instance draws at one priority (the sync's, or interactive).
+    """
+
+    def take(self, realm_id: str, *, may_wait_seconds: float = 0.0) -> None:
+        """One request to this company, now, or after a wait of at most `may_wait_seconds` for its turn;
+        raises QboBudgetExhausted (with `retry_after`) when there is none. A realm known to be empty for
+        longer than that is refused without any I/O. Only one invocation at a time waits for a company
+        (the others are refused at once, so a poller stays free for other companies' changes)."""
+        ...
+
+    def release(self) -> None:
+        """The invocation is done: another may now wait for the companies this one waited for."""
+        ...
+
+    def check(self, realm_id: str, *, may_wait_seconds: float = 0.0) -> None:
+        """Raises QboBudgetExhausted when this instance already knows the realm has no request left within
+        `may_wait_seconds` (an earlier draw was refused, or QBO throttled it), or, for a caller that would
+        wait, that another invocation is waiting for it; no I/O."""
+        ...
+
+    def pause(self, realm_id: str, at_least_seconds: float | None = None) -> float:
+        """QBO answered 429 for this company: nobody calls it for a while. Returns the seconds paused."""
+        ...
+
+    def wait_in_line(self, realm_id: str, changes: int) -> float:
+        """Changes the budget sent back take their place in the company's waiting line, behind those sent
+        back before them: the seconds until the budget will have served the line up to them."""
         ...
 
 
