@@ -362,6 +362,7 @@ def run_engine_bench(changes: int) -> list[dict[str, Any]]:
     from customer_sync.models.messages import CustomerChangeMessage
     from customer_sync.models.settings import SettingsChanges
     from tests.fakes.merchant_clients import FakeMerchantClients, SettableClock
+    from tests.fakes.qbo_side import InMemoryNameVariants
     from tests.fakes.repositories import (
         InMemoryFailuresRepository,
         InMemoryHistoryRepository,
@@ -378,6 +379,8 @@ def run_engine_bench(changes: int) -> list[dict[str, Any]]:
     settings.update_settings(MERCHANT_ID, SettingsChanges(sync_enabled=True), now=enabled_at)
     clients = FakeMerchantClients()
     paysimple, qbo = clients.add_merchant(MERCHANT_ID)
+    variants = InMemoryNameVariants()  # built (none): one name query per batch, as after the first sweep
+    variants.replace(MERCHANT_ID, qbo.realm_id, [], built_at=enabled_at)
     ports = PortTimer()
     links, history, failures = (
         InMemoryLinksRepository(),
@@ -385,7 +388,7 @@ def run_engine_bench(changes: int) -> list[dict[str, Any]]:
         InMemoryFailuresRepository(),
     )
     service = SyncService(
-        configs=ports.wrap(InMemorySyncConfigs(settings, InMemoryMappingRepository())),
+        configs=ports.wrap(InMemorySyncConfigs(settings, InMemoryMappingRepository(), variants)),
         links=ports.wrap(links),
         history=ports.wrap(history),
         failures=ports.wrap(failures),

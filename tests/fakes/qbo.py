@@ -63,7 +63,8 @@ class _Call:
 
 
 class FakeQboCustomers:
-    def __init__(self) -> None:
+    def __init__(self, realm_id: str = "9130350000000001") -> None:
+        self.realm_id = realm_id
         self.customers: dict[str, dict[str, Any]] = {}
         self._other_names: dict[str, str] = {}  # DisplayName casefold -> vendor/employee id
         self._next_customer_id = 1

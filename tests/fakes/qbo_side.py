@@ -17,7 +17,8 @@ from customer_sync.models.common import iso_utc
 from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.models.qbo import ConnectionState, QboAppCredentials, QboConnection
 from customer_sync.models.qbo_events import QboChangeMessage
-from customer_sync.ports import NameVariants, RealmConnection
+from customer_sync.models.settings import NameVariants
+from customer_sync.ports import RealmConnection
 
 
 class InMemoryRealmDirectory:
@@ -54,35 +55,48 @@ class InMemoryCdcCheckpoints:
 
 
 class InMemoryNameVariants:
-    """Stores copies (JSON round trip, as DynamoDB does), so a caller's later change never leaks in."""
+    """ports.NameVariantsRepository per (merchant, company). Stores copies (JSON round trip, as DynamoDB
+    does), so a caller's later change never leaks in."""
 
     def __init__(self) -> None:
-        self._customers: dict[str, dict[str, str]] = {}
-        self._built_at: dict[str, datetime] = {}
+        self._customers: dict[tuple[str, str], dict[str, str]] = {}
+        self._built_at: dict[tuple[str, str], datetime] = {}
         self.writes = 0
 
-    def load(self, realm_id: str) -> NameVariants | None:
-        built_at = self._built_at.get(realm_id)
+    def load(self, merchant_id: str, realm_id: str) -> NameVariants | None:
+        built_at = self._built_at.get((merchant_id, realm_id))
         if built_at is None:
             return None
-        stored = self._customers.get(realm_id, {})
-        return NameVariants(tuple(json.loads(stored[key]) for key in sorted(stored)), built_at)
+        stored = self._customers.get((merchant_id, realm_id), {})
+        customers = tuple(json.loads(stored[key]) for key in sorted(stored))
+        return NameVariants(realm_id=realm_id, customers=customers, built_at=built_at)
 
-    def is_built(self, realm_id: str) -> bool:
-        return realm_id in self._built_at
+    def built_for(self, merchant_id: str) -> NameVariants | None:
+        """What the merchant's settings read brings the sync (InMemorySyncConfigs): its one built company."""
+        realms = [realm for (merchant, realm) in self._built_at if merchant == merchant_id]
+        return self.load(merchant_id, realms[0]) if realms else None
 
-    def put(self, realm_id: str, customer: Mapping[str, Any]) -> None:
+    def is_built(self, merchant_id: str, realm_id: str) -> bool:
+        return (merchant_id, realm_id) in self._built_at
+
+    def put(self, merchant_id: str, realm_id: str, customer: Mapping[str, Any]) -> None:
         self.writes += 1
-        self._customers.setdefault(realm_id, {})[str(customer["Id"])] = json.dumps(customer)
+        self._customers.setdefault((merchant_id, realm_id), {})[str(customer["Id"])] = json.dumps(customer)
 
-    def drop(self, realm_id: str, qbo_customer_id: str) -> None:
+    def drop(self, merchant_id: str, realm_id: str, qbo_customer_id: str) -> None:
         self.writes += 1
-        self._customers.get(realm_id, {}).pop(qbo_customer_id, None)
+        self._customers.get((merchant_id, realm_id), {}).pop(qbo_customer_id, None)
 
-    def replace(self, realm_id: str, customers: Sequence[Mapping[str, Any]], *, built_at: datetime) -> None:
+    def replace(
+        self, merchant_id: str, realm_id: str, customers: Sequence[Mapping[str, Any]], *, built_at: datetime
+    ) -> None:
         self.writes += 1
-        self._customers[realm_id] = {str(customer["Id"]): json.dumps(customer) for customer in customers}
-        self._built_at[realm_id] = built_at
+        for key in [key for key in self._built_at if key[0] == merchant_id]:  # another company's go
+            del self._built_at[key]
+            self._customers.pop(key, None)
+        stored = {str(customer["Id"]): json.dumps(customer) for customer in customers}
+        self._customers[(merchant_id, realm_id)] = stored
+        self._built_at[(merchant_id, realm_id)] = built_at
 
 
 class RecordingChangePublisher:

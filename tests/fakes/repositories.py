@@ -13,7 +13,7 @@ import binascii
 import json
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from customer_sync.adapters.link_writes import LinkWrites
 from customer_sync.domain.mapping import default_mapping, mapping_in_effect
@@ -27,6 +27,9 @@ from customer_sync.models.links import CustomerLink, LinkStatus, list_order_key,
 from customer_sync.models.mapping import FieldMapping, MappingRow
 from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.models.settings import MerchantSettings, MerchantSyncConfig, OAuthState, SettingsChanges
+
+if TYPE_CHECKING:
+    from tests.fakes.qbo_side import InMemoryNameVariants
 
 T = TypeVar("T")
 
@@ -332,17 +335,26 @@ class InMemoryFailuresRepository(_FailureInjection):
 
 
 class InMemorySyncConfigs:
-    """ports.SyncConfigSource over the in-memory settings and mappings."""
+    """ports.SyncConfigSource over the in-memory settings, mappings and name variants."""
 
-    def __init__(self, settings: InMemorySettingsRepository, mappings: InMemoryMappingRepository) -> None:
+    def __init__(
+        self,
+        settings: InMemorySettingsRepository,
+        mappings: InMemoryMappingRepository,
+        variants: InMemoryNameVariants | None = None,
+    ) -> None:
         self._settings = settings
         self._mappings = mappings
+        self._variants = variants
         self.reads = 0
 
     def sync_config(self, merchant_id: str) -> MerchantSyncConfig:
         self.reads += 1
         saved = tuple(reversed(self._mappings.saved_versions(merchant_id)))
-        return MerchantSyncConfig(settings=self._settings.get_settings(merchant_id), mappings=saved)
+        variants = None if self._variants is None else self._variants.built_for(merchant_id)
+        return MerchantSyncConfig(
+            settings=self._settings.get_settings(merchant_id), mappings=saved, name_variants=variants
+        )
 
 
 class InMemorySyncJournal(_FailureInjection):

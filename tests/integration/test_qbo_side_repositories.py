@@ -15,7 +15,7 @@ from customer_sync.adapters.dynamodb_realms import (
     DynamoDbNameVariants,
     DynamoDbRealmDirectory,
 )
-from customer_sync.adapters.dynamodb_settings import DynamoDbSettingsRepository
+from customer_sync.adapters.dynamodb_settings import DynamoDbSettingsRepository, DynamoDbSyncConfigs
 from customer_sync.ports import (
     CdcCheckpoints,
     MerchantList,
@@ -115,26 +115,49 @@ def _customer(qbo_id: str, family: str, **more: object) -> dict[str, object]:
 
 def test_name_variants_are_none_until_built_and_then_exactly_what_was_kept(stores: Stores) -> None:
     curly, spaced = _customer("7", "O\u2019Brien"), _customer("12", "O'Brien  ")
-    stores.variants.put("r1", curly)  # kept before the first build: not a list to trust yet
-    assert stores.variants.load("r1") is None and not stores.variants.is_built("r1")
-    stores.variants.replace("r1", [curly, spaced], built_at=T0)
-    assert stores.variants.is_built("r1")
-    loaded = stores.variants.load("r1")
+    stores.variants.put("m1", "r1", curly)  # kept before the first build: not a list to trust yet
+    assert stores.variants.load("m1", "r1") is None and not stores.variants.is_built("m1", "r1")
+    stores.variants.replace("m1", "r1", [curly, spaced], built_at=T0)
+    assert stores.variants.is_built("m1", "r1")
+    loaded = stores.variants.load("m1", "r1")
     assert loaded is not None and loaded.built_at == T0
     assert list(loaded.customers) == [spaced, curly]  # by Id, as text; values exactly as kept
-    assert stores.variants.load("r2") is None  # another company's are its own
+    assert stores.variants.load("m1", "r2") is None  # another company's are its own
+    assert stores.variants.load("m2", "r1") is None  # and so are another merchant's
 
 
 def test_a_variant_is_replaced_dropped_and_a_rebuild_forgets_the_rest(stores: Stores) -> None:
-    stores.variants.replace("r1", [_customer("7", "O\u2019Brien"), _customer("8", "Lee ")], built_at=T0)
-    stores.variants.put("r1", _customer("7", "O\u2019Brien", SyncToken="3"))
-    stores.variants.drop("r1", "8")
-    stores.variants.drop("r1", "404")  # never kept: nothing happens
-    loaded = stores.variants.load("r1")
+    stores.variants.replace("m1", "r1", [_customer("7", "O\u2019Brien"), _customer("8", "Lee ")], built_at=T0)
+    stores.variants.put("m1", "r1", _customer("7", "O\u2019Brien", SyncToken="3"))
+    stores.variants.drop("m1", "r1", "8")
+    stores.variants.drop("m1", "r1", "404")  # never kept: nothing happens
+    loaded = stores.variants.load("m1", "r1")
     assert loaded is not None and [(c["Id"], c["SyncToken"]) for c in loaded.customers] == [("7", "3")]
     later = T0 + timedelta(days=40)
     many = [_customer(str(100 + n), f"Name{n} ") for n in range(30)]  # more than one batch write
-    stores.variants.replace("r1", many, built_at=later)
-    rebuilt = stores.variants.load("r1")
+    stores.variants.replace("m1", "r1", many, built_at=later)
+    rebuilt = stores.variants.load("m1", "r1")
     assert rebuilt is not None and rebuilt.built_at == later
     assert sorted(str(c["Id"]) for c in rebuilt.customers) == sorted(str(c["Id"]) for c in many)
+
+
+def test_the_sync_reads_the_variants_of_the_merchants_company_with_its_settings(local_stack: object) -> None:
+    # Given merchant m1 connected to r1, whose variants are built, and merchant m2 with none
+    realms, variants = DynamoDbRealmDirectory("SettingsTable"), DynamoDbNameVariants("SettingsTable")
+    configs = DynamoDbSyncConfigs("SettingsTable")
+    realms.register("m1", "r1")
+    curly = _customer("7", "O\u2019Brien")
+    variants.replace("m1", "r1", [curly], built_at=T0)
+    # When the sync reads each merchant's settings (one Query each)
+    # Then m1's bring its company's variants, and m2's none
+    m1 = configs.sync_config("m1").name_variants
+    assert m1 is not None and (m1.realm_id, list(m1.customers), m1.built_at) == ("r1", [curly], T0)
+    assert configs.sync_config("m2").name_variants is None
+    # And after m1 reconnects to another company, r1's are no longer offered, until r2's are built,
+    # which forgets r1's
+    realms.register("m1", "r2")
+    assert configs.sync_config("m1").name_variants is None
+    variants.replace("m1", "r2", [], built_at=T0 + timedelta(days=1))
+    assert variants.load("m1", "r1") is None
+    m1_now = configs.sync_config("m1").name_variants
+    assert m1_now is not None and (m1_now.realm_id, m1_now.customers) == ("r2", ())

@@ -2,6 +2,11 @@
 people, and jobs and projects QBO returns from customer queries. One row per case, with the QBO calls the
 sync made, read from the emulator's call log.
 
+The company's name variants are built first, as its first daily sweep does (QboCdcFunction's handler): then
+the sync's lookup is its one `IN` query per batch (domain/sync/name_lookup.py), and a name typed with a
+curly quote or stray spaces comes from the variants, at no extra call. Before they are built, each name is
+looked up by its stable fragment (`LIKE`), one query per name.
+
 PaySimple is the source of record: a customer found under a variant of its name is linked, and its first
 write puts the names as PaySimple has them. A job or project is never a candidate: a customer whose only
 namesake is one is created, as if there were no namesake, and the job is never written.
@@ -18,6 +23,15 @@ from tests.support.sync_stack import SyncStack
 
 SEAN = {"FirstName": "Sean", "LastName": "O'Brien"}
 NO_FAILURES: dict[str, list[dict[str, str]]] = {"batchItemFailures": []}
+
+
+def build_name_variants(stack: SyncStack) -> int:
+    """The company's first daily sweep, which builds its name variants; how many."""
+    return int(stack.sweep_qbo()["name_variants"])
+
+
+def name_queries(stack: SyncStack) -> list[str]:
+    return [str(call["query"].get("query", "")) for call in stack.qbo_calls() if call["operation"] == "query"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,8 @@ def test_a_name_as_typed_in_qbo_is_matched_and_jobs_never_are(sync_stack: SyncSt
         )
     else:
         typed = sync_stack.seed_qbo_customer(**case.in_qbo)
+    # And the company's name variants built by its first sweep (a variant, or none)
+    build_name_variants(sync_stack)
     sync_stack.clear_qbo_calls()
     # When PaySimple's "Sean O'Brien" is saved
     customer_id = sync_stack.save_customer(**SEAN)
@@ -96,6 +112,8 @@ def test_a_name_as_typed_in_qbo_is_matched_and_jobs_never_are(sync_stack: SyncSt
     assert link.status == "linked"
     assert sync_stack.qbo_operations() == case.qbo_calls
     assert sync_stack.history(customer_id)[0].qbo_calls == len(case.qbo_calls)
+    # And the name lookup was the batch's one exact query: the variant came from our own table
+    assert name_queries(sync_stack)[0].startswith("SELECT * FROM Customer WHERE GivenName IN ('Sean')")
     if case.outcome == "linked":
         assert (link.reason, link.qbo_customer_id) == ("name", typed["Id"])
         linked = sync_stack.qbo_customer(typed["Id"])
@@ -107,3 +125,52 @@ def test_a_name_as_typed_in_qbo_is_matched_and_jobs_never_are(sync_stack: SyncSt
         assert created["Job"] is False
         # And the job or project was never written
         assert sync_stack.qbo_customer(typed["Id"])["SyncToken"] == typed["SyncToken"]
+
+
+def test_a_batch_of_new_customers_typed_every_way_in_qbo_costs_one_name_query(sync_stack: SyncStack) -> None:
+    # Given QBO customers people typed: a curly quote, stray spaces, capitals; and a job namesake
+    stack = sync_stack
+    curly = stack.seed_qbo_customer(
+        DisplayName="Sean O\u2019Brien", GivenName="Sean", FamilyName="O\u2019Brien"
+    )
+    spaced = stack.seed_qbo_customer(DisplayName="Mary  Ann Lee", GivenName="Mary  Ann ", FamilyName="Lee")
+    capitals = stack.seed_qbo_customer(DisplayName="KIM FOX", GivenName="KIM", FamilyName="FOX")
+    parent = stack.seed_qbo_customer(DisplayName="Acme Builders")
+    stack.qbo.seed_job(
+        stack.realm_id, parent["Id"], DisplayName="Bo Ray job", GivenName="Bo", FamilyName="Ray"
+    )
+    assert build_name_variants(stack) == 2
+    stack.clear_qbo_calls()
+    # When one SQS batch brings the four PaySimple customers
+    people = [("Sean", "O'Brien"), ("Mary Ann", "Lee"), ("Kim", "Fox"), ("Bo", "Ray")]
+    ids = [stack.save_customer(FirstName=first, LastName=last) for first, last in people]
+    response = stack.deliver(
+        *(stack.message(customer_id, event_type="customer_created") for customer_id in ids)
+    )
+    assert response == NO_FAILURES
+    # Then one name query served the batch: three linked (their names written as PaySimple has them), Bo
+    # created (his only namesake is a job)
+    assert stack.qbo_operations().count("query") == 1
+    assert sorted(stack.qbo_operations()) == ["create", "query", "update", "update", "update"]
+    linked = [stack.link(customer_id).qbo_customer_id for customer_id in ids[:3]]
+    assert linked == [curly["Id"], spaced["Id"], capitals["Id"]]
+    assert stack.link(ids[3]).reason == "created"
+
+
+def test_before_the_variants_are_built_each_new_name_is_looked_up_by_its_fragment(
+    sync_stack: SyncStack,
+) -> None:
+    # Given a curly "Sean O\u2019Brien" in QBO, and no sweep yet (the company was just connected)
+    curly = sync_stack.seed_qbo_customer(
+        DisplayName="Sean O\u2019Brien", GivenName="Sean", FamilyName="O\u2019Brien"
+    )
+    sync_stack.clear_qbo_calls()
+    # When PaySimple's Sean O'Brien is saved
+    customer_id = sync_stack.save_customer(**SEAN)
+    assert sync_stack.sync(customer_id, event_type="customer_created") == NO_FAILURES
+    # Then one LIKE query by the stable fragment found him: never a second customer
+    assert name_queries(sync_stack) == [
+        "SELECT * FROM Customer WHERE GivenName LIKE '%Sean%' AND FamilyName LIKE '%Brien%' "
+        "STARTPOSITION 1 MAXRESULTS 1000"
+    ]
+    assert sync_stack.link(customer_id).qbo_customer_id == curly["Id"]

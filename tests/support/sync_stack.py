@@ -41,6 +41,7 @@ from emulators.paysimple.control import PaySimpleEmulatorControl
 from emulators.paysimple.server import PaySimpleEmulator
 from emulators.qbo.control import QboEmulatorControl
 from emulators.qbo.server import QboEmulator
+from functions.qbo_cdc.app import lambda_handler as cdc_handler
 from functions.sync.app import lambda_handler
 from local.bootstrap import LocalStack
 from tests.fakes.tokens import FixedTokens
@@ -112,6 +113,13 @@ class SyncStack:
 
     def sync(self, customer_id: int, **kwargs: Any) -> dict[str, Any]:
         return self.deliver(self.message(customer_id, **kwargs))
+
+    def sweep_qbo(self) -> dict[str, Any]:
+        """The daily CDC sweep (QboCdcFunction's real handler); what it did for this stack's company. Its
+        first run builds the company's name variants (domain.name_variants)."""
+        result = cdc_handler({}, LambdaContextStub(function_name="QboCdcFunction"))
+        [company] = [entry for entry in result["companies"] if entry["realm_id"] == self.realm_id]
+        return dict(company)
 
     # -- QBO ---------------------------------------------------------------------------------------------
 

@@ -112,8 +112,10 @@ def sweep(
 ) -> CdcSweep:
     if variants is None:  # built already, as after the first sweep
         variants = InMemoryNameVariants()
-        for realm in ("r1", "r2"):
-            variants.replace(realm, [], built_at=NOW - timedelta(days=3))
+        for connection in realms.connections():
+            variants.replace(
+                connection.merchant_id, connection.realm_id, [], built_at=NOW - timedelta(days=3)
+            )
     return CdcSweep(
         realms=realms,
         checkpoints=checkpoints,
@@ -175,7 +177,7 @@ def test_a_company_without_name_variants_has_them_built_first_and_a_gap_builds_t
         Clients({"m1": cdc}), realms, checkpoints, RecordingChanges(), variants=variants
     ).sweep_all(lambda: 600.0)
     # Then one listing built them (the curly one only) before the CDC call: 2 calls in all
-    built = variants.load("r1")
+    built = variants.load("m1", "r1")
     assert built is not None and list(built.customers) == [curly] and built.built_at == NOW
     assert (first.name_variants, first.qbo_calls, cdc.calls_made) == (1, 2, 2)
     # And the next sweep lists nothing again

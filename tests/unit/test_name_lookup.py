@@ -1,10 +1,18 @@
-"""One QBO name query for a batch's new customers (domain/sync/name_lookup.py)."""
+"""One QBO name query for a batch's new customers, with the company's name variants
+(domain/sync/name_lookup.py)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from customer_sync.domain.sync.name_lookup import CandidatePool, look_up_names, name_lookup_conditions
 from customer_sync.models.paysimple import PaySimpleCustomer
+from customer_sync.models.settings import NameVariants
 from tests.fakes.qbo import FakeQboCustomers
+
+BUILT = datetime(2026, 11, 25, tzinfo=UTC)
+REALM = "9130350000000001"
+NO_VARIANTS = NameVariants(realm_id=REALM, built_at=BUILT)
 
 
 def customer(first: str, last: str, customer_id: int = 1) -> PaySimpleCustomer:
@@ -48,7 +56,49 @@ def test_the_lookup_is_one_query_for_the_whole_batch():
     qbo = FakeQboCustomers()
     qbo.seed_customer(GivenName="Bo", FamilyName="Lee", DisplayName="Bo Lee")
     # When the batch's names are looked up
-    pool = look_up_names(qbo, [customer("Ann", "Lee"), customer("Bo", "Lee"), customer("Cy", "Ode")])
+    batch = [customer("Ann", "Lee"), customer("Bo", "Lee"), customer("Cy", "Ode")]
+    pool = look_up_names(qbo, batch, NO_VARIANTS)
     # Then one query was made and Bo Lee is a candidate
     assert qbo.operations() == ["query"]
     assert [raw["DisplayName"] for raw in pool.candidates_for(customer("Bo", "Lee"))] == ["Bo Lee"]
+
+
+def test_names_a_person_typed_differently_come_from_the_companys_variants_with_no_more_queries():
+    # Given QBO holding a curly "Sean O\u2019Brien" (which no IN query finds) and a plain "Bo Lee", and the
+    # company's variants holding the curly one as it was when kept
+    qbo = FakeQboCustomers()
+    curly = qbo.seed_customer(GivenName="Sean", FamilyName="O\u2019Brien", DisplayName="Sean O\u2019Brien")
+    qbo.seed_customer(GivenName="Bo", FamilyName="Lee", DisplayName="Bo Lee")
+    stranger = {"Id": "77", "GivenName": "Kim ", "FamilyName": "Fox"}  # another name: not the batch's
+    variants = NameVariants(realm_id=REALM, customers=({**curly, "SyncToken": "0"}, stranger), built_at=BUILT)
+    # When a batch with Sean O'Brien and Bo Lee is looked up
+    batch = [customer("Sean", "O'Brien"), customer("Bo", "Lee", 2)]
+    pool = look_up_names(qbo, batch, variants)
+    # Then one query, and each finds its own: Sean the kept variant, Bo the query's answer
+    assert qbo.operations() == ["query"]
+    assert [raw["Id"] for raw in pool.candidates_for(batch[0])] == [curly["Id"]]
+    assert [raw["DisplayName"] for raw in pool.candidates_for(batch[1])] == ["Bo Lee"]
+    assert pool.candidates_for(customer("Kim", "Fox")) == []  # only the batch's names are taken
+
+
+def test_what_qbo_returns_replaces_what_was_kept_of_the_same_customer():
+    qbo = FakeQboCustomers()
+    typed = qbo.seed_customer(GivenName="Ann", FamilyName="Lee", DisplayName="Ann Lee")  # fixed since
+    kept = {**typed, "FamilyName": "Lee ", "SyncToken": "old"}
+    pool = look_up_names(
+        qbo, [customer("Ann", "Lee")], NameVariants(realm_id=REALM, customers=(kept,), built_at=BUILT)
+    )
+    [candidate] = pool.candidates_for(customer("Ann", "Lee"))
+    assert candidate["SyncToken"] == typed["SyncToken"]
+
+
+def test_before_the_variants_are_built_each_name_is_looked_up_by_its_fragment():
+    # Given the curly customer, and the company's variants not built yet
+    qbo = FakeQboCustomers()
+    curly = qbo.seed_customer(GivenName="Sean", FamilyName="O\u2019Brien", DisplayName="Sean O\u2019Brien")
+    batch = [customer("Sean", "O'Brien"), customer("Bo", "Lee", 2), customer("SEAN", "o'brien ", 3)]
+    # When the batch is looked up
+    pool = look_up_names(qbo, batch, None)
+    # Then one (LIKE) query per distinct name (the two Seans are one), and Sean is found
+    assert qbo.operations() == ["query", "query"]
+    assert [raw["Id"] for raw in pool.candidates_for(batch[0])] == [curly["Id"]]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from customer_sync.domain.name_variants import is_name_variant, variant_record, variants_named
-from customer_sync.ports import NameVariants
+from customer_sync.models.settings import NameVariants
 
 SEAN = {"Id": "7", "GivenName": "Sean", "FamilyName": "O'Brien", "Active": True}
 
@@ -47,7 +47,9 @@ def test_variants_are_found_by_both_names_normalized_and_case_folded() -> None:
     curly = {**SEAN, "FamilyName": "O\u2019Brien"}
     spaced = {**SEAN, "Id": "8", "GivenName": "SEAN  "}
     other = {**SEAN, "Id": "9", "GivenName": "Shaun ", "FamilyName": "O\u2019Brien"}
-    variants = NameVariants((curly, spaced, other), datetime(2026, 11, 25, tzinfo=UTC))
+    variants = NameVariants(
+        realm_id="r1", customers=(curly, spaced, other), built_at=datetime(2026, 11, 25, tzinfo=UTC)
+    )
     assert [c["Id"] for c in variants_named(variants, "Sean", "O'Brien")] == ["7", "8"]
     assert [c["Id"] for c in variants_named(variants, "sean", "o\u2019brien ")] == ["7", "8"]
     assert variants_named(variants, "Sean", "Brien") == []

@@ -270,13 +270,13 @@ CURLY = {"GivenName": "Sean", "FamilyName": "O\u2019Brien", "DisplayName": "Sean
 
 
 def kept(world: World) -> list[str]:
-    variants = world.variants.load(REALM)
+    variants = world.variants.load(MERCHANT, REALM)
     assert variants is not None
     return [str(customer["Id"]) for customer in variants.customers]
 
 
 def test_a_customer_a_person_typed_into_qbo_is_read_once_and_kept_as_a_name_variant(world: World) -> None:
-    world.variants.replace(REALM, [], built_at=NOW)
+    world.variants.replace(MERCHANT, REALM, [], built_at=NOW)
     typed = world.qbo.seed_customer(**CURLY)["Id"]
     [ignored, indexed] = world.service.process(change(typed, "created"))
     assert (ignored.action, ignored.detail) == ("ignored", "not_linked")
@@ -293,11 +293,11 @@ def test_before_the_variants_are_built_a_customer_nobody_links_costs_no_read(wor
     typed = world.qbo.seed_customer(**CURLY)["Id"]
     [outcome] = world.service.process(change(typed, "created"))
     assert (outcome.action, outcome.qbo_reads) == ("ignored", 0)
-    assert world.qbo.operations() == [] and world.variants.load(REALM) is None
+    assert world.qbo.operations() == [] and world.variants.load(MERCHANT, REALM) is None
 
 
 def test_our_own_echo_is_not_read_for_the_variants_and_a_persons_edit_uses_the_one_read(world: World) -> None:
-    world.variants.replace(REALM, [], built_at=NOW)
+    world.variants.replace(MERCHANT, REALM, [], built_at=NOW)
     _, qbo_id = world.linked()
     [outcome] = world.service.process(change(qbo_id, at=NOW))
     assert (outcome.action, world.qbo.operations()) == ("echo", [])
@@ -309,7 +309,7 @@ def test_our_own_echo_is_not_read_for_the_variants_and_a_persons_edit_uses_the_o
 
 def test_deleted_merged_away_and_inactive_customers_are_dropped(world: World) -> None:
     ids = [world.qbo.seed_customer(**{**CURLY, "DisplayName": f"Sean O'Brien {n}"})["Id"] for n in range(3)]
-    world.variants.replace(REALM, [world.qbo.customers[qbo_id] for qbo_id in ids], built_at=NOW)
+    world.variants.replace(MERCHANT, REALM, [world.qbo.customers[qbo_id] for qbo_id in ids], built_at=NOW)
     world.service.process(change(ids[0], "deleted"))
     world.service.process(change("999", "merged", deleted_id=ids[1]))
     world.qbo.edit(ids[2], Active=False)
@@ -321,7 +321,7 @@ def test_deleted_merged_away_and_inactive_customers_are_dropped(world: World) ->
 
 
 def test_a_cdc_object_keeps_the_variants_without_a_read(world: World) -> None:
-    world.variants.replace(REALM, [], built_at=NOW)
+    world.variants.replace(MERCHANT, REALM, [], built_at=NOW)
     typed = world.qbo.seed_customer(**CURLY)
     world.service.observe(REALM, {**typed, "MetaData": {"LastUpdatedTime": NOW.isoformat()}})
     assert kept(world) == [typed["Id"]]

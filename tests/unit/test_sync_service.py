@@ -33,6 +33,7 @@ from customer_sync.models.settings import SettingsChanges
 from tests.fakes.merchant_clients import FakeMerchantClients, SettableClock
 from tests.fakes.paysimple import FakePaySimpleCustomers
 from tests.fakes.qbo import FakeQboCustomers, stale_object
+from tests.fakes.qbo_side import InMemoryNameVariants
 from tests.fakes.repositories import (
     InMemoryFailuresRepository,
     InMemoryHistoryRepository,
@@ -78,6 +79,7 @@ class Harness:
     paysimple: FakePaySimpleCustomers
     qbo: FakeQboCustomers
     clock: SettableClock
+    variants: InMemoryNameVariants
 
     _event_ids = itertools.count(1)
 
@@ -127,7 +129,9 @@ def build_harness(links: InMemoryLinksRepository | None = None, *, enabled: bool
         settings.update_settings(MERCHANT, SettingsChanges(sync_enabled=True), now=ENABLED_AT)
     clock.at = ENABLED_AT + timedelta(hours=1)
     journal = InMemorySyncJournal(links=links, history=history, failures=failures, settings=settings)
-    configs = InMemorySyncConfigs(settings, mappings)
+    variants = InMemoryNameVariants()  # the company's name variants, built (none) by its first sweep
+    variants.replace(MERCHANT, qbo.realm_id, [], built_at=ENABLED_AT)
+    configs = InMemorySyncConfigs(settings, mappings, variants)
     service = SyncService(
         configs=configs,
         links=links,
@@ -150,6 +154,7 @@ def build_harness(links: InMemoryLinksRepository | None = None, *, enabled: bool
         paysimple,
         qbo,
         clock,
+        variants,
     )
 
 

@@ -124,7 +124,9 @@ def test_the_first_sweep_builds_the_companys_name_variants_and_cdc_keeps_them(qb
     # Then one listing of the active customers found the two variants, before the CDC call
     assert stack.qbo_operations() == ["query", "cdc"]
     assert swept["name_variants"] == 2
-    variants = DynamoDbNameVariants(stack.env["SETTINGS_TABLE_NAME"]).load(qbo_side.realm_id)
+    variants = DynamoDbNameVariants(stack.env["SETTINGS_TABLE_NAME"]).load(
+        qbo_side.stack.merchant_id, qbo_side.realm_id
+    )
     assert variants is not None
     assert sorted(customer["Id"] for customer in variants.customers) == sorted([curly["Id"], spaced["Id"]])
     # When a person fixes the space and the next sweep sees it (no webhook reaches us)
@@ -133,5 +135,7 @@ def test_the_first_sweep_builds_the_companys_name_variants_and_cdc_keeps_them(qb
     again = company(qbo_side.run_cdc_sweep(), qbo_side.realm_id)
     # Then no listing again: the CDC object dropped it, without a read
     assert stack.qbo_operations() == ["cdc"] and again["name_variants"] is None
-    variants = DynamoDbNameVariants(stack.env["SETTINGS_TABLE_NAME"]).load(qbo_side.realm_id)
+    variants = DynamoDbNameVariants(stack.env["SETTINGS_TABLE_NAME"]).load(
+        qbo_side.stack.merchant_id, qbo_side.realm_id
+    )
     assert variants is not None and [customer["Id"] for customer in variants.customers] == [curly["Id"]]

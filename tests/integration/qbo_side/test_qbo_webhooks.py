@@ -327,5 +327,7 @@ def test_a_customer_a_person_types_into_qbo_is_read_once_and_kept_as_a_name_vari
     qbo_side.deliver_and_apply()
     # Then each event cost one read (nobody links them), and the curly one is kept
     assert qbo_reads(qbo_side) == 2
-    variants = DynamoDbNameVariants(stack.env["SETTINGS_TABLE_NAME"]).load(qbo_side.realm_id)
+    variants = DynamoDbNameVariants(stack.env["SETTINGS_TABLE_NAME"]).load(
+        qbo_side.stack.merchant_id, qbo_side.realm_id
+    )
     assert variants is not None and [customer["Id"] for customer in variants.customers] == [typed["Id"]]

@@ -9,16 +9,17 @@ Items:
 - `MERCHANT#<m>` / `QBO_REALM`: `realm_id` — the merchant's own entry, so a reconnect to another company
   removes the old one;
 - `REALM#<realm>` / `CDC`: `checkpoint` (ISO UTC), only ever moved forward;
-- `REALM#<realm>#NAMES` / `CUSTOMER#<id>`: `customer` (JSON), one name variant (domain.name_variants), and
-  `REALM#<realm>#NAMES` / `BUILT`: `built_at`, so the sync reads a company's variants, and whether they were
-  built, with one query of one partition.
+- `MERCHANT#<m>` / `NAMES#<realm>#CUSTOMER#<id>`: `customer` (JSON), one name variant of the merchant's
+  company (domain.name_variants), and `MERCHANT#<m>` / `NAMES#<realm>#BUILT`: `built_at`. In the merchant's
+  partition, between its mappings and its settings, so the sync's one settings query
+  (adapters/dynamodb_settings.py DynamoDbSyncConfigs) reads them too: the variants cost the sync no call.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,8 @@ from customer_sync.adapters.dynamodb import (
     to_item,
 )
 from customer_sync.models.common import iso_utc
-from customer_sync.ports import NameVariants, RealmConnection
+from customer_sync.models.settings import NameVariants
+from customer_sync.ports import RealmConnection
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -42,6 +44,8 @@ if TYPE_CHECKING:
 DIRECTORY_PK = "QBO_REALMS"
 MERCHANT_REALM_SK = "QBO_REALM"
 CDC_SK = "CDC"
+# Between MAPPING# and PROFILE, so DynamoDbSyncConfigs's one query of the merchant's settings reads them.
+NAMES_SK_PREFIX = "NAMES#"
 NAMES_BUILT_SK = "BUILT"
 _NAME_VARIANT_PREFIX = "CUSTOMER#"
 _BATCH_WRITE_LIMIT = 25
@@ -150,72 +154,100 @@ class DynamoDbCdcCheckpoints:
                 raise
 
 
+def _names_prefix(realm_id: str | None = None) -> str:
+    return NAMES_SK_PREFIX if realm_id is None else f"{NAMES_SK_PREFIX}{realm_id}#"
+
+
+def _variant_sk(realm_id: str, qbo_customer_id: str) -> str:
+    return f"{_names_prefix(realm_id)}{_NAME_VARIANT_PREFIX}{qbo_customer_id}"
+
+
+def _built_sk(realm_id: str) -> str:
+    return f"{_names_prefix(realm_id)}{NAMES_BUILT_SK}"
+
+
+def name_variants_from_items(items: Iterable[Mapping[str, Any]], realm_id: str) -> NameVariants | None:
+    """The company's variants among a merchant's items (plain values), or None when never built. Shared
+    with DynamoDbSyncConfigs, which reads them with the settings."""
+    built_at: datetime | None = None
+    customers: list[dict[str, Any]] = []
+    for values in items:
+        sk = str(values["sk"])
+        if sk == _built_sk(realm_id):
+            built_at = datetime.fromisoformat(str(values["built_at"]))
+        elif sk.startswith(_names_prefix(realm_id)):
+            customers.append(json.loads(str(values["customer"])))
+    if built_at is None:
+        return None
+    return NameVariants(realm_id=realm_id, customers=tuple(customers), built_at=built_at)
+
+
 class DynamoDbNameVariants:
-    """Implements ports.NameVariantsRepository."""
+    """Implements ports.NameVariantsRepository in the merchant's partition, where the sync's settings
+    query (DynamoDbSyncConfigs) reads them too."""
 
     def __init__(self, table_name: str, *, client: DynamoDBClient | None = None) -> None:
         self._table = DynamoDbTable(table_name, client=client)
 
-    @staticmethod
-    def _pk(realm_id: str) -> str:
-        return f"REALM#{realm_id}#NAMES"
-
-    def _partition(self, realm_id: str) -> dict[str, Any]:
-        return {
+    def _names(self, merchant_id: str, realm_id: str | None = None, *, only_keys: bool = False) -> Any:
+        request: dict[str, Any] = {
             "TableName": self._table.name,
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": to_item({":pk": self._pk(realm_id)}),
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": to_item(
+                {":pk": merchant_pk(merchant_id), ":prefix": _names_prefix(realm_id)}
+            ),
+            "ConsistentRead": True,
         }
+        if only_keys:
+            request["ProjectionExpression"] = "sk"
+        return map(from_item, query_all(self._table.client, request))
 
-    def load(self, realm_id: str) -> NameVariants | None:
-        built_at: datetime | None = None
-        customers: list[Mapping[str, Any]] = []
-        for values in map(from_item, query_all(self._table.client, self._partition(realm_id))):
-            if values["sk"] == NAMES_BUILT_SK:
-                built_at = datetime.fromisoformat(str(values["built_at"]))
-            else:
-                customers.append(json.loads(str(values["customer"])))
-        if built_at is None:
-            return None
-        return NameVariants(customers=tuple(customers), built_at=built_at)
+    def load(self, merchant_id: str, realm_id: str) -> NameVariants | None:
+        return name_variants_from_items(self._names(merchant_id, realm_id), realm_id)
 
-    def is_built(self, realm_id: str) -> bool:
-        key = string_key(pk=self._pk(realm_id), sk=NAMES_BUILT_SK)
+    def is_built(self, merchant_id: str, realm_id: str) -> bool:
+        key = string_key(pk=merchant_pk(merchant_id), sk=_built_sk(realm_id))
         return "Item" in self._table.client.get_item(TableName=self._table.name, Key=key)
 
-    def _item(self, realm_id: str, customer: Mapping[str, Any]) -> dict[str, Any]:
+    def _item(self, merchant_id: str, realm_id: str, customer: Mapping[str, Any]) -> dict[str, Any]:
         return to_item(
             {
-                "pk": self._pk(realm_id),
-                "sk": f"{_NAME_VARIANT_PREFIX}{customer['Id']}",
+                "pk": merchant_pk(merchant_id),
+                "sk": _variant_sk(realm_id, str(customer["Id"])),
                 "customer": json.dumps(customer, sort_keys=True, separators=(",", ":")),
             }
         )
 
-    def put(self, realm_id: str, customer: Mapping[str, Any]) -> None:
-        self._table.client.put_item(TableName=self._table.name, Item=self._item(realm_id, customer))
+    def put(self, merchant_id: str, realm_id: str, customer: Mapping[str, Any]) -> None:
+        self._table.client.put_item(
+            TableName=self._table.name, Item=self._item(merchant_id, realm_id, customer)
+        )
 
-    def drop(self, realm_id: str, qbo_customer_id: str) -> None:
-        key = string_key(pk=self._pk(realm_id), sk=f"{_NAME_VARIANT_PREFIX}{qbo_customer_id}")
+    def drop(self, merchant_id: str, realm_id: str, qbo_customer_id: str) -> None:
+        key = string_key(pk=merchant_pk(merchant_id), sk=_variant_sk(realm_id, qbo_customer_id))
         self._table.client.delete_item(TableName=self._table.name, Key=key)
 
-    def replace(self, realm_id: str, customers: Sequence[Mapping[str, Any]], *, built_at: datetime) -> None:
-        pk = self._pk(realm_id)
-        keep = {f"{_NAME_VARIANT_PREFIX}{customer['Id']}" for customer in customers}
-        request = {**self._partition(realm_id), "ProjectionExpression": "sk"}
+    def replace(
+        self, merchant_id: str, realm_id: str, customers: Sequence[Mapping[str, Any]], *, built_at: datetime
+    ) -> None:
+        pk = merchant_pk(merchant_id)
+        keep = {_variant_sk(realm_id, str(customer["Id"])) for customer in customers}
+        # Everything kept under NAMES#: this company's stale variants and any other company's (a reconnect).
         stale = [
             sk
-            for sk in (str(from_item(item)["sk"]) for item in query_all(self._table.client, request))
-            if sk != NAMES_BUILT_SK and sk not in keep
+            for sk in (str(values["sk"]) for values in self._names(merchant_id, only_keys=True))
+            if sk not in keep
         ]
         writes: list[Any] = [{"DeleteRequest": {"Key": string_key(pk=pk, sk=sk)}} for sk in stale]
-        writes += [{"PutRequest": {"Item": self._item(realm_id, customer)}} for customer in customers]
+        writes += [
+            {"PutRequest": {"Item": self._item(merchant_id, realm_id, customer)}} for customer in customers
+        ]
         for start in range(0, len(writes), _BATCH_WRITE_LIMIT):
             self._batch_write(writes[start : start + _BATCH_WRITE_LIMIT])
         # Last: until the variants are all there, the sync goes on looking names up one by one.
         self._table.client.put_item(
             TableName=self._table.name,
-            Item=to_item({"pk": pk, "sk": NAMES_BUILT_SK, "built_at": iso_utc(built_at)}),
+            Item=to_item({"pk": pk, "sk": _built_sk(realm_id), "built_at": iso_utc(built_at)}),
         )
 
     def _batch_write(self, writes: list[Any]) -> None:

@@ -24,8 +24,14 @@ from customer_sync.adapters.dynamodb import (
     from_item,
     is_condition_failure,
     merchant_pk,
+    query_all,
     string_key,
     to_item,
+)
+from customer_sync.adapters.dynamodb_realms import (
+    MERCHANT_REALM_SK,
+    NAMES_SK_PREFIX,
+    name_variants_from_items,
 )
 from customer_sync.domain.mapping import default_mapping, mapping_in_effect
 from customer_sync.errors import ConcurrentModification
@@ -215,9 +221,10 @@ class DynamoDbMappingRepository:
 
 
 class DynamoDbSyncConfigs:
-    """ports.SyncConfigSource: a merchant's settings and mapping versions in one Query. In the merchant's
-    partition the sort keys `MAPPING#...` < `PROFILE` < `SETTINGS` sit next to each other, so one key
-    range reads them all (and the profile, a few bytes) and nothing else."""
+    """ports.SyncConfigSource: a merchant's settings, mapping versions and name variants in one Query. In
+    the merchant's partition the sort keys `MAPPING#...` < `NAMES#...` < `PROFILE` < `QBO_REALM` <
+    `SETTINGS` sit next to each other, so one key range reads them all (and the profile, a few bytes) and
+    nothing else. Only the variants of the company the merchant is connected to (`QBO_REALM`) count."""
 
     def __init__(self, table_name: str, *, client: DynamoDBClient | None = None) -> None:
         self._table = DynamoDbTable(table_name, client=client)
@@ -234,17 +241,20 @@ class DynamoDbSyncConfigs:
         }
         settings = MerchantSettings()
         mappings: list[FieldMapping] = []
-        while True:
-            response = self._table.client.query(**request)
-            for item in response.get("Items", []):
-                values = from_item(item)
-                if values["sk"] == SETTINGS_SK:
-                    settings = _settings_from_values(values)
-                elif str(values["sk"]).startswith(MAPPING_SK_PREFIX):
-                    mappings.append(_mapping_from_item(values))
-            if "LastEvaluatedKey" not in response:
-                return MerchantSyncConfig(settings=settings, mappings=tuple(mappings))
-            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        names: list[dict[str, Any]] = []
+        realm_id: str | None = None
+        for values in map(from_item, query_all(self._table.client, request)):
+            sk = str(values["sk"])
+            if sk == SETTINGS_SK:
+                settings = _settings_from_values(values)
+            elif sk == MERCHANT_REALM_SK:
+                realm_id = str(values["realm_id"])
+            elif sk.startswith(MAPPING_SK_PREFIX):
+                mappings.append(_mapping_from_item(values))
+            elif sk.startswith(NAMES_SK_PREFIX):
+                names.append(values)
+        variants = None if realm_id is None else name_variants_from_items(names, realm_id)
+        return MerchantSyncConfig(settings=settings, mappings=tuple(mappings), name_variants=variants)
 
 
 class DynamoDbOAuthStateRepository:

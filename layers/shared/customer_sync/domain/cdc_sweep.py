@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from customer_sync.domain.name_variants import build_name_variants
+from customer_sync.domain.name_variants import build_name_variants, variants_built
 from customer_sync.domain.qbo_changes import QboChangeService
 from customer_sync.errors import ConcurrentModification, QboConnectionBroken
 from customer_sync.observability import logger
@@ -112,8 +112,8 @@ class CdcSweep:
         since = max(since, earliest)
         calls_before = client.calls_made
         built = None
-        if gap or not self._variants.is_built(realm_id):
-            built = build_name_variants(client, self._variants, realm_id, now=now).variants
+        if gap or not variants_built(self._variants, merchant_ids, realm_id):
+            built = build_name_variants(client, self._variants, merchant_ids, realm_id, now=now).variants
         objects = applied = 0
         full = False
         for _ in range(self._max_rounds):

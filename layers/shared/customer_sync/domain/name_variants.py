@@ -8,7 +8,8 @@ FamilyName IN (..)`, domain.sync.name_lookup): QBO compares case-insensitively, 
 space) or "Mary  Ann" (two spaces). QBO has no OR, so finding those by a stable fragment (`LIKE
 '%Brien%'`, domain.qbo_query) costs one query per name, not per batch. A company's name variants are few
 (the names people typed with a curly quote or a stray space), so customer-sync keeps them, per QBO
-company, in its own table: a batch's lookup is then the one exact query plus the company's variants whose
+company, in its own table, with each merchant connected to it (read with the merchant's settings, so at
+no extra call): a batch's lookup is then the one exact query plus the company's variants whose
 normalized names match, and still one metered read.
 
 What is kept: an active customer, not a job, sub-customer or project (never candidates), whose GivenName or
@@ -29,7 +30,7 @@ per customer), so a variant is never missed for want of the list.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,7 +38,8 @@ from typing import Any
 from customer_sync.domain.matching import is_job
 from customer_sync.domain.names import name_key, normalize_name
 from customer_sync.domain.scrub import scrub_qbo_json
-from customer_sync.ports import NameVariants, NameVariantsRepository, QboCustomers
+from customer_sync.models.settings import NameVariants
+from customer_sync.ports import NameVariantsRepository, QboCustomers
 
 # The listing that builds a company's variants: its active customers (QBO's default), all of them.
 ALL_ACTIVE_CUSTOMERS = ""
@@ -75,13 +77,31 @@ def variants_named(variants: NameVariants, first: str | None, last: str | None) 
     ]
 
 
-def keep_current(variants: NameVariantsRepository, realm_id: str, customer: Mapping[str, Any]) -> bool:
-    """Keeps (or drops) the customer as QBO now shows it; True when it is a variant."""
-    if is_name_variant(customer):
-        variants.put(realm_id, variant_record(customer))
-        return True
-    variants.drop(realm_id, str(customer["Id"]))
-    return False
+def keep_current(
+    variants: NameVariantsRepository, merchant_ids: Sequence[str], realm_id: str, customer: Mapping[str, Any]
+) -> bool:
+    """Keeps (or drops) the customer as QBO now shows it, for each merchant connected to the company; True
+    when it is a variant."""
+    variant = is_name_variant(customer)
+    for merchant_id in merchant_ids:
+        if variant:
+            variants.put(merchant_id, realm_id, variant_record(customer))
+        else:
+            variants.drop(merchant_id, realm_id, str(customer["Id"]))
+    return variant
+
+
+def drop_variant(
+    variants: NameVariantsRepository, merchant_ids: Sequence[str], realm_id: str, qbo_customer_id: str
+) -> None:
+    """The customer is gone (deleted, merged away): no merchant of the company keeps it."""
+    for merchant_id in merchant_ids:
+        variants.drop(merchant_id, realm_id, qbo_customer_id)
+
+
+def variants_built(variants: NameVariantsRepository, merchant_ids: Sequence[str], realm_id: str) -> bool:
+    """Whether every merchant connected to the company has its variants (else they are (re)built)."""
+    return all(variants.is_built(merchant_id, realm_id) for merchant_id in merchant_ids)
 
 
 @dataclass(frozen=True)
@@ -92,12 +112,19 @@ class VariantsBuilt:
 
 
 def build_name_variants(
-    qbo: QboCustomers, variants: NameVariantsRepository, realm_id: str, *, now: datetime
+    qbo: QboCustomers,
+    variants: NameVariantsRepository,
+    merchant_ids: Sequence[str],
+    realm_id: str,
+    *,
+    now: datetime,
 ) -> VariantsBuilt:
-    """Lists the company's active customers (paged, one read per page) and replaces its variants with the
-    ones found. Changes meanwhile are kept by the webhooks and the next sweep, as always."""
+    """Lists the company's active customers (paged, one read per page) and replaces each connected
+    merchant's variants with the ones found. Changes meanwhile are kept by the webhooks and the next
+    sweep, as always."""
     before = qbo.calls_made
     customers = [customer.raw for customer in qbo.query_customers(ALL_ACTIVE_CUSTOMERS)]
     found = [variant_record(customer) for customer in customers if is_name_variant(customer)]
-    variants.replace(realm_id, found, built_at=now)
+    for merchant_id in merchant_ids:
+        variants.replace(merchant_id, realm_id, found, built_at=now)
     return VariantsBuilt(variants=len(found), customers=len(customers), qbo_calls=qbo.calls_made - before)

@@ -49,7 +49,7 @@ from typing import Any, Literal
 
 from customer_sync.domain.admin.failures import next_attempt
 from customer_sync.domain.drift import detect_drift
-from customer_sync.domain.name_variants import keep_current
+from customer_sync.domain.name_variants import drop_variant, keep_current, variants_built
 from customer_sync.domain.qbo_values import scrub_changes
 from customer_sync.domain.scrub import scrub_payment_data
 from customer_sync.domain.sync.outcomes import PARK_QBO_CUSTOMER_INACTIVE
@@ -166,25 +166,25 @@ class QboChangeService:
     ) -> QboChangeOutcome | None:
         realm_id, qbo_id = change.realm_id, change.qbo_customer_id
         if change.change == "merged":
-            if change.deleted_id:
-                self._variants.drop(realm_id, change.deleted_id)  # the survivor keeps its own names
+            if change.deleted_id:  # the survivor keeps its own names
+                drop_variant(self._variants, merchants, realm_id, change.deleted_id)
             return None
         if supplied is not None:  # a CDC object: as QBO holds it now
             if supplied.customer is None:
-                self._variants.drop(realm_id, qbo_id)
+                drop_variant(self._variants, merchants, realm_id, qbo_id)
             else:
-                keep_current(self._variants, realm_id, supplied.customer)
+                keep_current(self._variants, merchants, realm_id, supplied.customer)
             return None
         if change.change == "deleted" or any(outcome.action == "deleted" for outcome in outcomes):
-            self._variants.drop(realm_id, qbo_id)
+            drop_variant(self._variants, merchants, realm_id, qbo_id)
             return None
         seen = next((outcome.seen for outcome in outcomes if outcome.seen is not None), None)
         if seen is not None:
-            keep_current(self._variants, realm_id, seen)
+            keep_current(self._variants, merchants, realm_id, seen)
             return None
         if any(outcome.detail != "not_linked" for outcome in outcomes):
             return None  # our own echo (never a variant), or a broken connection (the sweep catches up)
-        if not self._variants.is_built(realm_id):
+        if not variants_built(self._variants, merchants, realm_id):
             return None  # the build lists the company's customers as they are then
         return self._read_for_name_variants(realm_id, qbo_id, merchants)
 
@@ -203,9 +203,9 @@ class QboChangeService:
                 continue
             reads = qbo.calls_made - before
             if customer is None:
-                self._variants.drop(realm_id, qbo_id)
+                drop_variant(self._variants, merchants, realm_id, qbo_id)
                 return QboChangeOutcome("indexed", merchant_id, qbo_reads=reads, detail="gone")
-            kept = keep_current(self._variants, realm_id, customer)
+            kept = keep_current(self._variants, merchants, realm_id, customer)
             detail = "variant" if kept else "regular"
             return QboChangeOutcome("indexed", merchant_id, qbo_reads=reads, detail=detail)
         return None

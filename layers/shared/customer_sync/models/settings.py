@@ -76,14 +76,27 @@ class MerchantSettings(BaseModel):
         return self.collision_suffix.format(first=first_name, last=last_name, id=paysimple_customer_id)
 
 
+class NameVariants(BaseModel):
+    """The name variants (domain.name_variants) of the QBO company `realm_id`, as a merchant connected to
+    it keeps them: built at `built_at` and kept current since."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    realm_id: str
+    customers: tuple[dict[str, Any], ...] = ()
+    built_at: UtcDatetime
+
+
 class MerchantSyncConfig(BaseModel):
-    """What the sync reads of a merchant once per batch: its settings and every saved mapping version,
-    newest first (domain.mapping.mapping_in_effect picks the one a change was saved under)."""
+    """What the sync reads of a merchant once per batch: its settings, every saved mapping version, newest
+    first (domain.mapping.mapping_in_effect picks the one a change was saved under), and the name variants
+    of the QBO company it is connected to (None until they are built)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     settings: MerchantSettings
     mappings: tuple[FieldMapping, ...] = ()
+    name_variants: NameVariants | None = None
 
 
 class SettingsChanges(BaseModel):

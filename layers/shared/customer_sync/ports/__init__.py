@@ -44,7 +44,6 @@ from customer_sync.ports.qbo import (
 from customer_sync.ports.qbo_side import (
     CdcCheckpoints,
     MerchantList,
-    NameVariants,
     NameVariantsRepository,
     QboChangePublisher,
     QboConnectionRefresher,
@@ -87,7 +86,6 @@ __all__ = [
     "MerchantCredentialsStore",
     "MerchantList",
     "MerchantLock",
-    "NameVariants",
     "NameVariantsRepository",
     "OAuthStateRepository",
     "PaySimpleCustomers",

@@ -39,6 +39,8 @@ class AccessTokenSource(Protocol):
 class QboCustomers(Protocol):
     """The QBO Customer API of one realm."""
 
+    realm_id: str
+
     @property
     def calls_made(self) -> int: ...
 

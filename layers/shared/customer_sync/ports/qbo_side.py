@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from customer_sync.models.settings import NameVariants
+
 if TYPE_CHECKING:
     from customer_sync.models.qbo import QboConnection
     from customer_sync.models.qbo_events import QboChangeMessage
@@ -66,35 +68,33 @@ class CdcCheckpoints(Protocol):
         ...
 
 
-@dataclass(frozen=True)
-class NameVariants:
-    """One QBO company's name variants (domain.name_variants), as built at `built_at` and kept since."""
-
-    customers: tuple[Mapping[str, Any], ...]
-    built_at: datetime
-
-
 class NameVariantsRepository(Protocol):
-    """Per QBO company, the customers whose names are typed differently from their normalized form."""
+    """Per merchant, the customers of its QBO company whose names are typed differently from their
+    normalized form. Kept with the merchant (not the company) so the sync reads them with its settings
+    (ports.SyncConfigSource, MerchantSyncConfig.name_variants), at no extra call; a company serving several
+    merchants keeps a copy for each."""
 
-    def load(self, realm_id: str) -> NameVariants | None:
-        """The company's variants, or None when they were never built (or were reset)."""
+    def load(self, merchant_id: str, realm_id: str) -> NameVariants | None:
+        """The company's variants as the merchant keeps them, or None when never built (or reset)."""
         ...
 
-    def is_built(self, realm_id: str) -> bool:
+    def is_built(self, merchant_id: str, realm_id: str) -> bool:
         """Whether `load` would return the variants (one small read)."""
         ...
 
-    def put(self, realm_id: str, customer: Mapping[str, Any]) -> None:
+    def put(self, merchant_id: str, realm_id: str, customer: Mapping[str, Any]) -> None:
         """Keeps the customer (by its Id) as a variant, replacing what was kept of it."""
         ...
 
-    def drop(self, realm_id: str, qbo_customer_id: str) -> None:
+    def drop(self, merchant_id: str, realm_id: str, qbo_customer_id: str) -> None:
         """It is no variant (any more), or it is gone; nothing happens when it was none."""
         ...
 
-    def replace(self, realm_id: str, customers: Sequence[Mapping[str, Any]], *, built_at: datetime) -> None:
-        """The company's variants are exactly `customers` now, built at `built_at`."""
+    def replace(
+        self, merchant_id: str, realm_id: str, customers: Sequence[Mapping[str, Any]], *, built_at: datetime
+    ) -> None:
+        """The company's variants are exactly `customers` now, built at `built_at`; what the merchant kept
+        of any other company goes."""
         ...
 
 

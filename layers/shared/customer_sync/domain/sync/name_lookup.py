@@ -10,9 +10,23 @@ The pool stays true to QBO while the batch goes on: every customer the batch its
 put in it, so a later customer of the same batch sees what an earlier one created, as it would have seen it
 with a query of its own.
 
-Names are compared as domain.names.name_key compares them (normalized, case-folded), which is also how
-decide_match checks what a query returned. Metered reads: one query per realm per batch (more only when
-QBO pages a very large answer).
+Names are compared as domain.names.name_key compares them (normalized, case-folded), on both sides, which
+is also how decide_match checks what a query returned.
+
+Names as people typed them in QBO. `IN` compares exactly (QBO ignores case only), so it cannot find the
+"O\u2019Brien" (curly), "Sean " (trailing space) or "Mary  Ann" a person typed for PaySimple's "O'Brien",
+"Sean", "Mary Ann"; and without OR, a query that could (`LIKE '%Brien%'`, domain.qbo_query) finds one name
+per query. So the pool also holds the company's **name variants** whose normalized names are the batch's
+(domain.name_variants: the few customers typed that way, kept by the CDC sweep and the QBO webhooks, and
+read with the merchant's settings: no extra call, no QBO read). What QBO's query returns replaces what was
+kept of the same customer (it is newer). Until the company's variants are first built (its first daily
+sweep), each distinct name of the batch is looked up by its stable fragment instead, one query per name,
+so no variant is missed meanwhile.
+
+Jobs, sub-customers and projects come back from customer queries too; decide_match never takes them.
+
+Metered reads: one query per realm per batch (more only when QBO pages a very large answer, or, before the
+company's name variants are built, one per distinct new name).
 """
 
 from __future__ import annotations
@@ -20,9 +34,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from customer_sync.domain.name_variants import variants_named
 from customer_sync.domain.names import name_key, normalize_name
-from customer_sync.domain.qbo_query import all_of, is_in
+from customer_sync.domain.qbo_query import all_of, candidate_conditions, is_in
 from customer_sync.models.paysimple import PaySimpleCustomer
+from customer_sync.models.settings import NameVariants
 from customer_sync.ports import QboCustomers
 
 
@@ -57,9 +73,29 @@ class CandidatePool:
         ]
 
 
-def look_up_names(qbo: QboCustomers, customers: Sequence[PaySimpleCustomer]) -> CandidatePool:
-    """One query (paged if QBO must) for the active customers that may match any of `customers`."""
+def look_up_names(
+    qbo: QboCustomers, customers: Sequence[PaySimpleCustomer], variants: NameVariants | None
+) -> CandidatePool:
+    """The active customers that may match any of `customers`: one query (paged if QBO must) and the
+    company's name variants of those names; before the variants are built, one fragment query per name."""
     if not customers:
         return CandidatePool()
-    found = qbo.query_customers(name_lookup_conditions(customers))
-    return CandidatePool(customer.raw for customer in found)
+    if variants is None:
+        return CandidatePool(_by_fragment(qbo, customers))
+    pool = CandidatePool(
+        kept
+        for customer in customers
+        for kept in variants_named(variants, customer.FirstName, customer.LastName)
+    )
+    for found in qbo.query_customers(name_lookup_conditions(customers)):
+        pool.remember(found.raw)
+    return pool
+
+
+def _by_fragment(qbo: QboCustomers, customers: Sequence[PaySimpleCustomer]) -> list[Mapping[str, Any]]:
+    names = {(name_key(c.FirstName), name_key(c.LastName)): c for c in customers}
+    return [
+        found.raw
+        for customer in names.values()
+        for found in qbo.query_customers(candidate_conditions(customer.FirstName, customer.LastName))
+    ]

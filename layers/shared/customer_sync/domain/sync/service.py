@@ -480,13 +480,19 @@ class SyncService:
 
     def _candidate_pool(self, run: SyncRun, batch: ChangeBatch, source: SyncSource) -> CandidatePool:
         """The batch's QBO candidates for this merchant: one name query for this change's customer and the
-        batch's later new customers of the merchant (domain.sync.name_lookup), made the first time one is
-        needed. New customers that query shows to match nobody get their create intent right away."""
+        batch's later new customers of the merchant, with the company's name variants of those names
+        (domain.sync.name_lookup), made the first time one is needed. New customers that lookup shows to
+        match nobody get their create intent right away."""
         pool = batch.candidate_pool(run.merchant_id)
         if pool is not None:
             return pool
         ahead = self._new_customers_ahead(run, batch)
-        pool = look_up_names(run.qbo(), [source.customer, *(later.customer for _, later in ahead)])
+        qbo = run.qbo()
+        customers = [source.customer, *(later.customer for _, later in ahead)]
+        variants = batch.config(run.merchant_id).name_variants
+        if variants is not None and variants.realm_id != qbo.realm_id:
+            variants = None  # kept for the company the merchant was connected to before: look up by fragment
+        pool = look_up_names(qbo, customers, variants)
         batch.keep_candidate_pool(run.merchant_id, pool)
         self._save_intents_ahead(run, batch, source, ahead, pool)
         return pool
