@@ -72,6 +72,7 @@ def serve_api_request(state: EmulatorState, request: Request) -> Reply:
             status=reply.status,
             requestid=requestid,
             replayed=replayed,
+            at=state.clock(),
         )
     )
     return reply

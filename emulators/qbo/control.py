@@ -52,7 +52,8 @@ class QboEmulatorControl:
         return found
 
     def calls(self, realm_id: str) -> list[JsonObject]:
-        """The call log: {"method", "path", "query", "operation", "status", "requestid", "replayed"}."""
+        """The call log: {"at", "method", "path", "query", "operation", "status", "requestid", "replayed"}
+        (`at`: the emulator's clock, epoch seconds, when the call was answered)."""
         found: list[JsonObject] = self._json("GET", f"/_emulator/realms/{realm_id}/calls")["calls"]
         return found
 
@@ -81,6 +82,27 @@ class QboEmulatorControl:
             "latency_ms": latency_ms,
         }
         self._send("POST", "/_emulator/faults", rule)
+
+    def clear_faults(self) -> None:
+        """Drop every injected fault that has not been used up (e.g. an outage of `count=10**9` ends)."""
+        self._send("DELETE", "/_emulator/faults")
+
+    def set_rate_limits(
+        self,
+        *,
+        per_minute: int | None = 500,
+        per_second: int | None = 10,
+        batches_per_minute: int | None = 40,
+    ) -> JsonObject:
+        """Enforce QBO's per-realm limits (its own by default; None lifts one) from now on."""
+        body = {"per_minute": per_minute, "per_second": per_second, "batches_per_minute": batches_per_minute}
+        return self._json("PUT", "/_emulator/rate-limits", body)
+
+    def lift_rate_limits(self) -> None:
+        self._send("PUT", "/_emulator/rate-limits", {"enabled": False})
+
+    def rate_limits(self) -> JsonObject:
+        return self._json("GET", "/_emulator/rate-limits")
 
     def set_latency(self, latency_ms: int) -> None:
         self._send("PUT", "/_emulator/latency", {"latency_ms": latency_ms})

@@ -1,6 +1,12 @@
 """The emulator's own control API under /_emulator/ (JSON): seed data, read state, inject faults.
 
 Not part of QBO: no auth, not metered, not in the call log.
+
+`PUT /_emulator/rate-limits` switches QBO's per-realm limits on or off while the emulator runs:
+`{"enabled": true}` enforces QBO's own (500 requests a minute, 10 a second, 40 batch requests a minute);
+`{"per_minute": 30}` enforces a lower one (fields left out keep QBO's value, `null` lifts one limit);
+`{"enabled": false}` lifts them all. Every realm's meter starts empty. Over a limit the API answers 429
+with QBO's XML body (emulators/qbo/faults.py), whatever the Accept header asked for.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from werkzeug.wrappers import Request
 
 from emulators.qbo.faults import QboFault
 from emulators.qbo.replies import Reply, empty_reply, json_reply
-from emulators.qbo.store import EmulatorState, FaultRule
+from emulators.qbo.store import EmulatorState, FaultRule, RateLimits
 
 _KINDS = {"customers": "Customer", "vendors": "Vendor", "employees": "Employee"}
 _REALM = "/_emulator/realms/<realm_id>"
@@ -31,6 +37,9 @@ CONTROL_ROUTES = Map(
         Rule(f"{_REALM}/revoke-refresh-tokens", methods=["POST"], endpoint="revoke_refresh_tokens"),
         Rule(f"{_REALM}/authorization-codes", methods=["POST"], endpoint="authorization_code"),
         Rule("/_emulator/faults", methods=["POST"], endpoint="inject_fault"),
+        Rule("/_emulator/faults", methods=["DELETE"], endpoint="clear_faults"),
+        Rule("/_emulator/rate-limits", methods=["GET"], endpoint="rate_limits"),
+        Rule("/_emulator/rate-limits", methods=["PUT"], endpoint="set_rate_limits"),
         Rule("/_emulator/latency", methods=["PUT"], endpoint="set_latency"),
         Rule("/_emulator/consent-realm", methods=["PUT"], endpoint="set_consent_realm"),
         Rule("/_emulator/reset", methods=["POST"], endpoint="reset"),
@@ -128,6 +137,58 @@ def _inject_fault(
     return empty_reply()
 
 
+def _clear_faults(
+    state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request
+) -> Reply:
+    state.clear_faults()
+    return empty_reply()
+
+
+def _limits_json(limits: RateLimits) -> dict[str, Any]:
+    return {
+        "per_minute": limits.per_minute,
+        "per_second": limits.per_second,
+        "batches_per_minute": limits.batches_per_minute,
+    }
+
+
+def _optional_limit(body: dict[str, Any], name: str, qbo_value: int | None) -> int | None:
+    if name not in body:
+        return qbo_value
+    value = body[name]
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer or null")
+    return value
+
+
+def _rate_limits(
+    state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request
+) -> Reply:
+    return json_reply(200, _limits_json(state.rate_limits))
+
+
+def _set_rate_limits(
+    state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request
+) -> Reply:
+    enabled = body.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ValueError("enabled must be true or false")
+    qbo = RateLimits()
+    limits = (
+        RateLimits(
+            per_minute=_optional_limit(body, "per_minute", qbo.per_minute),
+            per_second=_optional_limit(body, "per_second", qbo.per_second),
+            batches_per_minute=_optional_limit(body, "batches_per_minute", qbo.batches_per_minute),
+        )
+        if enabled
+        else RateLimits(None, None, None)
+    )
+    state.set_rate_limits(limits)
+    return json_reply(200, _limits_json(limits))
+
+
 def _set_latency(
     state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request
 ) -> Reply:
@@ -157,6 +218,9 @@ _HANDLERS: dict[str, Handler] = {
     "revoke_refresh_tokens": _revoke_refresh_tokens,
     "authorization_code": _authorization_code,
     "inject_fault": _inject_fault,
+    "clear_faults": _clear_faults,
+    "rate_limits": _rate_limits,
+    "set_rate_limits": _set_rate_limits,
     "set_latency": _set_latency,
     "set_consent_realm": _set_consent_realm,
     "reset": _reset,

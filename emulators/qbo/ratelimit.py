@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict, deque
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from emulators.qbo.store import RateLimits
 
 
 class SlidingWindow:
@@ -22,36 +26,30 @@ class SlidingWindow:
     def admit(self, key: str, now: float, cost: int = 1) -> None:
         self._admitted[key].extend([now] * cost)
 
-    def clear(self) -> None:
-        self._admitted.clear()
-
 
 class RealmMeter:
     """QBO's per-realm limits: requests per minute, per second, and batch requests per minute.
 
     The per-minute limit meters every batch item like a call; the per-second limit counts HTTP requests (a
     batch of 30 could never pass a 10/s limit otherwise, yet QBO allows 30 items). Only admitted requests are
-    counted: a throttled retry does not push the window further out.
+    counted: a throttled retry does not push the window further out. A limit that is None is not enforced.
     """
 
-    def __init__(self, per_minute: int, per_second: int | None, batches_per_minute: int) -> None:
-        self._per_minute = SlidingWindow(per_minute, 60.0)
-        self._per_second = SlidingWindow(per_second, 1.0) if per_second is not None else None
-        self._batches = SlidingWindow(batches_per_minute, 60.0)
+    def __init__(self, limits: RateLimits) -> None:
+        self.limits = limits
+        self._per_minute = SlidingWindow(limits.per_minute, 60.0) if limits.per_minute is not None else None
+        self._per_second = SlidingWindow(limits.per_second, 1.0) if limits.per_second is not None else None
+        self._batches = (
+            SlidingWindow(limits.batches_per_minute, 60.0) if limits.batches_per_minute is not None else None
+        )
 
     def admit(self, realm_id: str, now: float, cost: int, is_batch: bool) -> bool:
-        charges: list[tuple[SlidingWindow, int]] = [(self._per_minute, cost)]
-        if self._per_second is not None:
-            charges.append((self._per_second, 1))
+        charges: list[tuple[SlidingWindow | None, int]] = [(self._per_minute, cost), (self._per_second, 1)]
         if is_batch:
             charges.append((self._batches, 1))
-        if not all(window.fits(realm_id, now, units) for window, units in charges):
+        metered = [(window, units) for window, units in charges if window is not None]
+        if not all(window.fits(realm_id, now, units) for window, units in metered):
             return False
-        for window, units in charges:
+        for window, units in metered:
             window.admit(realm_id, now, units)
         return True
-
-    def clear(self) -> None:
-        for window in (self._per_minute, self._per_second, self._batches):
-            if window is not None:
-                window.clear()

@@ -92,6 +92,15 @@ class FaultRule:
 
 
 @dataclass(frozen=True)
+class RateLimits:
+    """QBO's per-realm limits as the emulator enforces them; None turns one off."""
+
+    per_minute: int | None = 500
+    per_second: int | None = 10
+    batches_per_minute: int | None = 40
+
+
+@dataclass(frozen=True)
 class CallRecord:
     realm_id: str
     method: str
@@ -101,9 +110,11 @@ class CallRecord:
     status: int
     requestid: str | None
     replayed: bool
+    at: float = 0.0  # the emulator clock when the call was answered
 
     def as_json(self) -> JsonObject:
         return {
+            "at": self.at,
             "method": self.method,
             "path": self.path,
             "query": self.query,
@@ -131,9 +142,11 @@ class EmulatorState:
         self._calls: list[CallRecord] = []
         self._faults: list[FaultRule] = []
         self._meter = RealmMeter(
-            self.settings.rate_limit_per_minute,
-            self.settings.rate_limit_per_second,
-            self.settings.batch_rate_limit_per_minute,
+            RateLimits(
+                self.settings.rate_limit_per_minute,
+                self.settings.rate_limit_per_second,
+                self.settings.batch_rate_limit_per_minute,
+            )
         )
         self.latency_ms = 0
         self.consent_realm_id = DEMO_REALM_ID
@@ -369,6 +382,11 @@ class EmulatorState:
         with self.lock:
             self._faults.append(rule)
 
+    def clear_faults(self) -> None:
+        """Drop every injected fault (an outage ends)."""
+        with self.lock:
+            self._faults = []
+
     def take_fault(self, realm_id: str | None, operation: str) -> FaultRule | None:
         """The first rule matching the call, used up by one; None when the call should proceed."""
         with self.lock:
@@ -382,6 +400,16 @@ class EmulatorState:
     def admit(self, realm_id: str, cost: int, is_batch: bool) -> bool:
         with self.lock:
             return self._meter.admit(realm_id, self.clock(), cost, is_batch)
+
+    @property
+    def rate_limits(self) -> RateLimits:
+        with self.lock:
+            return self._meter.limits
+
+    def set_rate_limits(self, limits: RateLimits) -> None:
+        """Enforce these limits from now on, with every realm's meter starting empty."""
+        with self.lock:
+            self._meter = RealmMeter(limits)
 
     def stored_reply(self, realm_id: str, requestid: str) -> Reply | None:
         with self.lock:

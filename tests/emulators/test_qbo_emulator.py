@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from emulators.qbo.control import QboEmulatorControl
+from emulators.qbo.faults import THROTTLE_XML
 from emulators.qbo.server import QboEmulator
 
 CLIENT_ID = "emulator-client-id"
@@ -113,10 +114,14 @@ def control(emulator: QboEmulator) -> QboEmulatorControl:
     return QboEmulatorControl(emulator.base_url)
 
 
-@pytest.fixture
-def company(emulator: QboEmulator, control: QboEmulatorControl) -> Company:
+def new_company(emulator: QboEmulator, control: QboEmulatorControl) -> Company:
     grant = control.create_realm()
     return Company(emulator.base_url, grant["realm_id"], grant["access_token"], grant["refresh_token"])
+
+
+@pytest.fixture
+def company(emulator: QboEmulator, control: QboEmulatorControl) -> Company:
+    return new_company(emulator, control)
 
 
 # --- DisplayName uniqueness and ids ---------------------------------------------------------------------
@@ -792,6 +797,82 @@ def test_over_ten_requests_in_one_second_qbo_answers_429_until_the_second_passes
         assert statuses == [200] * 10 + [429]
         clock.now += 1.01
         assert company.query("SELECT * FROM Customer").status_code == 200
+
+
+def test_rate_limits_switched_on_through_the_control_api_throttle_like_qbo() -> None:
+    # Given a company whose emulator runs without limits, and a clock standing still
+    clock = FrozenClock()
+    with QboEmulator(clock=clock, rate_limit_per_minute=10_000, rate_limit_per_second=None) as emulator:
+        control = QboEmulatorControl(emulator.base_url)
+        company = new_company(emulator, control)
+        unlimited = [company.query("SELECT * FROM Customer").status_code for _ in range(12)]
+        # When QBO's own limits are switched on through the control API
+        limits = control.set_rate_limits()
+        clock.now += 1.01
+        statuses = [company.query("SELECT * FROM Customer") for _ in range(11)]
+    # Then the burst that passed before is cut at 10 a second, the 429 in QBO's XML shape
+    assert unlimited == [200] * 12
+    assert limits == {"per_minute": 500, "per_second": 10, "batches_per_minute": 40}
+    assert [response.status_code for response in statuses] == [200] * 10 + [429]
+    assert statuses[-1].headers["Content-Type"].startswith("application/xml")
+    assert statuses[-1].text == THROTTLE_XML
+
+
+def test_a_lower_per_minute_limit_set_at_run_time_holds_until_lifted() -> None:
+    # Given QBO limited to 3 requests a minute through the control API
+    clock = FakeClock()
+    with QboEmulator(clock=clock) as emulator:
+        control = QboEmulatorControl(emulator.base_url)
+        company = new_company(emulator, control)
+        control.set_rate_limits(per_minute=3)
+        limited = [company.query("SELECT * FROM Customer").status_code for _ in range(4)]
+        # When the limits are lifted
+        control.lift_rate_limits()
+        lifted = [company.query("SELECT * FROM Customer").status_code for _ in range(20)]
+        read_back = control.rate_limits()
+    # Then the fourth call was throttled, and nothing is once they are lifted
+    assert limited == [200, 200, 200, 429]
+    assert lifted == [200] * 20
+    assert read_back == {"per_minute": None, "per_second": None, "batches_per_minute": None}
+
+
+@pytest.mark.parametrize(
+    "body", [{"per_minute": 0}, {"per_second": "ten"}, {"enabled": "yes"}, {"per_minute": True}]
+)
+def test_a_malformed_rate_limit_request_is_refused_and_changes_nothing(body: dict[str, Any]) -> None:
+    with QboEmulator() as emulator:
+        response = requests.put(f"{emulator.base_url}/_emulator/rate-limits", json=body, timeout=10)
+        assert response.status_code == 400
+        assert QboEmulatorControl(emulator.base_url).rate_limits()["per_minute"] == 500
+
+
+def test_the_call_log_says_when_each_call_was_answered() -> None:
+    # Given a company and a clock the test sets
+    clock = FakeClock()
+    with QboEmulator(clock=clock) as emulator:
+        control = QboEmulatorControl(emulator.base_url)
+        company = new_company(emulator, control)
+        # When two calls are made 5 seconds apart
+        company.query("SELECT * FROM Customer")
+        clock.advance(5)
+        company.query("SELECT * FROM Customer")
+        calls = control.calls(company.realm_id)
+    # Then the log holds the time of each
+    assert calls[1]["at"] - calls[0]["at"] == pytest.approx(5, abs=0.5)
+
+
+def test_an_outage_injected_without_end_stops_when_the_faults_are_cleared() -> None:
+    with QboEmulator() as emulator:
+        control = QboEmulatorControl(emulator.base_url)
+        company = new_company(emulator, control)
+        # Given QBO answering 503 to every call of the company until told otherwise
+        control.inject_fault(realm_id=company.realm_id, status=503, count=10**9)
+        during = [company.query("SELECT * FROM Customer").status_code for _ in range(3)]
+        # When the faults are cleared
+        control.clear_faults()
+        after = company.query("SELECT * FROM Customer").status_code
+    # Then the outage is over
+    assert (during, after) == ([503] * 3, 200)
 
 
 def test_a_batch_of_30_items_is_one_request_per_second_but_30_calls_per_minute() -> None:
