@@ -83,6 +83,18 @@ class QboThrottled(QboError):
         self.retry_after = retry_after
 
 
+class QboBudgetExhausted(QboThrottled):
+    """The company's QBO request budget (domain/qbo_budget.py), shared by every invocation, has no request
+    left for now: nothing was sent. `retry_after` says when there will be one."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(
+            "the QBO request budget of this company is used up for now",
+            retry_after=retry_after,
+            code="budget",
+        )
+
+
 class QboAuthExpired(QboError):
     """401 / 3200: the access token expired or was invalidated. Refresh once and retry."""
 

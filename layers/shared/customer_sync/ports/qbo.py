@@ -41,6 +41,11 @@ class QboCustomers(Protocol):
     @property
     def calls_made(self) -> int: ...
 
+    def check_budget(self) -> None:
+        """Raises QboBudgetExhausted when this company's request budget is known to be used up for now,
+        without any I/O (ports.QboRequestBudget); nothing is sent either way."""
+        ...
+
     def query_customers(self, where: str, *, include_inactive: bool = False) -> list[QboCustomer]: ...
 
     def query(self, statement: str) -> dict[str, Any]: ...
@@ -61,6 +66,27 @@ class QboCustomers(Protocol):
     def batch(
         self, items: Sequence[BatchItem], *, request_id: str | None = None
     ) -> list[BatchItemResult]: ...
+
+
+class QboRequestBudget(Protocol):
+    """The per-realm QBO request budget every invocation shares (domain/qbo_budget.py).
+
+    Adapter: adapters/qbo_budget.py. Each instance draws at one priority (the sync's, or interactive).
+    """
+
+    def take(self, realm_id: str) -> None:
+        """One request to this company, now; raises QboBudgetExhausted (with `retry_after`) when there is
+        none. A realm known to be empty is refused without any I/O."""
+        ...
+
+    def check(self, realm_id: str) -> None:
+        """Raises QboBudgetExhausted when this instance already knows the realm has no request left for now
+        (an earlier draw was refused, or QBO throttled it); no I/O."""
+        ...
+
+    def pause(self, realm_id: str, at_least_seconds: float | None = None) -> float:
+        """QBO answered 429 for this company: nobody calls it for a while. Returns the seconds paused."""
+        ...
 
 
 class TokenEndpoint(Protocol):

@@ -1,0 +1,106 @@
+"""The per-realm QBO request budget: how many requests every invocation together may send to one company.
+
+QBO allows each company (realm) about 500 requests a minute and 10 a second, counted over sliding windows
+(reference/qbo-api.md "Limits"). The budget is a GCRA (generic cell rate algorithm), the exact form of a
+token bucket that needs one number per realm: the theoretical arrival time `tat`, the moment the next
+request would be due if requests were evenly spaced.
+
+- Every request moves `tat` one `interval` later: `tat' = max(tat, now) + interval`.
+- A request is allowed while `tat <= now + tolerance`. The tolerance lets requests come a little early
+  (a burst of `1 + tolerance / interval`), so a poller that asks a few milliseconds late does not lose
+  its turn.
+
+Any window of `W` seconds then holds at most `floor((W + tolerance) / interval) + 1` requests. The interval
+and tolerances are chosen so that this stays within both of QBO's windows, with `jitter` seconds to spare
+for clocks that differ and requests that take a little longer to reach QBO than others.
+
+Interactive calls go first. The admin API's type-ahead, link checks and dry run have a person waiting, so
+they get a larger tolerance than the sync: the last half interval of the budget is theirs alone. While the
+sync keeps a realm busy, an admin's request waits at most half an interval; the sync's then waits for the
+admin's.
+
+A 429 from QBO despite the budget (another app on the same company, or a limit lower than configured)
+pauses the realm: `tat` moves to `now + pause`, so no invocation calls that company before then.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+BudgetPriority = Literal["sync", "interactive"]
+
+# QBO's published limits per realm (reference/qbo-api.md "Limits").
+QBO_REQUESTS_PER_MINUTE = 500
+QBO_REQUESTS_PER_SECOND = 10
+# Seconds of disagreement allowed for between the clocks of the invocations and QBO's, and for requests
+# that reach QBO later than others.
+DEFAULT_JITTER_SECONDS = 0.03
+# Interactive calls may come up to this many intervals early, the sync a third less: the rest is the
+# interactive reserve. Tiny limits (a test's few requests a minute) get a quarter of the smaller limit at
+# most, since a tolerance of k intervals costs k requests per window.
+INTERACTIVE_TOLERANCE_INTERVALS = 1.5
+SYNC_SHARE_OF_TOLERANCE = 2 / 3
+# DynamoDB adds `tat + interval` in decimal, we compare in binary floating point: a microsecond of slack
+# keeps a request that is exactly on time from being refused for the difference.
+ROUNDING_SLACK_SECONDS = 1e-6
+
+
+@dataclass(frozen=True)
+class BudgetRules:
+    interval: float  # seconds between evenly spaced requests
+    sync_tolerance: float  # seconds a sync request may come before its turn
+    interactive_tolerance: float
+
+    @classmethod
+    def for_limits(
+        cls,
+        per_minute: int = QBO_REQUESTS_PER_MINUTE,
+        per_second: int = QBO_REQUESTS_PER_SECOND,
+        *,
+        jitter: float = DEFAULT_JITTER_SECONDS,
+    ) -> BudgetRules:
+        """The shortest interval for which no window of 60 s holds more than `per_minute` requests and no
+        window of 1 s more than `per_second`, even for interactive calls and with `jitter`.
+
+        With the largest tolerance `k` intervals, a window of W seconds holds at most
+        `floor((W + k·interval + jitter) / interval) + 1` requests; that is at most `limit` when
+        `interval > (W + jitter) / (limit - k)`.
+        """
+        if per_minute < 1 or per_second < 1:
+            raise ValueError("QBO budget limits must be at least 1 request")
+        largest = min(INTERACTIVE_TOLERANCE_INTERVALS, min(per_minute, per_second) / 4)
+        per_minute_floor = (60.0 + jitter) / (per_minute - largest)
+        per_second_floor = (1.0 + jitter) / (per_second - largest)
+        # A hair above the strict bound, so floating point never lands on it.
+        interval = max(per_minute_floor, per_second_floor) * (1 + 1e-9)
+        return cls(
+            interval=interval,
+            sync_tolerance=largest * SYNC_SHARE_OF_TOLERANCE * interval,
+            interactive_tolerance=largest * interval,
+        )
+
+    @property
+    def requests_per_minute(self) -> float:
+        """The sustained rate the budget allows."""
+        return 60.0 / self.interval
+
+    def tolerance(self, priority: BudgetPriority) -> float:
+        return self.interactive_tolerance if priority == "interactive" else self.sync_tolerance
+
+    def latest_allowed_tat(self, now: float, priority: BudgetPriority) -> float:
+        """A request at `now` is allowed while the realm's `tat` is at most this."""
+        return now + self.tolerance(priority) + ROUNDING_SLACK_SECONDS
+
+    def retry_after(self, tat: float, now: float, priority: BudgetPriority) -> float:
+        """Seconds until a request of this priority would be allowed, for a realm at `tat` (0 = now)."""
+        return max(0.0, tat - self.latest_allowed_tat(now, priority))
+
+    def next_tat(self, tat: float | None, now: float) -> float:
+        """The realm's `tat` after one more request at `now`."""
+        return max(tat if tat is not None else now, now) + self.interval
+
+    def window_capacity(self, window_seconds: float, priority: BudgetPriority = "interactive") -> int:
+        """The most requests any window of this length can hold (the bound the docstring derives)."""
+        return math.floor((window_seconds + self.tolerance(priority)) / self.interval) + 1

@@ -1,0 +1,150 @@
+"""The per-realm QBO request budget in DynamoDB (adapters/qbo_budget.py, moto with template.yaml's table):
+what the rules allow and no more, shared by every invocation, a refusal remembered so a throttled company
+costs nothing more, the pause after a 429, interactive calls waiting their turn, one DynamoDB call a draw."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from customer_sync.adapters.qbo_budget import DynamoDbQboBudget
+from customer_sync.domain.qbo_budget import BudgetPriority, BudgetRules
+from customer_sync.errors import QboBudgetExhausted
+from local.bootstrap import LocalStack
+from tests.support.aws_calls import counting_aws_calls
+
+REALM = "9130350000000042"
+OTHER_REALM = "9130350000000043"
+# 60 a minute: one request every 1.03 s, the sync allowed one interval early (a burst of two).
+RULES = BudgetRules.for_limits(60, 10)
+
+
+class Clock:
+    """Epoch seconds the test moves by hand; `sleep` moves it too."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def new_budget(local_stack: LocalStack, clock: Clock) -> Callable[..., DynamoDbQboBudget]:
+    """A budget as one invocation holds it (each call: another Lambda container)."""
+    table = local_stack.function_environment("SyncFunction")["QBO_BUDGET_TABLE_NAME"]
+
+    def build(priority: BudgetPriority = "sync", max_wait_seconds: float = 0.0) -> DynamoDbQboBudget:
+        return DynamoDbQboBudget(
+            table,
+            RULES,
+            priority=priority,
+            pause_seconds=60,
+            clock=clock,
+            sleep=clock.sleep,
+            max_wait_seconds=max_wait_seconds,
+        )
+
+    return build
+
+
+def granted(budget: DynamoDbQboBudget, realm_id: str = REALM) -> bool:
+    try:
+        budget.take(realm_id)
+    except QboBudgetExhausted:
+        return False
+    return True
+
+
+def test_a_realm_gets_what_the_rules_allow_then_a_refusal_that_says_when_to_come_back(new_budget, clock):
+    # Given one invocation's budget
+    budget = new_budget()
+    # When it asks for three requests at once
+    first, second = granted(budget), granted(budget)
+    with pytest.raises(QboBudgetExhausted) as refused:
+        budget.take(REALM)
+    # Then the burst the rules allow went through, and the third must wait one interval
+    assert (first, second) == (True, True)
+    assert refused.value.retry_after == pytest.approx(RULES.interval, abs=1e-5)
+    # And after that wait it is granted
+    clock.now += RULES.interval
+    assert granted(budget)
+
+
+def test_every_invocation_draws_on_the_same_realm_budget_and_other_realms_keep_theirs(new_budget, clock):
+    # Given two invocations (two Lambda containers) working for the same company
+    one, two = new_budget(), new_budget()
+    # When both keep asking for a minute, a request every 100 ms each
+    grants = 0
+    for _ in range(600):
+        grants += granted(one) + granted(two)
+        clock.now += 0.1
+    # Then together they got what one budget allows, and another company is untouched
+    assert grants == pytest.approx(60 / RULES.interval, abs=2)
+    assert grants <= RULES.window_capacity(60, "sync")
+    assert granted(one, OTHER_REALM)
+
+
+def test_a_refused_realm_is_refused_again_without_a_dynamodb_call_until_its_turn(new_budget, clock):
+    # Given a realm whose budget this invocation found empty
+    budget = new_budget()
+    while granted(budget):
+        pass
+    # When the next records of that company ask before its turn
+    with counting_aws_calls() as calls:
+        refusals = [granted(budget) for _ in range(5)]
+    # Then they are refused at once, without asking DynamoDB
+    assert refusals == [False] * 5
+    assert calls.of("dynamodb") == 0
+    with pytest.raises(QboBudgetExhausted):
+        budget.check(REALM)
+
+
+def test_a_draw_costs_one_dynamodb_call_whether_the_realm_was_idle_or_busy(new_budget, clock):
+    # Given an invocation drawing after a long idle spell, then keeping the realm busy
+    budget = new_budget()
+    with counting_aws_calls() as calls:
+        draws = 0
+        for _ in range(20):
+            draws += granted(budget)
+            clock.now += RULES.interval
+    # Then every draw was one UpdateItem
+    assert draws == 20
+    assert calls.operations("dynamodb") == {"UpdateItem": 20}
+
+
+def test_a_pause_after_a_429_holds_every_invocation_off_the_realm(new_budget, clock):
+    # Given QBO answered 429 to one invocation, which pauses the company (60 s)
+    one, two = new_budget(), new_budget()
+    assert granted(one)
+    paused = one.pause(REALM)
+    # When another invocation asks 58 s later, and again after the pause
+    clock.now += 58
+    during = granted(two)
+    clock.now += 3
+    after = granted(two)
+    # Then it was refused during the pause and granted after it
+    assert (paused, during, after) == (60, False, True)
+
+
+def test_an_admin_request_waits_briefly_for_its_turn_while_the_sync_never_waits(new_budget, clock):
+    # Given the sync having used the burst of a company, and an admin's budget that may wait 2 s
+    sync, admin = new_budget(), new_budget("interactive", max_wait_seconds=2.0)
+    while granted(sync):
+        pass
+    started = clock.now
+    # When the admin asks
+    admin.take(REALM)
+    # Then it waited less than an interval for its turn, where the sync is refused at once
+    assert 0 < clock.now - started < RULES.interval
+    with pytest.raises(QboBudgetExhausted):
+        sync.take(REALM)
