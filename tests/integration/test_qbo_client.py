@@ -16,6 +16,7 @@ from customer_sync.domain.qbo_query import customer_equals
 from customer_sync.errors import (
     QboAuthExpired,
     QboAuthorizationFailed,
+    QboBudgetExhausted,
     QboConnectionBroken,
     QboDuplicateName,
     QboError,
@@ -29,6 +30,7 @@ from customer_sync.errors import (
 from customer_sync.models.qbo import BatchItem
 from emulators.qbo.control import QboEmulatorControl
 from emulators.qbo.server import QboEmulator
+from tests.fakes.budget import FakeQboBudget
 from tests.fakes.sleep import RecordingSleep
 from tests.fakes.tokens import FixedTokens
 from tests.support.emulators import unthrottled_qbo_emulator
@@ -65,9 +67,9 @@ def client(
         realm["realm_id"],
         tokens,
         timeout_seconds=5.0,
+        max_attempts=3,
         backoff=lambda attempt: 0.01 * attempt,
         sleep=sleep,
-        throttle_wait_seconds=0.5,
     )
 
 
@@ -180,6 +182,7 @@ def test_create_that_timed_out_is_retried_with_its_requestid_and_makes_one_custo
         realm["realm_id"],
         tokens,
         timeout_seconds=0.2,
+        max_attempts=3,
         backoff=lambda _: 0,
         sleep=sleep,
     )
@@ -306,29 +309,58 @@ def test_a_badly_escaped_query_is_a_query_error(client):
     assert client.calls_made == 1
 
 
-def test_throttling_answered_in_xml_is_waited_out_then_retried(client, control, realm, sleep):
-    # Given QBO throttling the next query (XML body, as QBO does)
-    control.inject_fault(realm_id=realm["realm_id"], operation="query", status=429, count=1)
+def test_a_429_answered_in_xml_is_throttled_and_never_repeated(client, control, realm, sleep):
+    # Given QBO throttling the next read (XML body, as QBO does)
+    control.inject_fault(realm_id=realm["realm_id"], operation="read", status=429, count=1)
 
-    # When a query runs
-    found = client.query_customers(customer_equals(DisplayName="Nobody"))
-
-    # Then the client waited the configured throttle time once and succeeded
-    assert found == []
-    assert sleep.waits == [0.5]
-    assert [call["status"] for call in api_calls(control, realm, "query")] == [429, 200]
-
-
-def test_throttling_that_persists_raises_throttled_after_max_attempts(client, control, realm, sleep):
-    control.inject_fault(realm_id=realm["realm_id"], operation="read", status=429, count=3)
-
+    # When a read runs
     with pytest.raises(QboThrottled) as raised:
         client.read_customer("1")
 
+    # Then it is QBO's 3001, transient, and neither waited out nor repeated inside the call
     assert raised.value.code == "3001"
     assert not raised.value.permanent
-    assert client.calls_made == 3
-    assert sleep.waits == [0.5, 0.5]
+    assert client.calls_made == 1
+    assert sleep.waits == []
+
+
+def test_every_request_draws_on_the_company_budget_and_an_empty_budget_sends_nothing(
+    qbo_emulator, control, realm, tokens
+):
+    # Given a client whose company has two requests left in its budget
+    budget = FakeQboBudget(requests=2)
+    client = QboClient(qbo_emulator.base_url, realm["realm_id"], tokens, budget=budget)
+    seeded = control.seed_customer(realm["realm_id"], DisplayName="Bud Get")
+
+    # When it makes three calls
+    client.read_customer(seeded["Id"])
+    client.query_customers(customer_equals(DisplayName="Bud Get"))
+    with pytest.raises(QboBudgetExhausted) as raised:
+        client.read_customer(seeded["Id"])
+
+    # Then two were drawn and sent, and the third was refused without reaching QBO, saying when to return
+    assert budget.taken == [realm["realm_id"]] * 2
+    assert len(api_calls(control, realm)) == 2
+    assert raised.value.retry_after == 1.0
+
+
+def test_a_429_pauses_the_company_in_the_budget_for_at_least_what_qbo_asked(
+    qbo_emulator, control, realm, tokens
+):
+    # Given a client over a budget that pauses a company for 60 s, and QBO throttling with Retry-After 90
+    budget = FakeQboBudget(pause_seconds=60)
+    client = QboClient(qbo_emulator.base_url, realm["realm_id"], tokens, budget=budget)
+    throttled = "HTTP 429 follows"  # the emulator sends the injected body as it is, with its own 429 status
+    control.inject_fault(realm_id=realm["realm_id"], operation="read", status=429, body=throttled)
+
+    # When a read is throttled
+    with pytest.raises(QboThrottled) as raised:
+        client.read_customer("1")
+
+    # Then the company is paused in the budget and the error says how long to wait
+    assert budget.pauses == [(realm["realm_id"], None)]
+    assert raised.value.retry_after == 60
+    assert budget.taken == [realm["realm_id"]]
 
 
 def test_expired_token_is_refreshed_once_and_retried_once(client, control, realm, tokens):
@@ -650,7 +682,12 @@ def test_connection_failures_are_transient(realm, tokens, sleep):
         probe.bind(("127.0.0.1", 0))
         free_port = probe.getsockname()[1]
     client = QboClient(
-        f"http://127.0.0.1:{free_port}", realm["realm_id"], tokens, timeout_seconds=1, sleep=sleep
+        f"http://127.0.0.1:{free_port}",
+        realm["realm_id"],
+        tokens,
+        timeout_seconds=1,
+        max_attempts=3,
+        sleep=sleep,
     )
 
     with pytest.raises(QboTransientError, match="connection failed"):

@@ -26,18 +26,30 @@ from tests.support.onboarding import QBO_EMULATOR_CLIENT_ID, QBO_EMULATOR_CLIENT
 UNTHROTTLED: dict[str, Any] = {"rate_limit_per_second": None, "rate_limit_per_minute": 1_000_000}
 
 
+# The functions' QBO request budget to go with it (environment variables): far above anything a test sends.
+# Tests of the budget itself set their own limits; the pause after a 429 is short so a test that meets one
+# moves on quickly.
+UNLIMITED_QBO_BUDGET: dict[str, str] = {
+    "QBO_BUDGET_PER_MINUTE": "1000000",
+    "QBO_BUDGET_PER_SECOND": "100000",
+    "QBO_THROTTLE_PAUSE_SECONDS": "1",
+}
+
+
 def unthrottled_qbo_emulator(**options: Any) -> QboEmulator:
     """A QBO emulator (not started yet) without QBO's rate limits."""
     return QboEmulator(**UNTHROTTLED, **options)
 
 
 def emulator_urls(qbo: QboEmulator, paysimple: PaySimpleEmulator) -> dict[str, str]:
-    """The environment that points a function at the emulators instead of the real services."""
+    """The environment that points a function at the emulators instead of the real services (with the QBO
+    request budget lifted, as the emulator's limits are)."""
     return {
         "QBO_API_BASE_URL": qbo.base_url,
         "QBO_TOKEN_URL": qbo.token_url,
         "QBO_AUTHORIZE_URL": qbo.authorize_url,
         "PAYSIMPLE_API_BASE_URL": paysimple.base_url,
+        **UNLIMITED_QBO_BUDGET,
     }
 
 

@@ -8,7 +8,8 @@
 Everything is built on first use and kept while the Lambda is warm: one factory per cold start serves every
 merchant. Secret reads go through the SecretStore's cache, so changed credentials or a reconnect to another
 realm are picked up within the cache period. The admin API reuses the factory (`token_provider` for the
-OAuth callback, `qbo` for its type-ahead search).
+OAuth callback, `qbo` for its type-ahead search). Every QBO client draws on the factory's request budget,
+at the priority the function gave it (the sync's, or interactive for the admin API).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from customer_sync.config import AdminSettings, SecretNames, ServiceUrls, SyncSe
 from customer_sync.errors import MerchantNotConfigured, QboAuthorizationFailed, SecretNotFound
 from customer_sync.models.paysimple import PaySimpleCredentials
 from customer_sync.models.qbo import QboAppCredentials, TokenSet
-from customer_sync.ports import Clock, ConnectionStateRecorder, MerchantLock, SecretStore
+from customer_sync.ports import Clock, ConnectionStateRecorder, MerchantLock, QboRequestBudget, SecretStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -40,16 +41,15 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class QboRetryPolicy:
-    """How long one invocation keeps trying a QBO call before the message goes back to SQS.
+    """How often one invocation tries a QBO call that failed for a passing reason (5xx, timeout).
 
-    Short on purpose: a Lambda must not sit out Intuit's 60 s throttle window. One second clears the
-    10-requests-per-second limit; a per-minute throttle outlasts the attempts and SQS delivers the message
-    again after its visibility timeout. SyncFunction takes its numbers from SyncSettings
-    (customer_sync.composition.sync); the defaults here serve the rest.
+    A throttled call (429, or the company's request budget used up) is never repeated inside a Lambda.
+    SyncFunction makes each call once (`max_attempts=1`): a change that meets a failure goes back to the
+    queue, whose short, growing redelivery delay is the retry (customer_sync.composition.sync). The admin
+    API has a person waiting, so it tries twice (customer_sync.composition.admin).
     """
 
-    max_attempts: int = 3
-    throttle_wait_seconds: float = 1.0
+    max_attempts: int = 1
     backoff: Callable[[int], float] = default_backoff
     sleep: Callable[[float], None] = time.sleep
 
@@ -117,6 +117,7 @@ class MerchantClientFactory:
         lock: MerchantLock,
         connection_state: ConnectionStateRecorder,
         retry: QboRetryPolicy | None = None,
+        budget: QboRequestBudget | None = None,
         secrets_max_age_seconds: int = 300,
     ) -> None:
         self._names = names
@@ -126,6 +127,7 @@ class MerchantClientFactory:
         self._lock = lock
         self._connection_state = connection_state
         self._retry = retry or QboRetryPolicy()
+        self._budget = budget
         self._secrets_max_age_seconds = secrets_max_age_seconds
         self._token_endpoint = AppTokenEndpoint(
             secrets, names.qbo_app(), urls.qbo_token_url, timeout_seconds=urls.http_timeout_seconds
@@ -142,6 +144,7 @@ class MerchantClientFactory:
         secrets: SecretStore,
         clock: Clock,
         retry: QboRetryPolicy | None = None,
+        budget: QboRequestBudget | None = None,
         secrets_max_age_seconds: int = 300,
         dynamodb: DynamoDBClient | None = None,
     ) -> MerchantClientFactory:
@@ -156,6 +159,7 @@ class MerchantClientFactory:
             lock=DynamoDbLock(table, clock=clock, client=dynamodb),
             connection_state=DynamoDbConnectionState(table, clock=clock, client=dynamodb),
             retry=retry,
+            budget=budget,
             secrets_max_age_seconds=secrets_max_age_seconds,
         )
 
@@ -211,10 +215,10 @@ class MerchantClientFactory:
                     provider,
                     timeout_seconds=self._urls.http_timeout_seconds,
                     session=self._qbo_session,
+                    budget=self._budget,
                     max_attempts=self._retry.max_attempts,
                     backoff=self._retry.backoff,
                     sleep=self._retry.sleep,
-                    throttle_wait_seconds=self._retry.throttle_wait_seconds,
                 )
             return entry.client
 

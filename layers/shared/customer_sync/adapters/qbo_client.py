@@ -1,12 +1,18 @@
 """The QBO Customer API of one realm over HTTP (implements ports.QboCustomers).
 
-Retries only what is safe to repeat (reference/qbo-api.md):
-- a throttled (429/3001) or unauthorised (401/3200) request was not carried out, so it is always repeated;
-- reads and queries are repeated on transient failures (5xx, timeouts, broken connections);
-- creates always carry a `requestid`, so QBO answers a repeat with the original result;
-- a sparse update repeated with the same SyncToken fails at worst with 5010;
-- a batch is repeated on transient failures only with a `requestid`, or when it holds only queries.
-A 401/3200 triggers exactly one token refresh per call. Waits are injectable so tests never sleep.
+Every request first draws on the company's request budget (ports.QboRequestBudget, shared by every
+invocation): when it is used up nothing is sent and QboBudgetExhausted says when to come back. A 429 from
+QBO all the same pauses the company in the budget and raises QboThrottled: a throttled request is never
+repeated here, since the wait QBO wants (a minute) is not sat out inside a Lambda.
+
+A 401/3200 triggers exactly one token refresh per call, and the request is repeated at once. Transient
+failures (5xx, timeouts, broken connections) are repeated only up to `max_attempts` (1 = never: the sync
+hands the change back to SQS instead), and only what is safe to repeat (reference/qbo-api.md):
+- reads and queries;
+- creates, which always carry a `requestid`, so QBO answers a repeat with the original result;
+- a sparse update repeated with the same SyncToken, which fails at worst with 5010;
+- a batch only with a `requestid`, or when it holds only queries.
+Waits are injectable so tests never sleep.
 
 This client is the one door QBO data comes in by, so it is where that data is scrubbed: every successful
 answer has card and bank numbers cut from its free text (domain.scrub.scrub_qbo_json) before any caller
@@ -31,7 +37,7 @@ from customer_sync.domain.scrub import scrub_qbo_json
 from customer_sync.errors import QboAuthExpired, QboError, QboThrottled, QboTransientError
 from customer_sync.models.qbo import BatchItem, BatchItemResult, QboCustomer
 from customer_sync.observability import logger
-from customer_sync.ports import AccessTokenSource
+from customer_sync.ports import AccessTokenSource, QboRequestBudget
 
 DEFAULT_MINOR_VERSION = 75
 MAX_REQUEST_ID_LENGTH = 50
@@ -46,8 +52,8 @@ LONG_QUERY_CHARACTERS = 1500
 
 
 def default_backoff(attempt: int) -> float:
-    """Seconds to wait after failed attempt `attempt` (1-based): exponential with full jitter, ≤ 8 s."""
-    return random.uniform(0.0, min(8.0, 0.5 * 2 ** (attempt - 1)))
+    """Seconds to wait after failed attempt `attempt` (1-based): exponential with full jitter, ≤ 2 s."""
+    return random.uniform(0.0, min(2.0, 0.25 * 2 ** (attempt - 1)))
 
 
 def _check_request_id(request_id: str, limit: int) -> str:
@@ -70,10 +76,10 @@ class QboClient:
         minor_version: int = DEFAULT_MINOR_VERSION,
         timeout_seconds: float = 30.0,
         session: requests.Session | None = None,
-        max_attempts: int = 3,
+        budget: QboRequestBudget | None = None,
+        max_attempts: int = 1,
         backoff: Callable[[int], float] = default_backoff,
         sleep: Callable[[float], None] = time.sleep,
-        throttle_wait_seconds: float = 60.0,
         page_size: int = DEFAULT_PAGE_SIZE,
     ) -> None:
         if not 0 < page_size <= DEFAULT_PAGE_SIZE:
@@ -84,12 +90,16 @@ class QboClient:
         self._minor_version = minor_version
         self._timeout_seconds = timeout_seconds
         self._session = session or requests.Session()
+        self._budget = budget
         self._max_attempts = max(1, max_attempts)
         self._backoff = backoff
         self._sleep = sleep
-        self._throttle_wait_seconds = throttle_wait_seconds
         self._page_size = page_size
         self.calls_made = 0
+
+    def check_budget(self) -> None:
+        if self._budget is not None:
+            self._budget.check(self.realm_id)
 
     # -- queries -----------------------------------------------------------------------------------------
 
@@ -285,10 +295,15 @@ class QboClient:
         while True:
             attempt += 1
             access_token = self._tokens.access_token()
+            if self._budget is not None:
+                self._budget.take(self.realm_id)
             try:
                 return self._send(method, path, access_token, params, json_body, text_body)
             except QboError as error:
                 self._log_failure(error, operation, attempt)
+                if isinstance(error, QboThrottled) and self._budget is not None:
+                    error.retry_after = self._budget.pause(self.realm_id, error.retry_after)
+                    raise
                 if isinstance(error, QboAuthExpired) and not refreshed:
                     refreshed = True
                     attempt -= 1  # the token's fault, not the request's: does not use up an attempt
@@ -300,12 +315,8 @@ class QboClient:
                 self._sleep(wait)
 
     def _retry_wait(self, error: QboError, attempt: int, retry_transient: bool) -> float | None:
-        if attempt >= self._max_attempts:
+        if attempt >= self._max_attempts or isinstance(error, QboThrottled):
             return None
-        if isinstance(error, QboThrottled):
-            if error.retry_after is None:
-                return self._throttle_wait_seconds
-            return min(error.retry_after, self._throttle_wait_seconds)
         if isinstance(error, QboTransientError) and retry_transient:
             return self._backoff(attempt)
         return None

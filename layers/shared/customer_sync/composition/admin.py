@@ -18,12 +18,15 @@ from customer_sync.adapters.secrets import SecretsStore
 from customer_sync.adapters.sqs import SqsChangePublisher
 from customer_sync.adapters.sqs_dead_letters import SqsDeadLetterQueue
 from customer_sync.composition.cache import built_once
-from customer_sync.composition.shared import build_merchant_clients, build_repositories
+from customer_sync.composition.shared import build_merchant_clients, build_qbo_budget, build_repositories
 from customer_sync.config import AdminSettings, load_settings
 from customer_sync.domain.admin.service import AdminPorts, AdminService
 
-# An admin waits on the answer (API Gateway gives up after 29 s): try QBO twice, never sit out a throttle.
-ADMIN_QBO_RETRY = QboRetryPolicy(max_attempts=2, throttle_wait_seconds=1.0)
+# An admin waits on the answer (API Gateway gives up after 29 s): try QBO twice on a 5xx, never sit out a
+# 429. Interactive calls go first in the company's request budget and wait a moment for their turn while
+# the sync keeps the company busy; a company paused after a 429 is answered at once (503, try again later).
+ADMIN_QBO_RETRY = QboRetryPolicy(max_attempts=2)
+ADMIN_BUDGET_WAIT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -39,8 +42,11 @@ def admin_components() -> AdminComponents:
     dynamodb = aws_client("dynamodb")
     repositories = build_repositories(settings, dynamodb=dynamodb, clock=clock)
     secrets = SecretsStore(default_max_age_seconds=settings.secrets_cache_seconds)
+    budget = build_qbo_budget(
+        settings, priority="interactive", dynamodb=dynamodb, max_wait_seconds=ADMIN_BUDGET_WAIT_SECONDS
+    )
     clients = build_merchant_clients(
-        settings, secrets=secrets, clock=clock, retry=ADMIN_QBO_RETRY, dynamodb=dynamodb
+        settings, secrets=secrets, clock=clock, retry=ADMIN_QBO_RETRY, budget=budget, dynamodb=dynamodb
     )
     ports = AdminPorts(
         settings=repositories.settings,

@@ -15,7 +15,9 @@ from customer_sync.adapters.dynamodb_settings import (
     DynamoDbSettingsRepository,
 )
 from customer_sync.adapters.merchant_clients import MerchantClientFactory, QboRetryPolicy
-from customer_sync.config import AdminSettings, SyncSettings, TableNames
+from customer_sync.adapters.qbo_budget import DynamoDbQboBudget
+from customer_sync.config import AdminSettings, QboBudgetSettings, SyncSettings, TableNames
+from customer_sync.domain.qbo_budget import BudgetPriority
 from customer_sync.ports import Clock, SecretStore
 
 if TYPE_CHECKING:
@@ -46,12 +48,31 @@ def build_repositories(tables: TableNames, *, dynamodb: DynamoDBClient, clock: C
     )
 
 
+def build_qbo_budget(
+    settings: QboBudgetSettings,
+    *,
+    priority: BudgetPriority,
+    dynamodb: DynamoDBClient,
+    max_wait_seconds: float = 0.0,
+) -> DynamoDbQboBudget:
+    """The per-realm QBO request budget, drawn on at `priority`."""
+    return DynamoDbQboBudget(
+        settings.qbo_budget_table_name,
+        settings.budget_rules(),
+        priority=priority,
+        pause_seconds=settings.qbo_throttle_pause_seconds,
+        client=dynamodb,
+        max_wait_seconds=max_wait_seconds,
+    )
+
+
 def build_merchant_clients(
     settings: SyncSettings | AdminSettings,
     *,
     secrets: SecretStore,
     clock: Clock,
     retry: QboRetryPolicy,
+    budget: DynamoDbQboBudget,
     dynamodb: DynamoDBClient,
 ) -> MerchantClientFactory:
     return MerchantClientFactory.for_settings(
@@ -59,6 +80,7 @@ def build_merchant_clients(
         secrets=secrets,
         clock=clock,
         retry=retry,
+        budget=budget,
         secrets_max_age_seconds=settings.secrets_cache_seconds,
         dynamodb=dynamodb,
     )
