@@ -362,6 +362,8 @@ def run_engine_bench(changes: int) -> list[dict[str, Any]]:
         InMemoryLinksRepository,
         InMemoryMappingRepository,
         InMemorySettingsRepository,
+        InMemorySyncConfigs,
+        InMemorySyncJournal,
     )
 
     enabled_at = datetime(2026, 1, 1, tzinfo=UTC)
@@ -371,12 +373,19 @@ def run_engine_bench(changes: int) -> list[dict[str, Any]]:
     clients = FakeMerchantClients()
     paysimple, qbo = clients.add_merchant(MERCHANT_ID)
     ports = PortTimer()
+    links, history, failures = (
+        InMemoryLinksRepository(),
+        InMemoryHistoryRepository(),
+        InMemoryFailuresRepository(),
+    )
     service = SyncService(
-        settings=ports.wrap(settings),
-        mappings=ports.wrap(InMemoryMappingRepository()),
-        links=ports.wrap(InMemoryLinksRepository()),
-        history=ports.wrap(InMemoryHistoryRepository()),
-        failures=ports.wrap(InMemoryFailuresRepository()),
+        configs=ports.wrap(InMemorySyncConfigs(settings, InMemoryMappingRepository())),
+        links=ports.wrap(links),
+        history=ports.wrap(history),
+        failures=ports.wrap(failures),
+        journal=ports.wrap(
+            InMemorySyncJournal(links=links, history=history, failures=failures, settings=settings)
+        ),
         clients=ports.wrap(clients),
         clock=ports.wrap(clock),
     )

@@ -3,9 +3,9 @@
 
 `SqsFifoPartialProcessor(skip_group_on_error=True)`: a failing record is reported in `batchItemFailures`
 together with the later records of *its* message group (one customer), so that customer's changes are never
-applied out of order, while every other customer in the batch is processed. When every record of a batch
-failed, Powertools raises instead of answering: the invocation fails (the SyncErrorsAlarm sees a total
-outage) and SQS delivers the whole batch again, as the failures say anyway.
+applied out of order, while every other customer in the batch is processed. The failed records are then
+handed back to SQS with a short wait each (`hand_back`). A batch whose every record failed is answered like
+any other (`raise_on_entire_batch_failure = False`): a throttled or unreachable QBO is not a Lambda error.
 """
 
 from __future__ import annotations
@@ -20,15 +20,15 @@ from customer_sync.composition.sync import sync_components
 from customer_sync.observability import logger, metrics, tracer
 
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+processor.raise_on_entire_batch_failure = False
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event,
-        record_handler=sync_components().batch.record_handler(context),
-        processor=processor,
-        context=context,
+    batch = sync_components().batch.begin(event, context)
+    response = process_partial_response(
+        event=event, record_handler=batch.record_handler, processor=processor, context=context
     )
+    return batch.hand_back(response)

@@ -15,10 +15,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from customer_sync.errors import QboDuplicateName, QboError, QboNotFound, QboQueryError, QboStaleObject
+from customer_sync.errors import (
+    QboBudgetExhausted,
+    QboDuplicateName,
+    QboError,
+    QboNotFound,
+    QboQueryError,
+    QboStaleObject,
+)
 from customer_sync.models.qbo import BatchItem, BatchItemResult, QboCustomer
 
 _CONDITION = re.compile(r"""(\w+)\s*=\s*'((?:[^'\\]|\\.)*)'|(\w+)\s+IN\s*\(([^)]*)\)""")
+_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
 _WHERE = re.compile(r"\bWHERE\b(.*?)(?:\bSTARTPOSITION\b|\bMAXRESULTS\b|$)", re.IGNORECASE | re.DOTALL)
 
 
@@ -59,6 +67,7 @@ class FakeQboCustomers:
         self._replies: dict[str, dict[str, Any] | QboError] = {}
         self._faults: list[tuple[str | None, QboError]] = []
         self.calls: list[_Call] = []
+        self.budget_used_up_for: float | None = None  # seconds: the company's QBO budget is known to be empty
 
     # -- test controls -------------------------------------------------------------------------------------
 
@@ -95,6 +104,10 @@ class FakeQboCustomers:
         self._faults.extend([(operation, error)] * count)
 
     # -- ports.QboCustomers --------------------------------------------------------------------------------
+
+    def check_budget(self) -> None:
+        if self.budget_used_up_for is not None:
+            raise QboBudgetExhausted(retry_after=self.budget_used_up_for)
 
     def query(self, statement: str) -> dict[str, Any]:
         self._call("query")
@@ -205,18 +218,20 @@ class FakeQboCustomers:
         if not re.match(r"\s*SELECT \* FROM Customer\b", statement, re.IGNORECASE):
             raise QboQueryError("QBO error 4000 (HTTP 400): the fake only queries customers", code="4000")
         where = _WHERE.search(statement)
-        equals: dict[str, str] = {}
+        one_of: dict[str, set[str]] = {}
         include_inactive = False
         for match in _CONDITION.finditer(where.group(1) if where else ""):
             field, value, in_field, in_values = match.groups()
             if field:
-                equals[field] = _unescape(value).casefold()
+                one_of[field] = {_unescape(value).casefold()}
             elif in_field == "Active" and {v.strip() for v in in_values.split(",")} == {"true", "false"}:
                 include_inactive = True
+            elif in_field:
+                one_of[in_field] = {_unescape(quoted).casefold() for quoted in _QUOTED.findall(in_values)}
         found = [
             copy.deepcopy(customer)
             for customer in sorted(self.customers.values(), key=lambda c: int(c["Id"]))
             if (include_inactive or customer.get("Active", True))
-            and all(str(customer.get(name) or "").casefold() == value for name, value in equals.items())
+            and all(str(customer.get(name) or "").casefold() in values for name, values in one_of.items())
         ]
         return {"Customer": found, "startPosition": 1, "maxResults": len(found)} if found else {}

@@ -16,14 +16,17 @@ from datetime import datetime
 from typing import TypeVar
 
 from customer_sync.adapters.link_writes import LinkWrites
-from customer_sync.domain.mapping import default_mapping
+from customer_sync.domain.mapping import default_mapping, mapping_in_effect
 from customer_sync.domain.names import email_key
+from customer_sync.domain.sync.outcomes import SyncOutcome
+from customer_sync.domain.sync.records import ChangeKey, Completion, JournalPrefetch, change_key, customer_key
 from customer_sync.errors import ConcurrentModification, InvalidCursor, QboCustomerAlreadyLinked
 from customer_sync.models.common import Page, iso_utc
 from customer_sync.models.history import HistoryEntry, ParkedFailure
 from customer_sync.models.links import CustomerLink, LinkStatus, list_order_key, normalize_query, search_text
 from customer_sync.models.mapping import FieldMapping, MappingRow
-from customer_sync.models.settings import MerchantSettings, OAuthState, SettingsChanges
+from customer_sync.models.messages import CustomerChangeMessage
+from customer_sync.models.settings import MerchantSettings, MerchantSyncConfig, OAuthState, SettingsChanges
 
 T = TypeVar("T")
 
@@ -132,6 +135,10 @@ class InMemoryLinksRepository(_FailureInjection, LinkWrites):
 
     # -- writes (the transitions are LinkWrites'; here is how they are stored) ------------------------------
 
+    def store(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
+        """The journal's link write, whatever the status (adapters/dynamodb_sync_journal.py)."""
+        return self._save(link, expected_version=expected_version)
+
     def _save(
         self, link: CustomerLink, *, expected_version: int, current: CustomerLink | None = None
     ) -> CustomerLink:
@@ -208,6 +215,10 @@ class InMemorySettingsRepository(_FailureInjection):
         if previous is None or iso_utc(previous) < iso_utc(at):
             self._last_sync[merchant_id] = at
 
+    def set_last_sync(self, merchant_id: str, at: datetime) -> None:
+        """The journal's unconditional write (adapters/dynamodb_sync_journal.py)."""
+        self._last_sync[merchant_id] = at
+
     def last_successful_sync(self, merchant_id: str) -> datetime | None:
         return self._last_sync.get(merchant_id)
 
@@ -222,10 +233,11 @@ class InMemoryMappingRepository(_FailureInjection):
         return versions[-1] if versions else default_mapping()
 
     def mapping_in_effect_at(self, merchant_id: str, at: datetime) -> FieldMapping:
-        for mapping in reversed(self._versions.get(merchant_id, [])):
-            if mapping.effective_at <= at:
-                return mapping
-        return default_mapping()
+        return mapping_in_effect(reversed(self.saved_versions(merchant_id)), at)
+
+    def saved_versions(self, merchant_id: str) -> list[FieldMapping]:
+        """Oldest first."""
+        return list(self._versions.get(merchant_id, []))
 
     def save_mapping(self, merchant_id: str, rows: Sequence[MappingRow], *, now: datetime) -> FieldMapping:
         self._before_write()
@@ -269,8 +281,12 @@ class InMemoryHistoryRepository(_FailureInjection):
             return False
         self._before_write()
         self._recorded.add(key)
-        self._entries.setdefault((entry.merchant_id, entry.paysimple_customer_id), []).append(entry)
+        self.record(entry)
         return True
+
+    def record(self, entry: HistoryEntry) -> None:
+        """The journal's write of a change's entry (its outcome guards against doing it twice)."""
+        self._entries.setdefault((entry.merchant_id, entry.paysimple_customer_id), []).append(entry)
 
     def list_for_customer(
         self, merchant_id: str, paysimple_customer_id: str, *, limit: int = 50, cursor: str | None = None
@@ -310,3 +326,71 @@ class InMemoryFailuresRepository(_FailureInjection):
     ) -> Page[ParkedFailure]:
         failures = [failure for (m, _, _), failure in self._failures.items() if m == merchant_id]
         return _page(failures, _failure_sk, scope=f"failures:{merchant_id}", cursor=cursor, limit=limit)
+
+
+class InMemorySyncConfigs:
+    """ports.SyncConfigSource over the in-memory settings and mappings."""
+
+    def __init__(self, settings: InMemorySettingsRepository, mappings: InMemoryMappingRepository) -> None:
+        self._settings = settings
+        self._mappings = mappings
+        self.reads = 0
+
+    def sync_config(self, merchant_id: str) -> MerchantSyncConfig:
+        self.reads += 1
+        saved = tuple(reversed(self._mappings.saved_versions(merchant_id)))
+        return MerchantSyncConfig(settings=self._settings.get_settings(merchant_id), mappings=saved)
+
+
+class InMemorySyncJournal(_FailureInjection):
+    """ports.SyncJournal over the in-memory repositories. A completion is checked in full before anything
+    is applied, so it is all or nothing like DynamoDB's transaction."""
+
+    def __init__(
+        self,
+        *,
+        links: InMemoryLinksRepository,
+        history: InMemoryHistoryRepository,
+        failures: InMemoryFailuresRepository,
+        settings: InMemorySettingsRepository,
+    ) -> None:
+        super().__init__()
+        self._links = links
+        self._history = history
+        self._failures = failures
+        self._settings = settings
+        self.outcomes: dict[ChangeKey, SyncOutcome] = {}
+        self.prefetches = 0
+
+    def prefetch(self, changes: Sequence[CustomerChangeMessage]) -> JournalPrefetch:
+        self.prefetches += 1
+        return JournalPrefetch(
+            links={customer_key(change): self._links.get(*customer_key(change)) for change in changes},
+            outcomes={
+                change_key(change): self.outcomes[change_key(change)]
+                for change in changes
+                if change_key(change) in self.outcomes
+            },
+        )
+
+    def complete(self, completion: Completion) -> CustomerLink | None:
+        key = change_key(completion.message)
+        if key in self.outcomes:
+            raise ConcurrentModification(f"change {key} completed twice")
+        stored = None
+        if completion.link is not None:
+            # The link write goes first: its conditions are the ones that can fail.
+            stored = self._links.store(
+                completion.link.link, expected_version=completion.link.expected_version
+            )
+        self._before_write()
+        self._history.record(completion.history)
+        message = completion.message
+        if completion.successful_sync_at is not None:
+            self._settings.set_last_sync(message.merchant_id, completion.successful_sync_at)
+        if completion.parked is not None:
+            self._failures.park(completion.parked)
+        elif completion.resolves_parked_failure:
+            self._failures.remove_failure(message.merchant_id, message.customer_id, message.event_id)
+        self.outcomes[key] = completion.outcome
+        return stored

@@ -3,6 +3,7 @@ and against the in-memory fakes the unit tests use. The same test passing on bot
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,9 +19,13 @@ from customer_sync.adapters.dynamodb_settings import (
     DynamoDbMappingRepository,
     DynamoDbOAuthStateRepository,
     DynamoDbSettingsRepository,
+    DynamoDbSyncConfigs,
 )
-from customer_sync.config import TableNames, load_settings
+from customer_sync.adapters.dynamodb_sync_journal import DynamoDbSyncJournal
+from customer_sync.config import SyncSettings, load_settings
 from customer_sync.domain.mapping import default_mapping
+from customer_sync.domain.sync.outcomes import SyncAction, SyncOutcome
+from customer_sync.domain.sync.records import Completion, LinkWrite
 from customer_sync.errors import ConcurrentModification, InvalidCursor, LinkNotFound, QboCustomerAlreadyLinked
 from customer_sync.models.history import FieldChange, HistoryEntry, ParkedFailure, Truncation
 from customer_sync.models.links import CustomerLink, LinkCandidate
@@ -34,6 +39,8 @@ from customer_sync.ports import (
     MappingRepository,
     OAuthStateRepository,
     SettingsRepository,
+    SyncConfigSource,
+    SyncJournal,
 )
 from local.bootstrap import LocalStack, create_local_resources
 from tests.fakes.repositories import (
@@ -43,6 +50,8 @@ from tests.fakes.repositories import (
     InMemoryMappingRepository,
     InMemoryOAuthStateRepository,
     InMemorySettingsRepository,
+    InMemorySyncConfigs,
+    InMemorySyncJournal,
 )
 from tests.support.aws_environment import FAKE_AWS_ENV
 
@@ -59,6 +68,8 @@ class Repositories:
     oauth_states: OAuthStateRepository
     history: HistoryRepository
     failures: FailuresRepository
+    sync_configs: SyncConfigSource
+    journal: SyncJournal
 
 
 @pytest.fixture(scope="module")
@@ -74,43 +85,61 @@ def module_stack() -> Iterator[LocalStack]:
 
 
 @pytest.fixture
-def table_names(module_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> TableNames:
-    """Empty tables, and the names the admin function gets from template.yaml."""
-    for name, value in module_stack.function_environment("AdminFunction").items():
+def table_names(module_stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> SyncSettings:
+    """Empty tables, and the names the sync function gets from template.yaml."""
+    for name, value in module_stack.function_environment("SyncFunction").items():
         monkeypatch.setenv(name, value)
     load_settings.cache_clear()
-    names: TableNames = load_settings(TableNames)
+    names: SyncSettings = load_settings(SyncSettings)
     for table_name in (names.links_table_name, names.settings_table_name, names.history_table_name):
         empty_table(table_name)
+    empty_table(names.idempotency_table_name, key=("id",))
     return names
 
 
-def empty_table(table_name: str) -> None:
+def empty_table(table_name: str, key: tuple[str, ...] = ("pk", "sk")) -> None:
     table = boto3.resource("dynamodb").Table(table_name)
     with table.batch_writer() as batch:
-        for item in table.scan(ProjectionExpression="pk, sk")["Items"]:
-            batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+        for item in table.scan(ProjectionExpression=", ".join(key))["Items"]:
+            batch.delete_item(Key={name: item[name] for name in key})
 
 
-def dynamodb_repositories(names: TableNames) -> Repositories:
+def dynamodb_repositories(names: SyncSettings) -> Repositories:
+    links = DynamoDbLinksRepository(names.links_table_name)
     return Repositories(
-        links=DynamoDbLinksRepository(names.links_table_name),
+        links=links,
         settings=DynamoDbSettingsRepository(names.settings_table_name),
         mappings=DynamoDbMappingRepository(names.settings_table_name),
         oauth_states=DynamoDbOAuthStateRepository(names.settings_table_name),
         history=DynamoDbHistoryRepository(names.history_table_name),
         failures=DynamoDbFailuresRepository(names.history_table_name),
+        sync_configs=DynamoDbSyncConfigs(names.settings_table_name),
+        journal=DynamoDbSyncJournal(
+            links=links,
+            history_table_name=names.history_table_name,
+            settings_table_name=names.settings_table_name,
+            idempotency_table_name=names.idempotency_table_name,
+            epoch_clock=time.time,
+        ),
     )
 
 
 def in_memory_repositories() -> Repositories:
+    links, settings, mappings = (
+        InMemoryLinksRepository(),
+        InMemorySettingsRepository(),
+        InMemoryMappingRepository(),
+    )
+    history, failures = InMemoryHistoryRepository(), InMemoryFailuresRepository()
     return Repositories(
-        links=InMemoryLinksRepository(),
-        settings=InMemorySettingsRepository(),
-        mappings=InMemoryMappingRepository(),
+        links=links,
+        settings=settings,
+        mappings=mappings,
         oauth_states=InMemoryOAuthStateRepository(),
-        history=InMemoryHistoryRepository(),
-        failures=InMemoryFailuresRepository(),
+        history=history,
+        failures=failures,
+        sync_configs=InMemorySyncConfigs(settings, mappings),
+        journal=InMemorySyncJournal(links=links, history=history, failures=failures, settings=settings),
     )
 
 
@@ -843,7 +872,7 @@ def raw_items(table_name: str) -> dict[tuple[str, str], dict[str, Any]]:
     return {(item["pk"], item["sk"]): item for item in table.scan()["Items"]}  # type: ignore[misc]
 
 
-def test_a_link_is_stored_as_the_data_model_says(table_names: TableNames) -> None:
+def test_a_link_is_stored_as_the_data_model_says(table_names: SyncSettings) -> None:
     # Given a linked customer saved through the adapter
     repos = dynamodb_repositories(table_names)
     repos.links.save_linked(
@@ -867,7 +896,7 @@ def test_a_link_is_stored_as_the_data_model_says(table_names: TableNames) -> Non
     assert items[("MERCHANT#m-100", "QBO#58")]["paysimple_customer_id"] == "17"
 
 
-def test_settings_and_mappings_are_stored_as_the_data_model_says(table_names: TableNames) -> None:
+def test_settings_and_mappings_are_stored_as_the_data_model_says(table_names: SyncSettings) -> None:
     repos = dynamodb_repositories(table_names)
     repos.settings.ensure_merchant(MERCHANT, now=T0)
     repos.settings.update_settings(MERCHANT, SettingsChanges(sync_enabled=True), now=T0)
@@ -883,7 +912,7 @@ def test_settings_and_mappings_are_stored_as_the_data_model_says(table_names: Ta
     assert state["ttl"] == int((T0 + timedelta(minutes=10)).timestamp())
 
 
-def test_two_concurrent_mapping_saves_get_distinct_versions(table_names: TableNames) -> None:
+def test_two_concurrent_mapping_saves_get_distinct_versions(table_names: SyncSettings) -> None:
     # Given a second admin saves version 1 after our save read "no mapping yet"
     other_admin = DynamoDbMappingRepository(table_names.settings_table_name)
 
@@ -909,7 +938,7 @@ def test_two_concurrent_mapping_saves_get_distinct_versions(table_names: TableNa
     ]
 
 
-def test_two_concurrent_settings_updates_both_apply(table_names: TableNames) -> None:
+def test_two_concurrent_settings_updates_both_apply(table_names: SyncSettings) -> None:
     # Given another admin enables sync after our update read the settings
     other_admin = DynamoDbSettingsRepository(table_names.settings_table_name)
 
@@ -933,7 +962,9 @@ def test_two_concurrent_settings_updates_both_apply(table_names: TableNames) -> 
     assert (settings.sync_enabled, settings.enabled_at, settings.deactivate_on_delete) == (True, T0, True)
 
 
-def test_a_claim_taken_between_read_and_write_is_reported_as_already_linked(table_names: TableNames) -> None:
+def test_a_claim_taken_between_read_and_write_is_reported_as_already_linked(
+    table_names: SyncSettings,
+) -> None:
     # Given customer 2 links QBO 58 after our pre-read of customer 1 (so only the transaction can notice)
     rival = DynamoDbLinksRepository(table_names.links_table_name)
 
@@ -952,7 +983,7 @@ def test_a_claim_taken_between_read_and_write_is_reported_as_already_linked(tabl
     assert rival.get(MERCHANT, "1") is None
 
 
-def test_a_search_that_reads_too_far_returns_a_short_page_to_continue_from(table_names: TableNames) -> None:
+def test_a_search_that_reads_too_far_returns_a_short_page_to_continue_from(table_names: SyncSettings) -> None:
     # Given a search budget of two index reads (of two entries each, for a page of one), and the only match
     # fifth in the list
     links = DynamoDbLinksRepository(table_names.links_table_name, search_batch=1, search_max_rounds=2)
@@ -985,3 +1016,141 @@ def test_a_fake_can_be_told_to_fail_its_next_write() -> None:
         links.save_unlinked(a_link("1", reason="ambiguous"), expected_version=0)
     assert links.get(MERCHANT, "1") is None
     assert links.save_unlinked(a_link("1", reason="ambiguous"), expected_version=0).version == 1
+
+
+# -- the sync's config and journal ---------------------------------------------------------------------------
+
+
+def a_change(ps_id: str, event_id: str, *, redrive_attempt: int = 0) -> CustomerChangeMessage:
+    return CustomerChangeMessage(
+        merchant_id=MERCHANT,
+        customer_id=ps_id,
+        event_type="customer_updated",
+        event_id=event_id,
+        occurred_at=T0,
+        redrive_attempt=redrive_attempt,
+    )
+
+
+def a_completion(
+    change: CustomerChangeMessage,
+    *,
+    action: SyncAction = "updated",
+    link: LinkWrite | None = None,
+    parked: ParkedFailure | None = None,
+    resolves: bool = False,
+) -> Completion:
+    outcome = SyncOutcome(
+        action=action,
+        merchant_id=change.merchant_id,
+        paysimple_customer_id=change.customer_id,
+        event_id=change.event_id,
+        qbo_calls=1,
+    )
+    entry = HistoryEntry(
+        merchant_id=change.merchant_id,
+        paysimple_customer_id=change.customer_id,
+        event_id=change.event_id,
+        event_type=change.event_type,
+        occurred_at=change.occurred_at,
+        recorded_at=T0 + timedelta(seconds=1 + change.redrive_attempt),
+        action=action,
+        qbo_calls=1,
+    )
+    return Completion(
+        message=change,
+        outcome=outcome,
+        history=entry,
+        link=link,
+        successful_sync_at=T0 + timedelta(seconds=1) if action != "parked" else None,
+        parked=parked,
+        resolves_parked_failure=resolves,
+    )
+
+
+def test_a_merchants_sync_config_is_its_settings_and_every_mapping_version_newest_first(
+    repos: Repositories,
+) -> None:
+    # Given a merchant with sync on and two saved mappings, and another merchant with nothing saved
+    repos.settings.update_settings(MERCHANT, SettingsChanges(sync_enabled=True), now=T0)
+    repos.mappings.save_mapping(MERCHANT, ROWS_V1, now=T0)
+    repos.mappings.save_mapping(MERCHANT, ROWS_V2, now=T0 + timedelta(days=1))
+    # When their sync configs are read
+    config = repos.sync_configs.sync_config(MERCHANT)
+    other = repos.sync_configs.sync_config(OTHER_MERCHANT)
+    # Then one holds the settings and both versions, newest first; the other the defaults and none
+    assert config.settings == repos.settings.get_settings(MERCHANT)
+    assert [(mapping.version, mapping.rows) for mapping in config.mappings] == [(2, ROWS_V2), (1, ROWS_V1)]
+    assert (other.settings, other.mappings) == (MerchantSettings(), ())
+
+
+def test_a_completed_change_stores_its_link_history_outcome_and_last_sync_together(
+    repos: Repositories,
+) -> None:
+    # Given a linked customer and a change of it
+    stored = repos.links.save_linked(linked("1", "58"), expected_version=0)
+    change = a_change("1", "evt_1")
+    updated = stored.revised(qbo_sync_token="1", snapshot={"GivenName": "Ada"})
+    # When the change is completed
+    written = repos.journal.complete(a_completion(change, link=LinkWrite(updated, stored.version)))
+    # Then the link, the history entry, the last successful sync and the outcome are all stored
+    assert written == updated.model_copy(update={"version": 2})
+    assert repos.links.get(MERCHANT, "1") == written
+    assert [entry.action for entry in repos.history.list_for_customer(MERCHANT, "1").items] == ["updated"]
+    assert repos.settings.last_successful_sync(MERCHANT) == T0 + timedelta(seconds=1)
+    prefetch = repos.journal.prefetch([change, a_change("2", "evt_2")])
+    assert prefetch.outcomes[(MERCHANT, "evt_1", 0)].action == "updated"
+    assert (MERCHANT, "evt_2", 0) not in prefetch.outcomes
+    assert prefetch.links == {(MERCHANT, "1"): written, (MERCHANT, "2"): None}
+
+
+def test_a_completion_whose_link_moved_on_meanwhile_stores_nothing(repos: Repositories) -> None:
+    # Given a link read at version 1 that someone else saved again since
+    stored = repos.links.save_linked(linked("1", "58"), expected_version=0)
+    repos.links.save_linked(stored.revised(reason="name+email"), expected_version=1)
+    change = a_change("1", "evt_1")
+    # When a change completes from the version it read
+    with pytest.raises(ConcurrentModification):
+        repos.journal.complete(a_completion(change, link=LinkWrite(stored.revised(qbo_sync_token="9"), 1)))
+    # Then nothing of it was stored: no history entry, no outcome
+    assert repos.history.list_for_customer(MERCHANT, "1").items == []
+    assert repos.journal.prefetch([change]).outcomes == {}
+    assert repos.links.get(MERCHANT, "1").reason == "name+email"  # type: ignore[union-attr]
+
+
+def test_a_change_is_completed_at_most_once(repos: Repositories) -> None:
+    # Given a change that was completed
+    change = a_change("1", "evt_1")
+    repos.journal.complete(a_completion(change, action="skipped"))
+    # When it is completed again (a second invocation that ran the same change)
+    with pytest.raises(ConcurrentModification):
+        repos.journal.complete(a_completion(change, action="skipped"))
+    # Then it has one history entry; a redrive of it (the next attempt) is a change of its own
+    repos.journal.complete(a_completion(a_change("1", "evt_1", redrive_attempt=1), action="skipped"))
+    assert len(repos.history.list_for_customer(MERCHANT, "1").items) == 2
+
+
+def test_a_parked_change_stores_its_failure_and_the_redrive_that_succeeds_removes_it(
+    repos: Repositories,
+) -> None:
+    # Given a change parked with its reason
+    change = a_change("1", "evt_1")
+    failure = ParkedFailure(
+        merchant_id=MERCHANT,
+        paysimple_customer_id="1",
+        event_id="evt_1",
+        message=change,
+        reason="qbo_validation_error",
+        code="2050",
+        parked_at=T0,
+        attempts=1,
+    )
+    repos.journal.complete(a_completion(change, action="parked", parked=failure))
+    assert [parked.reason for parked in repos.failures.list_failures(MERCHANT).items] == [
+        "qbo_validation_error"
+    ]
+    assert repos.settings.last_successful_sync(MERCHANT) is None
+    # When its redrive succeeds
+    repos.journal.complete(a_completion(a_change("1", "evt_1", redrive_attempt=1), resolves=True))
+    # Then the failure is gone
+    assert repos.failures.list_failures(MERCHANT).items == []

@@ -13,11 +13,12 @@ SYNC_REQUIRED: dict[str, str] = {
     "settings_table_name": "settings",
     "history_table_name": "history",
     "idempotency_table_name": "idempotency",
+    "qbo_budget_table_name": "qbo-budget",
     "changes_queue_url": "https://sqs.invalid/changes.fifo",
     "changes_dlq_url": "https://sqs.invalid/changes-dlq.fifo",
 }
 
 
 def sync_settings(**overrides: Any) -> SyncSettings:
-    """The default tuning (QBO retries, timeouts, record margin) unless `overrides` say otherwise."""
+    """The default tuning (retry waits, QBO budget, timeouts, record margin) unless `overrides` say so."""
     return SyncSettings(**{**SYNC_REQUIRED, **overrides})

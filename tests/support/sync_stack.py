@@ -54,11 +54,6 @@ if TYPE_CHECKING:
 
 # Short, so a timeout test is quick; every emulator answer comes back in milliseconds.
 HTTP_TIMEOUT_SECONDS = 1.0
-# SyncFunction's QBO retries as the tests configure them (QBO_MAX_ATTEMPTS, QBO_THROTTLE_WAIT_SECONDS): the
-# production number of attempts, and a short wait, since the emulator's rate limits are off here
-# (tests/support/emulators.py) and only injected 429s are waited out.
-QBO_MAX_ATTEMPTS = 3
-QBO_THROTTLE_WAIT_SECONDS = 0.1
 _merchant_numbers = itertools.count(int(uuid.uuid4().int % 10_000) * 1000)
 
 
@@ -216,8 +211,6 @@ def sync_stack(
         USER_POOL_ID=local_stack.function_environment("AdminFunction")["USER_POOL_ID"],
         **emulators.emulator_urls(qbo_emulator, paysimple_emulator),
         HTTP_TIMEOUT_SECONDS=str(HTTP_TIMEOUT_SECONDS),
-        QBO_MAX_ATTEMPTS=str(QBO_MAX_ATTEMPTS),
-        QBO_THROTTLE_WAIT_SECONDS=str(QBO_THROTTLE_WAIT_SECONDS),
     )
     # Lambda sets the environment before the handler module is imported; pytest imports it first, so the
     # Metrics singleton has not seen POWERTOOLS_METRICS_NAMESPACE.

@@ -20,6 +20,7 @@ from customer_sync.domain.sync.service import SyncService
 from customer_sync.errors import (
     PaySimpleAuthError,
     PaySimpleTransientError,
+    QboBudgetExhausted,
     QboError,
     QboThrottled,
     QboTransientError,
@@ -38,6 +39,8 @@ from tests.fakes.repositories import (
     InMemoryLinksRepository,
     InMemoryMappingRepository,
     InMemorySettingsRepository,
+    InMemorySyncConfigs,
+    InMemorySyncJournal,
 )
 
 MERCHANT = "1225"
@@ -54,11 +57,11 @@ class CrashOnceLinks(InMemoryLinksRepository):
         super().__init__()
         self.crashed = False
 
-    def save_linked(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
+    def store(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
         if not self.crashed and link.reason == "created":
             self.crashed = True
             raise ConnectionError("the Lambda died before the link was written")
-        return super().save_linked(link, expected_version=expected_version)
+        return super().store(link, expected_version=expected_version)
 
 
 @dataclass
@@ -69,6 +72,8 @@ class Harness:
     links: InMemoryLinksRepository
     history: InMemoryHistoryRepository
     failures: InMemoryFailuresRepository
+    journal: InMemorySyncJournal
+    configs: InMemorySyncConfigs
     clients: FakeMerchantClients
     paysimple: FakePaySimpleCustomers
     qbo: FakeQboCustomers
@@ -121,16 +126,31 @@ def build_harness(links: InMemoryLinksRepository | None = None, *, enabled: bool
     if enabled:
         settings.update_settings(MERCHANT, SettingsChanges(sync_enabled=True), now=ENABLED_AT)
     clock.at = ENABLED_AT + timedelta(hours=1)
+    journal = InMemorySyncJournal(links=links, history=history, failures=failures, settings=settings)
+    configs = InMemorySyncConfigs(settings, mappings)
     service = SyncService(
-        settings=settings,
-        mappings=mappings,
+        configs=configs,
         links=links,
         history=history,
         failures=failures,
+        journal=journal,
         clients=clients,
         clock=clock,
     )
-    return Harness(service, settings, mappings, links, history, failures, clients, paysimple, qbo, clock)
+    return Harness(
+        service,
+        settings,
+        mappings,
+        links,
+        history,
+        failures,
+        journal,
+        configs,
+        clients,
+        paysimple,
+        qbo,
+        clock,
+    )
 
 
 @pytest.fixture
@@ -941,3 +961,97 @@ def test_mapping_rows_keep_their_targets(h: Harness):
     # When created, then the account reference is in the notes
     outcome = h.sync(42)
     assert h.qbo.customers[outcome.qbo_customer_id or ""]["Notes"] == "A-77"
+
+
+# -- batches -----------------------------------------------------------------------------------------------
+
+
+def sync_batch(h: Harness, messages: list[CustomerChangeMessage]) -> list[SyncOutcome | Exception]:
+    """The changes as one Lambda batch: each processed in order with the batch's shared state."""
+    h.clock.advance(seconds=1)
+    batch = h.service.start_batch(messages)
+    results: list[SyncOutcome | Exception] = []
+    for message in messages:
+        try:
+            results.append(h.service.process(message, batch))
+        except Exception as error:  # what the handler would hand back to SQS
+            results.append(error)
+    return results
+
+
+def test_a_batch_of_ten_new_customers_costs_one_name_query_and_one_create_each(h: Harness):
+    # Given ten new customers, one of whom QBO already holds
+    h.qbo.seed_customer(GivenName="Cus", FamilyName="Tomer3", DisplayName="Cus Tomer3")
+    for number in range(10):
+        h.paysimple.save(100 + number, FirstName="Cus", LastName=f"Tomer{number}")
+    messages = [h.message(100 + number, event_type="customer_created") for number in range(10)]
+    configs_read, prefetches = h.configs.reads, h.journal.prefetches
+    # When they arrive in one batch
+    outcomes = sync_batch(h, messages)
+    # Then one query served all ten: nine creates and one link, and the batch read its state once
+    assert [outcome.action for outcome in outcomes if isinstance(outcome, SyncOutcome)] == [
+        "linked" if number == 3 else "created" for number in range(10)
+    ]
+    assert h.qbo.operations() == ["query"] + ["create"] * 9
+    assert h.configs.reads - configs_read == 1
+    assert h.journal.prefetches - prefetches == 1
+
+
+def test_two_new_customers_with_one_name_in_one_batch_end_as_they_would_one_after_the_other(h: Harness):
+    # Given two different PaySimple customers called Ann Lee, new to QBO
+    h.paysimple.save(42, **ANN)
+    h.paysimple.save(43, **{**ANN, "Email": "other.ann@example.com"})
+    # When they arrive in one batch
+    first, second = sync_batch(
+        h, [h.message(42, event_type="customer_created"), h.message(43, event_type="customer_created")]
+    )
+    # Then the first is created; the second finds her, already linked, and waits for the admin
+    assert isinstance(first, SyncOutcome) and first.action == "created"
+    assert isinstance(second, SyncOutcome)
+    assert (second.action, second.reason) == ("unlinked", "already_linked")
+    assert h.qbo.operations() == ["query", "create"]
+
+
+def test_a_company_with_no_qbo_budget_left_gets_its_change_back_before_anything_is_fetched(h: Harness):
+    # Given a merchant whose company's QBO budget is known to be used up for 5 s
+    h.paysimple.save(42, **ANN)
+    h.qbo.budget_used_up_for = 5.0
+    # When a change arrives
+    with pytest.raises(QboBudgetExhausted) as raised:
+        h.sync(42, event_type="customer_created")
+    # Then it goes back (to come back in 5 s) with nothing fetched, called or written, and no history noise
+    assert raised.value.retry_after == 5.0
+    assert h.paysimple.fetches == 0 and h.qbo.calls_made == 0
+    assert h.history.entries(MERCHANT, "42") == [] and h.links.get(MERCHANT, "42") is None
+
+
+def test_new_customers_the_budget_sends_back_after_the_batch_query_need_no_second_query(h: Harness):
+    # Given two new customers in one batch, and the company's budget running out after the name query
+    h.paysimple.save(42, **ANN)
+    h.paysimple.save(43, FirstName="Bea", LastName="Bell")
+    messages = [h.message(42, event_type="customer_created"), h.message(43, event_type="customer_created")]
+    h.qbo.fail_next(QboBudgetExhausted(retry_after=1.0), operation="create")
+    h.qbo.fail_next(QboBudgetExhausted(retry_after=1.0), operation="create")
+    # When the batch meets the empty budget at the creates
+    first = sync_batch(h, messages)
+    # Then both went back to SQS, each with its create intent stored by the batch's lookup
+    assert all(isinstance(result, QboBudgetExhausted) for result in first)
+    assert [h.link(42).reason, h.link(43).reason] == ["creating", "creating"]
+    # And when SQS delivers them again, they are created without another query
+    again = sync_batch(h, [h.message(42, event_type="customer_created"), h.message(43)])
+    assert [result.action for result in again if isinstance(result, SyncOutcome)] == ["created", "created"]
+    assert h.qbo.operations() == ["query", "create", "create", "create", "create"]
+
+
+def test_a_change_delivered_again_after_it_was_done_gets_its_first_outcome_back(h: Harness):
+    # Given a change that was synced
+    h.paysimple.save(42, **ANN)
+    message = h.message(42, event_type="customer_created")
+    first = h.service.process(message)
+    fetches, calls = h.paysimple.fetches, h.qbo.calls_made
+    # When SQS delivers the same change again
+    again = h.service.process(message)
+    # Then it is answered from the stored outcome: nothing fetched, called or recorded twice
+    assert again == first.model_copy(update={"duplicate": True})
+    assert (h.paysimple.fetches, h.qbo.calls_made) == (fetches, calls)
+    assert [entry.action for entry in h.history.entries(MERCHANT, "42")] == ["created"]

@@ -6,6 +6,8 @@ from typing import Literal, TypeVar
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from customer_sync.domain.qbo_budget import QBO_REQUESTS_PER_MINUTE, QBO_REQUESTS_PER_SECOND, BudgetRules
+
 
 class _Settings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore")
@@ -57,35 +59,65 @@ class TableNames(_Settings):
     history_table_name: str = Field(min_length=1)
 
 
-# Besides the PaySimple fetch and the QBO retries: DynamoDB and Secrets Manager calls, and the batch response.
+class QboBudgetSettings(_Settings):
+    """The per-realm QBO request budget every SyncFunction and AdminFunction invocation shares
+    (domain/qbo_budget.py, adapters/qbo_budget.py)."""
+
+    qbo_budget_table_name: str = Field(min_length=1)
+    qbo_budget_per_minute: int = Field(
+        default=QBO_REQUESTS_PER_MINUTE,
+        ge=1,
+        description="QBO_BUDGET_PER_MINUTE: requests a minute QBO allows per company (QBO: 500).",
+    )
+    qbo_budget_per_second: int = Field(
+        default=QBO_REQUESTS_PER_SECOND,
+        ge=1,
+        description="QBO_BUDGET_PER_SECOND: requests a second QBO allows per company (QBO: 10).",
+    )
+    qbo_throttle_pause_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=900,
+        description=(
+            "QBO_THROTTLE_PAUSE_SECONDS: after a 429 from QBO despite the budget (another app using the same "
+            "company, or a lower limit), nobody calls that company for this long (Intuit says wait 60 s)."
+        ),
+    )
+
+    def budget_rules(self) -> BudgetRules:
+        return BudgetRules.for_limits(self.qbo_budget_per_minute, self.qbo_budget_per_second)
+
+
+# Besides the PaySimple fetch and the QBO calls: DynamoDB and Secrets Manager calls, and the batch response.
 RECORD_OVERHEAD_SECONDS = 2.0
+# The slowest record that still succeeds: the PaySimple fetch, then up to three QBO calls (a sparse update,
+# a read after 5010 and the retry), each answering just within HTTP_TIMEOUT_SECONDS.
+SLOWEST_RECORD_HTTP_CALLS = 4
 
 
-class SyncSettings(SecretNames, TableNames, ServiceUrls):
+class SyncSettings(SecretNames, TableNames, ServiceUrls, QboBudgetSettings):
     idempotency_table_name: str = Field(min_length=1)
     changes_queue_url: str = Field(min_length=1)
     changes_dlq_url: str = Field(min_length=1)
     secrets_cache_seconds: int = Field(default=300, ge=0)
-    qbo_max_attempts: int = Field(
-        default=3,
-        ge=1,
-        le=5,
+    retry_delay_first_seconds: int = Field(
+        default=1,
+        ge=0,
+        le=60,
         description=(
-            "QBO_MAX_ATTEMPTS: tries of one QBO call within an invocation, the first included, on "
-            "throttling, 5xx and timeouts. Then the change goes back to SQS, whose redelivery is the outer "
-            "retry. Each attempt may last HTTP_TIMEOUT_SECONDS, so this also sets how long one record may "
-            "take (RECORD_MARGIN_SECONDS)."
+            "RETRY_DELAY_FIRST_SECONDS: how long a change that failed for a passing reason (QBO throttling "
+            "or down, PaySimple down, the company's QBO budget used up) waits before its first redelivery. "
+            "Each further delivery waits twice as long, with jitter, up to RETRY_DELAY_MAX_SECONDS."
         ),
     )
-    qbo_throttle_wait_seconds: float = Field(
-        default=1.0,
-        ge=0,
-        le=10,
+    retry_delay_max_seconds: int = Field(
+        default=110,
+        ge=1,
+        le=900,
         description=(
-            "QBO_THROTTLE_WAIT_SECONDS: the longest wait after a 429 before the next attempt (a shorter "
-            "Retry-After wins). One second clears QBO's per-second limit. Intuit's 60 s for the per-minute "
-            "limit is not sat out inside a Lambda: SQS delivers the change again after its visibility "
-            "timeout."
+            "RETRY_DELAY_MAX_SECONDS: the longest wait between deliveries of a failing change (jittered "
+            "between 80 % and 100 % of it). Short enough that changes land within two minutes of an outage "
+            "ending; long enough that a day-long outage fits in the queue's maxReceiveCount (README)."
         ),
     )
     record_margin_seconds: float | None = Field(
@@ -95,11 +127,10 @@ class SyncSettings(SecretNames, TableNames, ServiceUrls):
         description=(
             "RECORD_MARGIN_SECONDS: a record is started only while the invocation has at least this much "
             "time left; otherwise it goes back to SQS untouched, so Lambda never kills a batch mid-record "
-            "without reporting which records succeeded. Unset: one record's worst case during an outage, "
-            "HTTP_TIMEOUT_SECONDS (the PaySimple fetch) + QBO_MAX_ATTEMPTS x (HTTP_TIMEOUT_SECONDS + "
-            "QBO_THROTTLE_WAIT_SECONDS) + 2 s, i.e. 45 s with the defaults. The handler caps it at half "
-            "the time an invocation starts with, so a batch always makes progress. SyncFunction's Timeout "
-            "must be at least twice this."
+            "without reporting which records succeeded. Unset: the slowest record that still succeeds, "
+            "4 x HTTP_TIMEOUT_SECONDS (a PaySimple fetch and three QBO calls) + 2 s, i.e. 42 s with the "
+            "defaults. The handler caps it at half the time an invocation starts with, so a batch always "
+            "makes progress. SyncFunction's Timeout must be at least twice this."
         ),
     )
 
@@ -108,11 +139,10 @@ class SyncSettings(SecretNames, TableNames, ServiceUrls):
         """Seconds one record may need at worst (RECORD_MARGIN_SECONDS, or derived as described there)."""
         if self.record_margin_seconds is not None:
             return self.record_margin_seconds
-        one_qbo_call = self.qbo_max_attempts * (self.http_timeout_seconds + self.qbo_throttle_wait_seconds)
-        return self.http_timeout_seconds + one_qbo_call + RECORD_OVERHEAD_SECONDS
+        return SLOWEST_RECORD_HTTP_CALLS * self.http_timeout_seconds + RECORD_OVERHEAD_SECONDS
 
 
-class AdminSettings(SecretNames, TableNames, ServiceUrls):
+class AdminSettings(SecretNames, TableNames, ServiceUrls, QboBudgetSettings):
     # The console's Cognito user pool, where operators invite merchant admins.
     user_pool_id: str = Field(min_length=1)
     changes_queue_url: str = Field(min_length=1)

@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import math
+import time
 from collections.abc import Collection, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -146,6 +147,32 @@ def query_page(
             return found, None
         request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
     return found, encode_cursor(request["ExclusiveStartKey"])
+
+
+_BATCH_GET_RETRIES = 5
+
+
+def batch_get(
+    client: DynamoDBClient, keys_by_table: Mapping[str, list[dict[str, Any]]]
+) -> dict[str, list[Any]]:
+    """Every item of `keys_by_table` that exists, read consistently in one BatchGetItem (≤100 keys), with
+    the keys DynamoDB leaves unprocessed asked for again after a short backoff."""
+    found: dict[str, list[Any]] = {table: [] for table in keys_by_table}
+    pending: dict[str, Any] = {
+        table: {"Keys": keys, "ConsistentRead": True} for table, keys in keys_by_table.items() if keys
+    }
+    for attempt in range(_BATCH_GET_RETRIES + 1):
+        if not pending:
+            return found
+        response = client.batch_get_item(RequestItems=pending)
+        for table, items in response.get("Responses", {}).items():
+            found[table].extend(items)
+        pending = dict(response.get("UnprocessedKeys") or {})
+        if pending and attempt < _BATCH_GET_RETRIES:
+            time.sleep(0.05 * 2**attempt)  # DynamoDB asks for backoff before retrying throttled keys
+    if pending:
+        raise RuntimeError("DynamoDB kept throttling a batch read")
+    return found
 
 
 def error_code(error: ClientError) -> str:

@@ -3,7 +3,9 @@
 Items:
 - entry    pk `MERCHANT#<m>#PS#<ps id>`, sk `<recorded_at, ISO UTC µs>#<event_id>#<action>`: a HistoryEntry;
 - recorded pk `MERCHANT#<m>#PS#<ps id>#RECORDED`, sk `<event_id>#<action>`: written with the entry in one
-  transaction, so a redelivered event (new recorded_at, same event and action) is recorded only once;
+  transaction, so a redelivered event (new recorded_at, same event and action) is recorded only once. (The
+  sync's final entry of a change needs no guard: the journal writes it together with the change's outcome,
+  adapters/dynamodb_sync_journal.py, so a change done once is recorded once.);
 - failure  pk `MERCHANT#<m>#FAILURES`, sk `PS#<ps id>#<event_id>`: a ParkedFailure.
 """
 
@@ -43,6 +45,24 @@ def recorded_pk(merchant_id: str, paysimple_customer_id: str) -> str:
     return f"{customer_history_pk(merchant_id, paysimple_customer_id)}#RECORDED"
 
 
+def entry_item(entry: HistoryEntry) -> dict[str, Any]:
+    """A history entry as stored (plain values)."""
+    return {
+        **entry.model_dump(mode="json"),
+        "pk": customer_history_pk(entry.merchant_id, entry.paysimple_customer_id),
+        "sk": history_sk(entry),
+    }
+
+
+def failure_item(failure: ParkedFailure) -> dict[str, Any]:
+    """A parked failure as stored (plain values)."""
+    return {
+        **failure.model_dump(mode="json"),
+        "pk": failures_pk(failure.merchant_id),
+        "sk": failure_sk(failure.paysimple_customer_id, failure.event_id),
+    }
+
+
 def failures_pk(merchant_id: str) -> str:
     return f"MERCHANT#{merchant_id}#FAILURES"
 
@@ -62,11 +82,7 @@ class DynamoDbHistoryRepository:
             "sk": f"{entry.event_id}#{entry.action}",
             "history_sk": history_sk(entry),
         }
-        item = {
-            **entry.model_dump(mode="json"),
-            "pk": customer_history_pk(merchant_id, customer_id),
-            "sk": history_sk(entry),
-        }
+        item = entry_item(entry)
         try:
             self._table.client.transact_write_items(
                 TransactItems=[
@@ -118,12 +134,7 @@ class DynamoDbFailuresRepository:
         return string_key(pk=failures_pk(merchant_id), sk=failure_sk(paysimple_customer_id, event_id))
 
     def park(self, failure: ParkedFailure) -> None:
-        item = {
-            **failure.model_dump(mode="json"),
-            "pk": failures_pk(failure.merchant_id),
-            "sk": failure_sk(failure.paysimple_customer_id, failure.event_id),
-        }
-        self._table.client.put_item(TableName=self._table.name, Item=to_item(item))
+        self._table.client.put_item(TableName=self._table.name, Item=to_item(failure_item(failure)))
 
     def get_failure(
         self, merchant_id: str, paysimple_customer_id: str, event_id: str

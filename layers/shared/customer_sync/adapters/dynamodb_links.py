@@ -7,19 +7,27 @@ Items (all under pk `MERCHANT#<m>`):
 
 A link, its claim and its email entry change together in one TransactWriteItems, conditional on the link's
 version (optimistic concurrency) and on nobody else holding the claim.
+
+Which claim and email entry a write replaces depends on the record as stored. The repository remembers the
+last version of each record it read or wrote (a bounded cache): a write starting from that version needs
+no read first, and one starting from another reads the record. The write's condition on the version makes
+this safe: a record that moved on since fails the condition (ConcurrentModification) instead of leaving a
+stale claim behind. The sync's journal (adapters/dynamodb_sync_journal.py) adds its own items to a link's
+transaction through `link_transaction` and `commit`.
 """
 
 from __future__ import annotations
 
-import time
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from botocore.exceptions import ClientError
 
 from customer_sync.adapters.dynamodb import (
     MAX_TRANSACTION_ITEMS,
     DynamoDbTable,
+    batch_get,
     cancellation_reasons,
     decode_cursor,
     from_item,
@@ -54,7 +62,8 @@ assert MAX_MERGE_DUPLICATES * 3 + 3 <= MAX_TRANSACTION_ITEMS
 SEARCH_BATCH = 100
 SEARCH_MAX_ROUNDS = 20
 _BATCH_GET_SIZE = 100
-_BATCH_GET_RETRIES = 5
+# Records remembered (the last version read or written) so that a write after a read needs no second read.
+_REMEMBERED_LINKS = 2000
 
 _LINK_FIELDS = frozenset(CustomerLink.model_fields)
 _LIST_KEY_NAMES = ("pk", "sk", "status_pk", "name_sk")
@@ -80,12 +89,18 @@ def status_pk(merchant_id: str, status: str) -> str:
     return f"MERCHANT#{merchant_id}#STATUS#{status}"
 
 
-class _Transaction:
-    """Transaction items plus what a failed condition on each means."""
+def link_key(merchant_id: str, paysimple_customer_id: str) -> dict[str, Any]:
+    return string_key(pk=merchant_pk(merchant_id), sk=link_sk(paysimple_customer_id))
+
+
+class LinkTransaction:
+    """Transaction items plus what a failed condition on each means; `stored` is the link as it will be
+    once the transaction commits (None for a transaction without a link)."""
 
     def __init__(self) -> None:
         self.items: list[TransactWriteItemTypeDef] = []
         self.claims: dict[int, str] = {}  # item index → the QBO id it claims
+        self.stored: CustomerLink | None = None
 
     def add(self, item: TransactWriteItemTypeDef, *, claims: str | None = None) -> None:
         if claims is not None:
@@ -105,16 +120,49 @@ class DynamoDbLinksRepository(LinkWrites):
         self._table = DynamoDbTable(table_name, client=client)
         self._search_batch = search_batch
         self._search_max_rounds = search_max_rounds
+        self._remembered: OrderedDict[tuple[str, str], CustomerLink | None] = OrderedDict()
+
+    @property
+    def table_name(self) -> str:
+        return self._table.name
 
     # -- reads -----------------------------------------------------------------------------------------
 
     def get(self, merchant_id: str, paysimple_customer_id: str) -> CustomerLink | None:
         item = self._table.client.get_item(
             TableName=self._table.name,
-            Key=string_key(pk=merchant_pk(merchant_id), sk=link_sk(paysimple_customer_id)),
+            Key=link_key(merchant_id, paysimple_customer_id),
             ConsistentRead=True,
         ).get("Item")
-        return _link_from_item(item) if item else None
+        link = _link_from_item(item) if item else None
+        self.remember(merchant_id, paysimple_customer_id, link)
+        return link
+
+    def link_of_item(self, item: dict[str, Any]) -> CustomerLink:
+        """A link read by someone else's request (the journal's batch read), remembered like our own."""
+        link = _link_from_item(item)
+        self.remember(link.merchant_id, link.paysimple_customer_id, link)
+        return link
+
+    def remember(self, merchant_id: str, paysimple_customer_id: str, link: CustomerLink | None) -> None:
+        """`link` is the record as stored now (None: there is none)."""
+        key = (merchant_id, paysimple_customer_id)
+        self._remembered[key] = link
+        self._remembered.move_to_end(key)
+        while len(self._remembered) > _REMEMBERED_LINKS:
+            self._remembered.popitem(last=False)
+
+    def _stored(
+        self, merchant_id: str, paysimple_customer_id: str, expected_version: int
+    ) -> CustomerLink | None:
+        """The record at `expected_version` as remembered, or as read now when the remembered one is another
+        version (or none is remembered)."""
+        key = (merchant_id, paysimple_customer_id)
+        if key in self._remembered:
+            known = self._remembered[key]
+            if (known.version if known is not None else 0) == expected_version:
+                return known
+        return self.get(merchant_id, paysimple_customer_id)
 
     def qbo_link_owner(self, merchant_id: str, qbo_customer_id: str) -> str | None:
         item = self._table.client.get_item(
@@ -132,26 +180,10 @@ class DynamoDbLinksRepository(LinkWrites):
                 string_key(pk=merchant_pk(merchant_id), sk=claim_sk(qbo_id))
                 for qbo_id in wanted[start : start + _BATCH_GET_SIZE]
             ]
-            for item in self._batch_get(keys):
+            for item in batch_get(self._table.client, {self._table.name: keys})[self._table.name]:
                 values = from_item(item)
                 owners[str(values["qbo_customer_id"])] = str(values["paysimple_customer_id"])
         return owners
-
-    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        pending: list[dict[str, Any]] = keys
-        for attempt in range(_BATCH_GET_RETRIES + 1):
-            response = self._table.client.batch_get_item(
-                RequestItems={self._table.name: {"Keys": pending, "ConsistentRead": True}}
-            )
-            found.extend(response.get("Responses", {}).get(self._table.name, []))
-            unprocessed = response.get("UnprocessedKeys", {}).get(self._table.name)
-            if not unprocessed:
-                return found
-            pending = list(unprocessed["Keys"])
-            if attempt < _BATCH_GET_RETRIES:
-                time.sleep(0.05 * 2**attempt)  # DynamoDB asks for backoff before retrying throttled keys
-        raise RuntimeError("DynamoDB kept throttling the read of QBO claims")
 
     def other_customers_with_email(
         self, merchant_id: str, email: str, *, excluding_paysimple_customer_id: str
@@ -224,15 +256,24 @@ class DynamoDbLinksRepository(LinkWrites):
     def _save(
         self, link: CustomerLink, *, expected_version: int, current: CustomerLink | None = None
     ) -> CustomerLink:
+        transaction = self.link_transaction(link, expected_version=expected_version, current=current)
+        self.commit(transaction)
+        assert transaction.stored is not None
+        return transaction.stored
+
+    def link_transaction(
+        self, link: CustomerLink, *, expected_version: int, current: CustomerLink | None = None
+    ) -> LinkTransaction:
+        """The items that store `link` over the record at `expected_version` (not written yet: `commit`)."""
         if current is None:
-            current = self.get(link.merchant_id, link.paysimple_customer_id)
+            current = self._stored(link.merchant_id, link.paysimple_customer_id, expected_version)
         found_version = current.version if current is not None else 0
         if found_version != expected_version:
             raise ConcurrentModification(f"PaySimple customer {link.paysimple_customer_id}")
-        transaction = _Transaction()
+        transaction = LinkTransaction()
         self._add_writes(transaction, current, link, claim_owners=[link.paysimple_customer_id])
-        self._commit(transaction, what=f"PaySimple customer {link.paysimple_customer_id}")
-        return link.model_copy(update={"version": expected_version + 1})
+        transaction.stored = link.model_copy(update={"version": expected_version + 1})
+        return transaction
 
     def _save_merge(
         self,
@@ -243,20 +284,24 @@ class DynamoDbLinksRepository(LinkWrites):
         qbo_customer_id: str,
     ) -> CustomerLink:
         current_primary, new_primary = primary
-        transaction = _Transaction()
+        transaction = LinkTransaction()
         self._add_writes(transaction, current_primary, new_primary, claim_owners=members)
         for current, new in duplicates:
             # The primary's claim put takes over a duplicate's claim on the same QBO customer.
             self._add_writes(transaction, current, new, keep_claims={qbo_customer_id})
-        what = f"merge into PaySimple customer {current_primary.paysimple_customer_id}"
-        self._commit(transaction, what=what)
-        return new_primary.model_copy(update={"version": current_primary.version + 1})
+        transaction.stored = new_primary.model_copy(update={"version": current_primary.version + 1})
+        self.commit(transaction)
+        for current, new in duplicates:
+            self.remember(
+                new.merchant_id, new.paysimple_customer_id, new.revised(version=current.version + 1)
+            )
+        return transaction.stored
 
     # -- internals -------------------------------------------------------------------------------------
 
     def _add_writes(
         self,
-        transaction: _Transaction,
+        transaction: LinkTransaction,
         current: CustomerLink | None,
         new: CustomerLink,
         *,
@@ -359,27 +404,36 @@ class DynamoDbLinksRepository(LinkWrites):
             }
         }
 
-    def _commit(self, transaction: _Transaction, *, what: str) -> None:
+    def commit(self, transaction: LinkTransaction) -> None:
+        """Write the transaction's items, all or nothing; the stored link is remembered."""
+        stored = transaction.stored
+        what = f"PaySimple customer {stored.paysimple_customer_id}" if stored else "sync record"
         try:
             if len(transaction.items) == 1:
                 self._put_alone(transaction.items[0])
             else:
                 self._table.client.transact_write_items(TransactItems=transaction.items)
         except ClientError as error:
-            if is_condition_failure(error):
-                raise ConcurrentModification(what) from error
-            reasons = cancellation_reasons(error)
-            if not reasons:
-                raise
-            for index, reason in enumerate(reasons):
-                if reason.get("Code") == "ConditionalCheckFailed" and index in transaction.claims:
-                    qbo_id = transaction.claims[index]
-                    owner = from_item(reason.get("Item") or {}).get("paysimple_customer_id")
-                    raise QboCustomerAlreadyLinked(qbo_id, str(owner)) from error
-            codes = {reason.get("Code") for reason in reasons}
-            if codes & {"ConditionalCheckFailed", "TransactionConflict"}:
-                raise ConcurrentModification(what) from error
-            raise
+            if stored is not None:
+                self._remembered.pop((stored.merchant_id, stored.paysimple_customer_id), None)
+            self._raise_for(error, transaction, what=what)
+        if stored is not None:
+            self.remember(stored.merchant_id, stored.paysimple_customer_id, stored)
+
+    def _raise_for(self, error: ClientError, transaction: LinkTransaction, *, what: str) -> NoReturn:
+        """The repository error a failed write means."""
+        if is_condition_failure(error):
+            raise ConcurrentModification(what) from error
+        reasons = cancellation_reasons(error)
+        for index, reason in enumerate(reasons):
+            if reason.get("Code") == "ConditionalCheckFailed" and index in transaction.claims:
+                qbo_id = transaction.claims[index]
+                owner = from_item(reason.get("Item") or {}).get("paysimple_customer_id")
+                raise QboCustomerAlreadyLinked(qbo_id, str(owner)) from error
+        codes = {reason.get("Code") for reason in reasons}
+        if codes & {"ConditionalCheckFailed", "TransactionConflict"}:
+            raise ConcurrentModification(what) from error
+        raise error
 
     def _put_alone(self, item: TransactWriteItemTypeDef) -> None:
         """A lone link write needs no transaction (half the write cost); same condition, same outcome."""

@@ -4,7 +4,8 @@ Items:
 - `MERCHANT#<m>` / `PROFILE`: `merchant_id`, `created_at` — the merchant is onboarded;
 - `MERCHANT#<m>` / `SETTINGS`: MerchantSettings plus `version` (optimistic concurrency);
 - `MERCHANT#<m>` / `MAPPING#<version:010d>`: `version`, `effective_at`, `rows`;
-- `MERCHANT#<m>` / `LAST_SYNC`: `at`, only ever moved forward;
+- `MERCHANT#<m>` / `LAST_SYNC`: `at`, moved forward by the admin's repository and set with each synced
+  change by the sync's journal (adapters/dynamodb_sync_journal.py);
 - `OAUTHSTATE#<nonce>` / `OAUTHSTATE`: OAuthState plus `ttl` (epoch seconds) so DynamoDB expires it.
 (`MERCHANT#<m>` / `CONNECTION` belongs to adapters/dynamodb_connection.py; `LOCK#...` to adapters/locks.py.)
 """
@@ -26,11 +27,11 @@ from customer_sync.adapters.dynamodb import (
     string_key,
     to_item,
 )
-from customer_sync.domain.mapping import default_mapping
+from customer_sync.domain.mapping import default_mapping, mapping_in_effect
 from customer_sync.errors import ConcurrentModification
 from customer_sync.models.common import iso_utc
 from customer_sync.models.mapping import FieldMapping, MappingRow
-from customer_sync.models.settings import MerchantSettings, OAuthState, SettingsChanges
+from customer_sync.models.settings import MerchantSettings, MerchantSyncConfig, OAuthState, SettingsChanges
 
 PROFILE_SK = "PROFILE"
 SETTINGS_SK = "SETTINGS"
@@ -88,8 +89,7 @@ class DynamoDbSettingsRepository:
         item = self._get(merchant_id, SETTINGS_SK)
         if item is None:
             return MerchantSettings(), 0
-        fields = {name: value for name, value in item.items() if name in MerchantSettings.model_fields}
-        return MerchantSettings.model_validate(fields), int(item["version"])
+        return _settings_from_values(item), int(item["version"])
 
     def update_settings(
         self, merchant_id: str, changes: SettingsChanges, *, now: datetime
@@ -170,10 +170,7 @@ class DynamoDbMappingRepository:
         return next(iter(self._newest_first(merchant_id, limit=1)), None) or default_mapping()
 
     def mapping_in_effect_at(self, merchant_id: str, at: datetime) -> FieldMapping:
-        for mapping in self._newest_first(merchant_id):
-            if mapping.effective_at <= at:
-                return mapping
-        return default_mapping()
+        return mapping_in_effect(self._newest_first(merchant_id), at)
 
     def save_mapping(self, merchant_id: str, rows: Sequence[MappingRow], *, now: datetime) -> FieldMapping:
         for _ in range(_WRITE_ATTEMPTS):
@@ -198,6 +195,39 @@ class DynamoDbMappingRepository:
                 raise
             return mapping
         raise ConcurrentModification(f"field mapping of merchant {merchant_id}")
+
+
+class DynamoDbSyncConfigs:
+    """ports.SyncConfigSource: a merchant's settings and mapping versions in one Query. In the merchant's
+    partition the sort keys `MAPPING#...` < `PROFILE` < `SETTINGS` sit next to each other, so one key
+    range reads them all (and the profile, a few bytes) and nothing else."""
+
+    def __init__(self, table_name: str, *, client: DynamoDBClient | None = None) -> None:
+        self._table = DynamoDbTable(table_name, client=client)
+
+    def sync_config(self, merchant_id: str) -> MerchantSyncConfig:
+        request: dict[str, Any] = {
+            "TableName": self._table.name,
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
+            "ExpressionAttributeValues": to_item(
+                {":pk": merchant_pk(merchant_id), ":first": MAPPING_SK_PREFIX, ":last": SETTINGS_SK}
+            ),
+            "ScanIndexForward": False,
+            "ConsistentRead": True,
+        }
+        settings = MerchantSettings()
+        mappings: list[FieldMapping] = []
+        while True:
+            response = self._table.client.query(**request)
+            for item in response.get("Items", []):
+                values = from_item(item)
+                if values["sk"] == SETTINGS_SK:
+                    settings = _settings_from_values(values)
+                elif str(values["sk"]).startswith(MAPPING_SK_PREFIX):
+                    mappings.append(_mapping_from_item(values))
+            if "LastEvaluatedKey" not in response:
+                return MerchantSyncConfig(settings=settings, mappings=tuple(mappings))
+            request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
 class DynamoDbOAuthStateRepository:
@@ -239,6 +269,12 @@ class DynamoDbOAuthStateRepository:
         return OAuthState.model_validate(
             {name: values[name] for name in OAuthState.model_fields if name in values}
         )
+
+
+def _settings_from_values(values: dict[str, Any]) -> MerchantSettings:
+    return MerchantSettings.model_validate(
+        {name: value for name, value in values.items() if name in MerchantSettings.model_fields}
+    )
 
 
 def _mapping_from_item(values: dict[str, Any]) -> FieldMapping:

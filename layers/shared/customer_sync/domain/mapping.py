@@ -13,7 +13,7 @@ Display names are not part of the payload: the sync service sets DisplayName on 
 (`matching.display_name_for` / `collision_display_name`), because renaming it later could collide (6240).
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final
@@ -125,6 +125,14 @@ def default_mapping() -> FieldMapping:
             for entry in FIELD_CATALOG.values()
         ),
     )
+
+
+def mapping_in_effect(saved_newest_first: Iterable[FieldMapping], at: datetime) -> FieldMapping:
+    """The newest saved version with effective_at <= at; the default mapping if there is none."""
+    for mapping in saved_newest_first:
+        if mapping.effective_at <= at:
+            return mapping
+    return default_mapping()
 
 
 def validate_mapping(rows: Sequence[MappingRow]) -> list[str]:

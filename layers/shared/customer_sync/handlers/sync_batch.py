@@ -1,55 +1,53 @@
-"""SyncFunction's record handler: one queued change → SyncService, at most once per (event, redrive).
+"""SyncFunction's batch: the changes of one SQS batch → SyncService, one record at a time, in order, and the
+records that failed handed back to SQS with a wait of their own.
 
-- Powertools idempotency keyed on (merchant, event_id, redrive_attempt): a duplicate delivery returns the
-  first outcome without touching PaySimple or QBO. A record that raises leaves no idempotency record, so
-  SQS's retry runs it again; an admin redrive uses the next redrive_attempt, so it is not swallowed.
+- The batch's changes share their reads (domain.sync.batch.ChangeBatch): links and done outcomes in one
+  read, each merchant's settings and mapping once, one QBO name query per realm for its new customers.
+- A change already done (same merchant, event and redrive attempt) is answered with its first outcome
+  (SyncDuplicate) without touching PaySimple or QBO: the outcome is stored with the change's other writes
+  (adapters/dynamodb_sync_journal.py).
 - A record starts only while the invocation has time for one record's worst case
-  (domain.sync.record_deadline, SyncSettings.record_margin); otherwise it is handed back to SQS untouched,
-  so Lambda's timeout never cuts a batch short without a partial report.
-- One metric per outcome (SyncCreated, SyncUpdated, SyncLinked, SyncUnchanged, SyncSkipped, SyncUnlinked,
-  SyncParked, SyncDeleted, SyncDeactivated), SyncDuplicate for redeliveries answered from the idempotency
-  store, SyncRetried for records handed back to SQS (SyncDeferred too when that was for lack of time),
-  SyncUnreadable for bodies that are not a change.
+  (domain.sync.record_deadline, SyncSettings.record_margin); otherwise it goes back to SQS untouched at once.
+- A record that fails for a passing reason goes back to SQS with a short, growing wait
+  (domain.sync.retry_delay): ChangeMessageVisibility on that record, never the queue's 540 s default and
+  never a sleep in the Lambda. With `SqsFifoPartialProcessor(skip_group_on_error=True)` the later records of
+  its message group (the same customer) fail unprocessed, and they get the same wait, so the customer's
+  changes stay in order. A company whose QBO budget is used up is not called: its records go back at once.
+- The invocation never fails because its records did (the processor does not raise when all of them
+  failed): a throttled or unreachable QBO is an ordinary state now, visible in the metrics, not a Lambda
+  error. Crashes and timeouts still are.
+- A body that is not a change message can never be synced, nor attributed to a merchant: it goes straight to
+  the dead-letter queue (where the admin API lists it), not through a day of retries.
+- Metrics: one per outcome (SyncCreated, SyncUpdated, SyncLinked, SyncUnchanged, SyncSkipped, SyncUnlinked,
+  SyncParked, SyncDeleted, SyncDeactivated), SyncDuplicate, SyncRetried for every record handed back (and
+  SyncDeferred when that was for lack of time, SyncBudgetWait when its company's QBO budget was used up,
+  SyncThrottled after a 429 from QBO), SyncUnreadable for bodies that are not a change.
 - The correlation id of every log line of a record is its event_id. Logs carry ids, outcomes and error
   types, never customer values.
-
-A body that is not a valid change message cannot be attributed to a merchant, so it cannot be parked: it
-is logged (without its content) and failed, SQS delivers it again, and after maxReceiveCount it is in the
-DLQ, where the admin API lists it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import (
-    BasePersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
-from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from customer_sync.domain.sync.batch import ChangeBatch
 from customer_sync.domain.sync.failure_policy import describe
-from customer_sync.domain.sync.outcomes import SyncOutcome
 from customer_sync.domain.sync.record_deadline import RecordDeadline
+from customer_sync.domain.sync.retry_delay import RetryDelays
 from customer_sync.domain.sync.service import SyncService
-from customer_sync.errors import RecordDeferred, UnreadableMessage
+from customer_sync.errors import QboBudgetExhausted, QboThrottled, RecordDeferred, UnreadableMessage
 from customer_sync.models.common import invalid_fields
 from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.observability import logger, metrics
-
-# Long enough to cover PaySimple's 72 hours of webhook retries, so a late duplicate is still recognised.
-IDEMPOTENCY_SECONDS = 4 * 24 * 3600
-
-
-def _mark_duplicate(response: Any, idempotent_data: DataRecord) -> Any:
-    return response.model_copy(update={"duplicate": True}) if isinstance(response, SyncOutcome) else response
+from customer_sync.ports import ChangeHandBacks
 
 
 def change_of(record: SQSRecord) -> CustomerChangeMessage:
@@ -60,56 +58,91 @@ def change_of(record: SQSRecord) -> CustomerChangeMessage:
         raise UnreadableMessage(f"not a customer change message (fields: {fields})") from None
 
 
+@contextmanager
+def _logged_under(message: CustomerChangeMessage) -> Iterator[None]:
+    """Log lines written meanwhile carry `message`'s event id (work done for it ahead of its turn)."""
+    current = logger.get_correlation_id()
+    logger.set_correlation_id(message.event_id)
+    try:
+        yield
+    finally:
+        logger.set_correlation_id(current)
+
+
+def _count(name: str) -> None:
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
 class SyncBatch:
-    """Built once per cold start (customer_sync.composition.sync); `record_handler` once per invocation."""
+    """Built once per cold start (customer_sync.composition.sync); `begin` once per invocation."""
 
     def __init__(
-        self, service: SyncService, *, idempotency_store: BasePersistenceLayer, record_margin_seconds: float
+        self,
+        service: SyncService,
+        *,
+        hand_backs: ChangeHandBacks,
+        retry_delays: RetryDelays,
+        record_margin_seconds: float,
     ) -> None:
+        self._service = service
+        self._hand_backs = hand_backs
+        self._retry_delays = retry_delays
         self._record_margin_seconds = record_margin_seconds
-        self._idempotency = IdempotencyConfig(
-            event_key_jmespath="[merchant_id, event_id, redrive_attempt]",
-            raise_on_no_idempotency_key=True,
-            expires_after_seconds=IDEMPOTENCY_SECONDS,
-            response_hook=_mark_duplicate,
-        )
 
-        def sync_once(message: CustomerChangeMessage) -> SyncOutcome:
-            return service.process(message)
-
-        self._sync_once: Callable[..., SyncOutcome] = idempotent_function(
-            sync_once,
-            data_keyword_argument="message",
-            persistence_store=idempotency_store,
-            config=self._idempotency,
-            output_serializer=PydanticSerializer(model=SyncOutcome),
-        )
-
-    def record_handler(self, context: LambdaContext) -> Callable[[SQSRecord], str]:
-        """The batch processor's record handler for this invocation (its deadline, its idempotency
-        expiry)."""
-        self._idempotency.register_lambda_context(context)
+    def begin(self, event: dict[str, Any], context: LambdaContext) -> BatchInvocation:
         deadline = RecordDeadline.for_invocation(
             context.get_remaining_time_in_millis, margin_seconds=self._record_margin_seconds
         )
+        return BatchInvocation(
+            [SQSRecord(raw) for raw in event.get("Records", [])],
+            service=self._service,
+            hand_backs=self._hand_backs,
+            retry_delays=self._retry_delays,
+            deadline=deadline,
+        )
 
-        def handle(record: SQSRecord) -> str:
-            return self.sync_record(record, deadline)
 
-        return handle
+class BatchInvocation:
+    """One invocation's records: `record_handler` for the batch processor, then `hand_back` its response."""
 
-    def sync_record(self, record: SQSRecord, deadline: RecordDeadline) -> str:
-        """One change, synced at most once per (event, redrive), and only when the invocation has time left
-        for it. Returns the outcome's action; raises to hand the record back to SQS."""
+    def __init__(
+        self,
+        records: list[SQSRecord],
+        *,
+        service: SyncService,
+        hand_backs: ChangeHandBacks,
+        retry_delays: RetryDelays,
+        deadline: RecordDeadline,
+    ) -> None:
+        self._records = {record.message_id: record for record in records}
+        self._service = service
+        self._hand_backs = hand_backs
+        self._retry_delays = retry_delays
+        self._deadline = deadline
+        self._messages: dict[str, CustomerChangeMessage | UnreadableMessage] = {}
+        for record in records:
+            try:
+                self._messages[record.message_id] = change_of(record)
+            except UnreadableMessage as unreadable:
+                self._messages[record.message_id] = unreadable
+        readable = [
+            message for message in self._messages.values() if isinstance(message, CustomerChangeMessage)
+        ]
+        self._batch: ChangeBatch = service.start_batch(readable, working_on=_logged_under)
+        self._waits: dict[str, int] = {}  # message id → seconds before SQS delivers it again
+        self._group_waits: dict[str, int] = {}  # message group → the wait of its failed record
+
+    @property
+    def record_handler(self) -> Callable[[SQSRecord], str]:
+        return self.sync_record
+
+    def sync_record(self, record: SQSRecord) -> str:
+        """One change, in the batch's order. Returns the outcome's action; raises to hand the record back
+        to SQS (its wait noted for `hand_back`)."""
         logger.set_correlation_id(None)
-        try:
-            message = change_of(record)
-        except UnreadableMessage as error:
-            logger.error(
-                "unreadable change message", extra={"message_id": record.message_id, "reason": str(error)}
-            )
-            metrics.add_metric(name="SyncUnreadable", unit=MetricUnit.Count, value=1)
-            raise
+        message = self._messages[record.message_id]
+        if isinstance(message, UnreadableMessage):
+            return self._dead_letter(record, message)
         logger.set_correlation_id(message.event_id)
         ids = {
             "merchant_id": message.merchant_id,
@@ -117,21 +150,31 @@ class SyncBatch:
             "event_type": message.event_type,
             "redrive_attempt": message.redrive_attempt,
         }
+        delivery = int(record.attributes.approximate_receive_count or 1)
         try:
-            deadline.check_time_for_a_record()
+            self._deadline.check_time_for_a_record()
         except RecordDeferred as deferred:
-            metrics.add_metric(name="SyncRetried", unit=MetricUnit.Count, value=1)
-            metrics.add_metric(name="SyncDeferred", unit=MetricUnit.Count, value=1)
+            self._note_wait(record, 0)
+            _count("SyncRetried")
+            _count("SyncDeferred")
             logger.warning("change deferred to the next delivery", extra={**ids, "error": str(deferred)})
             raise
         try:
-            outcome: SyncOutcome = self._sync_once(message=message)
+            outcome = self._service.process(message, self._batch, delivery=delivery)
         except Exception as error:
-            metrics.add_metric(name="SyncRetried", unit=MetricUnit.Count, value=1)
-            logger.warning("change will be retried", extra={**ids, "error": describe(error)})
+            at_least = error.retry_after if isinstance(error, QboThrottled) else None
+            wait = self._note_wait(record, self._retry_delays.after(delivery, at_least=at_least))
+            _count("SyncRetried")
+            if isinstance(error, QboBudgetExhausted):
+                _count("SyncBudgetWait")
+            elif isinstance(error, QboThrottled):
+                _count("SyncThrottled")
+            logger.warning(
+                "change will be retried",
+                extra={**ids, "error": describe(error), "delivery": delivery, "retry_in_seconds": wait},
+            )
             raise
-        name = "SyncDuplicate" if outcome.duplicate else f"Sync{outcome.action.capitalize()}"
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+        _count("SyncDuplicate" if outcome.duplicate else f"Sync{outcome.action.capitalize()}")
         logger.info(
             f"change {outcome.action}",
             extra={
@@ -146,3 +189,38 @@ class SyncBatch:
             },
         )
         return outcome.action
+
+    def hand_back(self, response: PartialItemFailureResponse) -> PartialItemFailureResponse:
+        """Give every failed record of `response` its wait (a record skipped after its group's failure
+        waits as long as that one), then return the response unchanged."""
+        logger.set_correlation_id(None)
+        waits: list[tuple[str, int]] = []
+        for failure in response["batchItemFailures"]:
+            record = self._records[str(failure["itemIdentifier"])]
+            wait = self._waits.get(record.message_id)
+            if wait is None:
+                group = record.attributes.message_group_id or ""
+                wait = self._group_waits.get(group, self._retry_delays.after(1))
+            waits.append((record.receipt_handle, wait))
+        if waits:
+            self._hand_backs.hand_back(waits)
+        return response
+
+    def _note_wait(self, record: SQSRecord, seconds: int) -> int:
+        self._waits[record.message_id] = seconds
+        group = record.attributes.message_group_id or ""
+        self._group_waits[group] = max(seconds, self._group_waits.get(group, 0))
+        return seconds
+
+    def _dead_letter(self, record: SQSRecord, unreadable: UnreadableMessage) -> str:
+        logger.error(
+            "unreadable change message moved to the dead-letter queue",
+            extra={"message_id": record.message_id, "reason": str(unreadable)},
+        )
+        _count("SyncUnreadable")
+        self._hand_backs.dead_letter(
+            record.body,
+            group_id=record.attributes.message_group_id or "unreadable",
+            deduplication_id=record.attributes.message_deduplication_id or record.message_id,
+        )
+        return "dead_lettered"

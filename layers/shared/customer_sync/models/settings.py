@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from customer_sync.models.common import UtcDatetime
+from customer_sync.models.mapping import FieldMapping
 
 DEFAULT_COLLISION_SUFFIX = "{first} {last} (PS-{id})"
 _COLLISION_PLACEHOLDERS = frozenset({"first", "last", "id"})
@@ -66,6 +67,16 @@ class MerchantSettings(BaseModel):
 
     def collision_display_name(self, first_name: str, last_name: str, paysimple_customer_id: str) -> str:
         return self.collision_suffix.format(first=first_name, last=last_name, id=paysimple_customer_id)
+
+
+class MerchantSyncConfig(BaseModel):
+    """What the sync reads of a merchant once per batch: its settings and every saved mapping version,
+    newest first (domain.mapping.mapping_in_effect picks the one a change was saved under)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    settings: MerchantSettings
+    mappings: tuple[FieldMapping, ...] = ()
 
 
 class SettingsChanges(BaseModel):

@@ -5,12 +5,13 @@ module of a concern rather than defining a second port for the same thing.
 | module | ports |
 |---|---|
 | clock | Clock |
-| qbo | QBO customer API, access tokens, token endpoint, refresh lock, connection secret and health |
+| qbo | QBO customer API, request budget, tokens, token endpoint, refresh lock, connection secret, health |
 | secrets | JSON secrets by name |
+| sync_queue | the sync's hand-backs to the change queue and its dead-letter queue |
 | paysimple | PaySimple customer API |
 | merchant_clients | each merchant's PaySimple and QBO clients |
 | ingest | webhook signing keys, the change queue |
-| repositories | links, settings, mappings, OAuth states, history, parked failures |
+| repositories | links, settings, mappings, OAuth states, history, parked failures, sync config and journal |
 | admin | merchant secrets, the QBO connect flow, the DLQ and queue depths, console users, who connected |
 """
 
@@ -36,6 +37,7 @@ from customer_sync.ports.qbo import (
     MerchantLock,
     QboConnectionSecret,
     QboCustomers,
+    QboRequestBudget,
     TokenEndpoint,
 )
 from customer_sync.ports.repositories import (
@@ -45,11 +47,15 @@ from customer_sync.ports.repositories import (
     MappingRepository,
     OAuthStateRepository,
     SettingsRepository,
+    SyncConfigSource,
+    SyncJournal,
 )
 from customer_sync.ports.secrets import SecretStore
+from customer_sync.ports.sync_queue import ChangeHandBacks
 
 __all__ = [
     "AccessTokenSource",
+    "ChangeHandBacks",
     "ChangePublisher",
     "Clock",
     "ConnectionAudit",
@@ -71,10 +77,13 @@ __all__ = [
     "QboConnectionSecret",
     "QboConnections",
     "QboCustomers",
+    "QboRequestBudget",
     "QueueDepth",
     "QueueStats",
     "SecretStore",
     "SettingsRepository",
     "SigningKeys",
+    "SyncConfigSource",
+    "SyncJournal",
     "TokenEndpoint",
 ]

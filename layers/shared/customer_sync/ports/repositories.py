@@ -15,11 +15,18 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from customer_sync.domain.sync.records import Completion, JournalPrefetch
     from customer_sync.models.common import Page
     from customer_sync.models.history import HistoryEntry, ParkedFailure
     from customer_sync.models.links import CustomerLink, LinkStatus
     from customer_sync.models.mapping import FieldMapping, MappingRow
-    from customer_sync.models.settings import MerchantSettings, OAuthState, SettingsChanges
+    from customer_sync.models.messages import CustomerChangeMessage
+    from customer_sync.models.settings import (
+        MerchantSettings,
+        MerchantSyncConfig,
+        OAuthState,
+        SettingsChanges,
+    )
 
 
 class LinksRepository(Protocol):
@@ -161,6 +168,30 @@ class MappingRepository(Protocol):
         """Store the rows as a new version (previous + 1) effective now; concurrent saves get distinct
         versions. Rows are stored as given: validate them first (domain.mapping.validate_mapping)."""
         ...
+
+
+class SyncJournal(Protocol):
+    """The sync's bookkeeping around each change, in as few round trips as is safe.
+
+    Adapter: adapters/dynamodb_sync_journal.py (LinksTable, HistoryTable, SettingsTable, IdempotencyTable).
+    """
+
+    def prefetch(self, changes: Sequence[CustomerChangeMessage]) -> JournalPrefetch:
+        """The links of the changes' customers and the outcomes of changes already done, in one read."""
+        ...
+
+    def complete(self, completion: Completion) -> CustomerLink | None:
+        """Store everything the change leaves behind, all or nothing. Raises ConcurrentModification when the
+        link moved on since it was read or the change was completed meanwhile, QboCustomerAlreadyLinked
+        when another customer holds the QBO customer. Returns the link as stored (if one was written)."""
+        ...
+
+
+class SyncConfigSource(Protocol):
+    """A merchant's settings and saved mapping versions in one read: what the sync reads once per batch
+    (SettingsTable; adapter DynamoDbSyncConfigs)."""
+
+    def sync_config(self, merchant_id: str) -> MerchantSyncConfig: ...
 
 
 class OAuthStateRepository(Protocol):

@@ -1,12 +1,62 @@
-"""The history entries and parked failures a sync run leaves behind (values already scrubbed)."""
+"""What a sync run leaves behind (values already scrubbed): its history entry, a parked failure, and the
+Completion that stores all of it at once."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 
-from customer_sync.domain.sync.outcomes import SyncAction
+from customer_sync.domain.sync.outcomes import SyncAction, SyncOutcome
 from customer_sync.domain.sync.run import SyncRun
 from customer_sync.models.history import FieldChange, HistoryAction, HistoryEntry, ParkedFailure
+from customer_sync.models.links import CustomerLink
+from customer_sync.models.messages import CustomerChangeMessage
+
+# A change is identified by its merchant, event and redrive attempt (an admin redrive is a new attempt).
+ChangeKey = tuple[str, str, int]
+CustomerKey = tuple[str, str]
+
+
+def change_key(message: CustomerChangeMessage) -> ChangeKey:
+    return (message.merchant_id, message.event_id, message.redrive_attempt)
+
+
+def customer_key(message: CustomerChangeMessage) -> CustomerKey:
+    return (message.merchant_id, message.customer_id)
+
+
+@dataclass(frozen=True)
+class LinkWrite:
+    """A customer's link record as it should be stored, if it is still at `expected_version` (0: new)."""
+
+    link: CustomerLink
+    expected_version: int
+
+
+@dataclass(frozen=True)
+class Completion:
+    """Everything a change leaves behind once it is done, stored together in one round trip
+    (ports.SyncJournal): the outcome (what a redelivery of the same change is answered with), the history
+    entry, the final link write, the merchant's last successful sync, a parked failure or the end of one."""
+
+    message: CustomerChangeMessage
+    outcome: SyncOutcome
+    history: HistoryEntry
+    link: LinkWrite | None = None
+    successful_sync_at: datetime | None = None
+    parked: ParkedFailure | None = None
+    resolves_parked_failure: bool = False
+
+
+@dataclass(frozen=True)
+class JournalPrefetch:
+    """What a batch reads once, up front (ports.SyncJournal.prefetch): each customer's link (None: no
+    record) and the outcome of each change already done."""
+
+    links: dict[CustomerKey, CustomerLink | None] = field(default_factory=dict)
+    outcomes: dict[ChangeKey, SyncOutcome] = field(default_factory=dict)
+
 
 # Truncations are noted when a write carried the cut values.
 _WRITES: frozenset[SyncAction] = frozenset({"created", "updated", "linked"})

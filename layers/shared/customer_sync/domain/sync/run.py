@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from customer_sync.domain.diff import changed_fields_from_qbo
 from customer_sync.domain.mapping import FIELD_CATALOG, PayloadValue, build_qbo_payload, is_empty_value
@@ -18,6 +18,9 @@ from customer_sync.models.mapping import FieldMapping, MappingRow
 from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.models.paysimple import PaySimpleCustomer
 from customer_sync.ports import MerchantClients, QboCustomers
+
+if TYPE_CHECKING:
+    from customer_sync.domain.sync.records import LinkWrite
 
 # QBO's Active flag: not a mapped field, but the snapshot remembers that we deactivated the customer.
 ACTIVE: Final = "Active"
@@ -88,7 +91,8 @@ class SyncSource:
 
 @dataclass(frozen=True)
 class StepResult:
-    """What a step decided and did, before it is recorded."""
+    """What a step decided and did, before it is recorded; `store` is the link write that goes with the
+    record (domain.sync.records.Completion), if the customer's record changes."""
 
     action: SyncAction
     link: CustomerLink | None = None
@@ -96,6 +100,7 @@ class StepResult:
     reason: str | None = None
     detail: str | None = None
     changes: Mapping[str, FieldChange] | None = None
+    store: LinkWrite | None = None
 
 
 def with_names_on(mapping: FieldMapping) -> tuple[MappingRow, ...]:

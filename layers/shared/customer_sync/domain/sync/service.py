@@ -16,15 +16,17 @@
      Otherwise one sparse update with the cached SyncToken (1 call). On 5010: read, re-diff only the
      fields we meant to change, retry (3 calls). On 610 (merged away or deleted in QBO): the customer goes
      to the unlinked list with reason "qbo_customer_missing".
-   - *Not linked*: query by name (1 call) and `matching.decide_match`:
+   - *Not linked*: query by name (1 call, shared by the batch's new customers: see "Batches" below) and
+     `matching.decide_match`:
      - one match: link (the QBO customer is claimed in our links table first, so a QBO customer is never
        linked twice) and update it with the fields that differ from what QBO holds — empty PaySimple values
        never clear QBO data we did not write;
      - ambiguous: the unlinked list, with candidates and reason;
-     - none: create (2 calls: query + create), DisplayName "First Last" set on create only.
+     - none: create (1 call, plus the shared query), DisplayName "First Last" set on create only.
    - *Deleted*: the link is marked source_deleted (keeping its claim on the QBO customer); the QBO customer
      is deactivated only if the merchant's `deactivate_on_delete` says so.
-5. **Record** a history entry: event, action, QBO fields before → after, truncations, QBO calls, error.
+5. **Record** a history entry: event, action, QBO fields before → after, truncations, QBO calls, error,
+   together with the link and the change's outcome ("Writes" below).
 
 Creates are crash-safe. Before the first create call, an intent is stored: the customer's record becomes
 unlinked with reason "creating". The create's `requestid` is derived from merchant, PaySimple id and the
@@ -60,20 +62,38 @@ is the deleted customer's QBO record, which stays claimed, so it lands on the un
 An admin unlink is respected: that customer is not matched automatically again ("unlinked", detail
 "unlinked_by_admin") until the admin links it. Merged duplicates are skipped.
 
+Batches. `start_batch` returns the domain.sync.batch.ChangeBatch the handler passes with each change of a
+Lambda batch: the batch reads once what its changes share (links, done outcomes, settings and mapping, one
+QBO name query per realm for its new customers: domain.sync.name_lookup). When the name query runs, the
+other new customers it covers whose names match nobody in QBO (and no other customer of the batch) get
+their create intent at once: a change the company's QBO budget then sends back to the queue keeps its
+place and needs no second query when it returns. Each change is still decided and written on its own, in
+the batch's order.
+
+Writes. A change's bookkeeping is stored in one round trip at its end (ports.SyncJournal.complete): the
+final link write, the history entry, the merchant's last successful sync and the change's outcome, which
+answers a redelivery of the same change (merchant, event, redrive attempt) without syncing it again. Only
+the writes that must come before a QBO call are made on their own: a create's intent, and the claim on a
+matched QBO customer.
+
 Errors follow domain.sync.failure_policy: transient ones propagate (SQS delivers again), permanent ones are
-parked with their reason and the message is acknowledged. Everything stored — link names and email,
-snapshot, history before/after (values read back from QBO included), candidates, failure texts — is
-scrubbed of card and bank numbers first. This module logs nothing.
+parked with their reason and the message is acknowledged. A company whose QBO budget is known to be used
+up is not called at all: its changes go back to the queue before anything is fetched.
+
+Everything stored — link names and email, snapshot, history before/after (values read back from QBO
+included), candidates, failure texts — is scrubbed of card and bank numbers first. This module logs
+nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from customer_sync.domain.diff import changed_fields_from_qbo, diff_payload
-from customer_sync.domain.mapping import without_empty_values
+from customer_sync.domain.mapping import mapping_in_effect, without_empty_values
 from customer_sync.domain.matching import (
     Ambiguous,
     LinkTo,
@@ -88,17 +108,24 @@ from customer_sync.domain.name_collision import (
     customers_holding,
     decide_collision,
 )
-from customer_sync.domain.qbo_query import build_customer_query, build_display_name_query
+from customer_sync.domain.names import name_key
+from customer_sync.domain.qbo_query import build_display_name_query
 from customer_sync.domain.qbo_values import for_admin, in_payload_shape, scrub_changes
 from customer_sync.domain.sync import outcomes
+from customer_sync.domain.sync.batch import ChangeBatch
 from customer_sync.domain.sync.failure_policy import PermanentFailure, describe, permanent_failure
+from customer_sync.domain.sync.name_lookup import CandidatePool, look_up_names
 from customer_sync.domain.sync.outcomes import SyncAction, SyncOutcome
-from customer_sync.domain.sync.records import history_entry, parked_failure
+from customer_sync.domain.sync.records import Completion, LinkWrite, history_entry, parked_failure
 from customer_sync.domain.sync.request_ids import CreateVariant, create_request_id
 from customer_sync.domain.sync.run import ACTIVE, StepResult, SyncRun, SyncSource, first_write_changes
 from customer_sync.errors import (
+    ConcurrentModification,
+    PaySimpleError,
     QboAuthorizationFailed,
+    QboBudgetExhausted,
     QboConnectionBroken,
+    QboCustomerAlreadyLinked,
     QboDuplicateName,
     QboError,
     QboNotFound,
@@ -122,9 +149,9 @@ from customer_sync.ports import (
     FailuresRepository,
     HistoryRepository,
     LinksRepository,
-    MappingRepository,
     MerchantClients,
-    SettingsRepository,
+    SyncConfigSource,
+    SyncJournal,
 )
 
 DETAIL_RESTORED = "restored_after_delete"
@@ -144,74 +171,122 @@ class SyncService:
     def __init__(
         self,
         *,
-        settings: SettingsRepository,
-        mappings: MappingRepository,
+        configs: SyncConfigSource,
         links: LinksRepository,
         history: HistoryRepository,
         failures: FailuresRepository,
+        journal: SyncJournal,
         clients: MerchantClients,
         clock: Clock,
     ) -> None:
-        self._settings = settings
-        self._mappings = mappings
+        self._configs = configs
         self._links = links
         self._history = history
         self._failures = failures
+        self._journal = journal
         self._clients = clients
         self._clock = clock
 
-    def process(self, message: CustomerChangeMessage) -> SyncOutcome:
-        """Sync one change. Returns the outcome (parked failures included); raises on transient failures so
-        the message is delivered again."""
+    def start_batch(
+        self,
+        messages: Sequence[CustomerChangeMessage],
+        *,
+        working_on: Callable[[CustomerChangeMessage], AbstractContextManager[object]] | None = None,
+    ) -> ChangeBatch:
+        """The state a batch's changes share; pass it to `process` with each of them, in order.
+        `working_on(change)` wraps work done for a change ahead of its turn (see domain.sync.batch)."""
+        return ChangeBatch(
+            messages, journal=self._journal, configs=self._configs, links=self._links, working_on=working_on
+        )
+
+    def process(
+        self, message: CustomerChangeMessage, batch: ChangeBatch | None = None, *, delivery: int = 1
+    ) -> SyncOutcome:
+        """Sync one change (of `batch`, or alone). Returns the outcome (parked failures included; a
+        redelivered change that was done already gets its first outcome back, marked `duplicate`); raises on
+        transient failures so the message is delivered again. `delivery` counts SQS's deliveries of it."""
+        batch = batch or self.start_batch([message])
         run = SyncRun(message, self._clock.now(), self._clients)
         try:
-            result = self._sync(run)
+            self._check_qbo_budget(run)
+            done = batch.outcome_of(message)
+            if done is not None:
+                return done.model_copy(update={"duplicate": True})
+            result = self._sync(run, batch)
         except Exception as error:
             failure = permanent_failure(error)
             if failure is None:
-                self._note_retry(run, error)
+                batch.links.forget(run.merchant_id, run.customer_id)
+                self._note_retry(run, error, delivery)
                 raise
-            return self._park(run, failure)
-        return self._finish(run, result)
+            return self._park(run, failure, batch)
+        return self._finish(run, result, batch)
 
     # -- gate, fetch, dispatch ---------------------------------------------------------------------------
 
-    def _sync(self, run: SyncRun) -> StepResult:
-        settings = self._settings.get_settings(run.merchant_id)
+    def _check_qbo_budget(self, run: SyncRun) -> None:
+        """A company whose QBO budget is known to be used up is not worked on at all (no I/O here)."""
+        try:
+            qbo = run.qbo()
+        except QboConnectionBroken:
+            return  # not connected: the change may need no QBO at all; a step that does will say so
+        qbo.check_budget()
+
+    def _gate(self, run: SyncRun, settings: MerchantSettings, link: CustomerLink | None) -> StepResult | None:
+        """Why this change is not synced at all, or None."""
         if not settings.sync_enabled:
             return StepResult("skipped", detail=outcomes.SKIP_SYNC_DISABLED)
         if settings.enabled_at is None or run.occurred_at < settings.enabled_at:
             return StepResult("skipped", detail=outcomes.SKIP_BEFORE_SYNC_ENABLED)
-        link = self._links.get(run.merchant_id, run.customer_id)
         if link is not None and link.status == "merged":
             return StepResult("skipped", link=link, detail=outcomes.SKIP_MERGED)
         if link is not None and link.last_event_at is not None and run.occurred_at < link.last_event_at:
             return StepResult("skipped", link=link, detail=outcomes.SKIP_SUPERSEDED)
+        return None
 
-        fetched = self._clients.paysimple(run.merchant_id).get_customer(run.customer_id)
-        if fetched is None:
-            return self._deleted(run, link, settings)
-        source = SyncSource.build(
-            fetched, self._mappings.mapping_in_effect_at(run.merchant_id, run.occurred_at)
-        )
+    def _sync(self, run: SyncRun, batch: ChangeBatch) -> StepResult:
+        config = batch.config(run.merchant_id)
+        settings = config.settings
+        link = batch.links.get(run.merchant_id, run.customer_id)
+        gated = self._gate(run, settings, link)
+        if gated is not None:
+            return gated
+
+        source = batch.take_source(run.message) if batch.has_source(run.message) else self._fetch(run, batch)
+        if source is None:
+            return self._deleted(run, batch, link, settings)
         run.truncations = source.truncations
 
         if link is None:
-            return self._match(run, None, source, settings)
+            return self._match(run, batch, None, source, settings)
         if link.status == "linked":
-            return self._update_linked(run, link, source)
+            return self._update_linked(run, batch, link, source)
         if link.status == "source_deleted" and link.qbo_customer_id:
-            return self._update_linked(run, link, source, restored=True)
-        if link.status == "unlinked" and link.reason == outcomes.REASON_CREATING:
-            return self._create(run, link, source, settings)
-        if link.reason == REASON_UNLINKED_BY_ADMIN and link.qbo_customer_id is None:
-            return self._hold_for_admin(run, link, source)
-        return self._match(run, link, source, settings)
+            return self._update_linked(run, batch, link, source, restored=True)
+        if _needs_create(link):
+            return self._create(run, batch, link, source, settings)
+        if _held_for_admin(link):
+            return self._hold_for_admin(run, batch, link, source)
+        return self._match(run, batch, link, source, settings)
+
+    def _fetch(self, run: SyncRun, batch: ChangeBatch) -> SyncSource | None:
+        """The current PaySimple record, scrubbed and mapped (None: deleted in PaySimple)."""
+        fetched = self._clients.paysimple(run.merchant_id).get_customer(run.customer_id)
+        if fetched is None:
+            return None
+        mappings = batch.config(run.merchant_id).mappings
+        return SyncSource.build(fetched, mapping_in_effect(mappings, run.occurred_at))
 
     # -- linked ------------------------------------------------------------------------------------------
 
     def _update_linked(
-        self, run: SyncRun, link: CustomerLink, source: SyncSource, *, restored: bool = False
+        self,
+        run: SyncRun,
+        batch: ChangeBatch,
+        link: CustomerLink,
+        source: SyncSource,
+        *,
+        restored: bool = False,
     ) -> StepResult:
         qbo_id = link.qbo_customer_id
         assert qbo_id is not None
@@ -236,42 +311,46 @@ class SyncService:
         detail = DETAIL_RESTORED if restored else None
         if not changes:
             unchanged = link.revised(status="linked", qbo_sync_token=token, **source.identity())
+            store = None
             if unchanged != link:
                 snapshot = source.payload if link.qbo_sync_token is None else link.snapshot
-                link = self._links.save_linked(
-                    unchanged.revised(snapshot=snapshot, updated_at=run.now), expected_version=link.version
-                )
+                store = LinkWrite(unchanged.revised(snapshot=snapshot, updated_at=run.now), link.version)
             return StepResult(
                 action if restored else "unchanged",
                 link=link,
                 qbo_customer_id=qbo_id,
                 reason=link.reason,
                 detail=detail,
+                store=store,
             )
         try:
-            written, changes = self._write(run, qbo_id, token, changes, source.payload)
+            written, changes = self._write(run, batch, qbo_id, token, changes, source.payload)
         except QboNotFound:
             return self._qbo_customer_missing(run, link, source)
         snapshot = {**source.payload, **({ACTIVE: True} if ACTIVE in changes else {})}
-        saved = self._links.save_linked(
-            link.revised(
-                status="linked",
-                qbo_sync_token=written.SyncToken,
-                snapshot=snapshot,
-                last_synced_at=run.now,
-                last_event_at=run.occurred_at,
-                updated_at=run.now,
-                **source.identity(),
-            ),
-            expected_version=link.version,
+        updated = link.revised(
+            status="linked",
+            qbo_sync_token=written.SyncToken,
+            snapshot=snapshot,
+            last_synced_at=run.now,
+            last_event_at=run.occurred_at,
+            updated_at=run.now,
+            **source.identity(),
         )
         return StepResult(
-            action, link=saved, qbo_customer_id=qbo_id, reason=saved.reason, detail=detail, changes=changes
+            action,
+            link=updated,
+            qbo_customer_id=qbo_id,
+            reason=updated.reason,
+            detail=detail,
+            changes=changes,
+            store=LinkWrite(updated, link.version),
         )
 
     def _write(
         self,
         run: SyncRun,
+        batch: ChangeBatch,
         qbo_id: str,
         sync_token: str,
         changes: Mapping[str, FieldChange],
@@ -282,7 +361,9 @@ class SyncService:
         qbo = run.qbo()
         fields = {field: change.after for field, change in changes.items()}
         try:
-            return qbo.sparse_update(qbo_id, sync_token, fields), dict(changes)
+            written = qbo.sparse_update(qbo_id, sync_token, fields)
+            self._keep_candidate(run, batch, written)
+            return written, dict(changes)
         except QboStaleObject:
             fresh = qbo.read_customer(qbo_id)
         # Only the fields we meant to change: QBO holds values in others that are not ours to clear.
@@ -294,24 +375,35 @@ class SyncService:
             return fresh, {}
         retry_fields = {field: change.after for field, change in still.items()}
         # A second 5010 propagates: transient, SQS delivers the message again.
-        return qbo.sparse_update(qbo_id, fresh.SyncToken, retry_fields), still
+        written = qbo.sparse_update(qbo_id, fresh.SyncToken, retry_fields)
+        self._keep_candidate(run, batch, written)
+        return written, still
 
     def _qbo_customer_missing(self, run: SyncRun, link: CustomerLink, source: SyncSource) -> StepResult:
         """The linked QBO customer was merged away or deleted (610): back to the unlinked list."""
         reason = outcomes.REASON_QBO_CUSTOMER_MISSING
-        saved = self._save_unlinked(run, link, source, reason=reason, candidates=[])
+        store = self._unlinked(run, link, source, reason=reason, candidates=[])
         return StepResult(
-            "unlinked", link=saved, qbo_customer_id=link.qbo_customer_id, reason=reason, detail=reason
+            "unlinked",
+            link=store.link if store else link,
+            qbo_customer_id=link.qbo_customer_id,
+            reason=reason,
+            detail=reason,
+            store=store,
         )
 
     # -- not linked: match -------------------------------------------------------------------------------
 
     def _match(
-        self, run: SyncRun, link: CustomerLink | None, source: SyncSource, settings: MerchantSettings
+        self,
+        run: SyncRun,
+        batch: ChangeBatch,
+        link: CustomerLink | None,
+        source: SyncSource,
+        settings: MerchantSettings,
     ) -> StepResult:
         customer = source.customer
-        response = run.qbo().query(build_customer_query(customer.FirstName, customer.LastName))
-        found = [raw for raw in response.get("Customer", []) if isinstance(raw, Mapping)]
+        found = self._candidate_pool(run, batch, source).candidates_for(customer)
         raw_by_id = {str(raw["Id"]): raw for raw in found}
         candidates = [QboCandidate.from_qbo(raw) for raw in found]
         owners = self._links.qbo_link_owners(run.merchant_id, raw_by_id) if raw_by_id else {}
@@ -327,25 +419,101 @@ class SyncService:
             customer, candidates, linked_qbo_ids=taken, email_shared_with_other_customer=email_shared
         )
         if isinstance(decision, LinkTo):
-            return self._link_existing(run, link, source, raw_by_id[decision.qbo_id], decision.reason)
+            return self._link_existing(run, batch, link, source, raw_by_id[decision.qbo_id], decision.reason)
         if isinstance(decision, Ambiguous):
             chosen = [c for c in candidates if c.id in decision.candidate_ids]
             detail: str = decision.detail
-            if decision.reason == REASON_ALREADY_LINKED and self._held_by_deleted(run, chosen, owners):
+            if decision.reason == REASON_ALREADY_LINKED and self._held_by_deleted(run, batch, chosen, owners):
                 detail = DETAIL_HELD_BY_DELETED
-            saved = self._save_unlinked(
-                run, link, source, reason=decision.reason, candidates=for_admin(chosen)
+            store = self._unlinked(run, link, source, reason=decision.reason, candidates=for_admin(chosen))
+            return StepResult(
+                "unlinked",
+                link=store.link if store else link,
+                reason=decision.reason,
+                detail=detail,
+                store=store,
             )
-            return StepResult("unlinked", link=saved, reason=decision.reason, detail=detail)
-        intent = self._save_unlinked(run, link, source, reason=outcomes.REASON_CREATING, candidates=[])
-        return self._create(run, intent, source, settings)
+        intent = self._save_intent(run, batch, link, source)
+        return self._create(run, batch, intent, source, settings)
+
+    def _candidate_pool(self, run: SyncRun, batch: ChangeBatch, source: SyncSource) -> CandidatePool:
+        """The batch's QBO candidates for this merchant: one name query for this change's customer and the
+        batch's later new customers of the merchant (domain.sync.name_lookup), made the first time one is
+        needed. New customers that query shows to match nobody get their create intent right away."""
+        pool = batch.candidate_pool(run.merchant_id)
+        if pool is not None:
+            return pool
+        ahead = self._new_customers_ahead(run, batch)
+        pool = look_up_names(run.qbo(), [source.customer, *(later.customer for _, later in ahead)])
+        batch.keep_candidate_pool(run.merchant_id, pool)
+        self._save_intents_ahead(run, batch, source, ahead, pool)
+        return pool
+
+    def _new_customers_ahead(self, run: SyncRun, batch: ChangeBatch) -> list[tuple[SyncRun, SyncSource]]:
+        """The batch's later changes of this merchant that will need a name match when their turn comes,
+        with their PaySimple records (fetched now and kept for their turn). A record PaySimple cannot give
+        now is left out: its change fetches again at its turn and fails or goes on from there."""
+        seen = {run.customer_id}
+        ahead: list[tuple[SyncRun, SyncSource]] = []
+        settings = batch.config(run.merchant_id).settings
+        for message in batch.later_changes_of_merchant(run.message):
+            if message.customer_id in seen or batch.outcome_of(message) is not None:
+                continue
+            seen.add(message.customer_id)
+            later = SyncRun(message, run.now, self._clients)
+            link = batch.links.get(later.merchant_id, later.customer_id)
+            if self._gate(later, settings, link) is not None or not _needs_match(link):
+                continue
+            try:
+                with batch.working_on(message):
+                    source = self._fetch(later, batch)
+            except PaySimpleError:
+                continue
+            batch.keep_source(message, source)
+            if source is not None:
+                ahead.append((later, source))
+        return ahead
+
+    def _save_intents_ahead(
+        self,
+        run: SyncRun,
+        batch: ChangeBatch,
+        source: SyncSource,
+        ahead: list[tuple[SyncRun, SyncSource]],
+        pool: CandidatePool,
+    ) -> None:
+        """The create intent of each later new customer that matches nobody in QBO, unless another customer
+        of the batch shares its name: that one may create the name first, and the later one then has to be
+        matched against it at its own turn."""
+        names = [_name_of(source), *(_name_of(later) for _, later in ahead)]
+        for later, later_source in ahead:
+            if names.count(_name_of(later_source)) > 1 or pool.candidates_for(later_source.customer):
+                continue
+            link = batch.links.get(later.merchant_id, later.customer_id)
+            # A conflict only means the change finds its record changed at its turn, and goes on from there.
+            with contextlib.suppress(ConcurrentModification):
+                self._save_intent(later, batch, link, later_source)
+
+    def _save_intent(
+        self, run: SyncRun, batch: ChangeBatch, link: CustomerLink | None, source: SyncSource
+    ) -> CustomerLink:
+        """The customer's record says a create is under way (crash safety, see the module docstring)."""
+        intent = self._unlinked(run, link, source, reason=outcomes.REASON_CREATING, candidates=[])
+        if intent is None:
+            assert link is not None
+            return link
+        return batch.links.save_unlinked(intent.link, expected_version=intent.expected_version)
 
     def _held_by_deleted(
-        self, run: SyncRun, candidates: list[QboCandidate], owners: Mapping[str, str]
+        self,
+        run: SyncRun,
+        batch: ChangeBatch,
+        candidates: list[QboCandidate],
+        owners: Mapping[str, str],
     ) -> bool:
         for candidate in candidates:
             owner = owners.get(candidate.id)
-            held = self._links.get(run.merchant_id, owner) if owner else None
+            held = batch.links.get(run.merchant_id, owner) if owner else None
             if held is not None and held.status == "source_deleted":
                 return True
         return False
@@ -353,6 +521,7 @@ class SyncService:
     def _link_existing(
         self,
         run: SyncRun,
+        batch: ChangeBatch,
         link: CustomerLink | None,
         source: SyncSource,
         qbo_customer: Mapping[str, Any],
@@ -360,70 +529,94 @@ class SyncService:
     ) -> StepResult:
         target = QboCustomer.model_validate(qbo_customer)
         changes = first_write_changes(qbo_customer, source.payload)
-        # Claim the QBO customer before writing to it: if someone else got it first, we write nothing.
-        claimed = self._links.save_linked(
-            self._record(
-                run,
-                link,
-                source,
-                status="linked",
-                qbo_customer_id=target.Id,
-                qbo_sync_token=target.SyncToken,
-                snapshot={} if changes else dict(source.payload),
-                reason=reason,
-                candidates=[],
-                last_synced_at=None if changes else run.now,
-                last_event_at=run.occurred_at,
-            ),
-            expected_version=link.version if link is not None else 0,
+        linked = self._record(
+            run,
+            link,
+            source,
+            status="linked",
+            qbo_customer_id=target.Id,
+            qbo_sync_token=target.SyncToken,
+            snapshot=dict(source.payload),
+            reason=reason,
+            candidates=[],
+            last_synced_at=run.now,
+            last_event_at=run.occurred_at,
         )
+        expected_version = link.version if link is not None else 0
         if not changes:
-            return StepResult("linked", link=claimed, qbo_customer_id=target.Id, reason=reason)
-        written, changes = self._write(run, target.Id, target.SyncToken, changes, source.payload)
-        saved = self._links.save_linked(
-            claimed.revised(
-                qbo_sync_token=written.SyncToken, snapshot=dict(source.payload), last_synced_at=run.now
-            ),
-            expected_version=claimed.version,
+            return StepResult(
+                "linked",
+                link=linked,
+                qbo_customer_id=target.Id,
+                reason=reason,
+                store=LinkWrite(linked, expected_version),
+            )
+        # Claim the QBO customer before writing to it: if someone else got it first, we write nothing.
+        claimed = batch.links.save_linked(
+            linked.revised(snapshot={}, last_synced_at=None), expected_version=expected_version
         )
-        return StepResult("linked", link=saved, qbo_customer_id=target.Id, reason=reason, changes=changes)
+        written, changes = self._write(run, batch, target.Id, target.SyncToken, changes, source.payload)
+        done = claimed.revised(
+            qbo_sync_token=written.SyncToken, snapshot=dict(source.payload), last_synced_at=run.now
+        )
+        return StepResult(
+            "linked",
+            link=done,
+            qbo_customer_id=target.Id,
+            reason=reason,
+            changes=changes,
+            store=LinkWrite(done, claimed.version),
+        )
 
     # -- not linked: create ------------------------------------------------------------------------------
 
     def _create(
-        self, run: SyncRun, intent: CustomerLink, source: SyncSource, settings: MerchantSettings
+        self,
+        run: SyncRun,
+        batch: ChangeBatch,
+        intent: CustomerLink,
+        source: SyncSource,
+        settings: MerchantSettings,
     ) -> StepResult:
         body: dict[str, Any] = {
             **without_empty_values(source.payload),
             "DisplayName": display_name_for(source.customer),
         }
         try:
-            created = self._create_once(run, intent, body, "display_name")
+            created = self._create_once(run, batch, intent, body, "display_name")
         except QboDuplicateName:
-            return self._resolve_name_collision(run, intent, source, settings, body)
-        return self._link_created(run, intent, source, created, body)
+            return self._resolve_name_collision(run, batch, intent, source, settings, body)
+        return self._link_created(run, batch, intent, source, created, body)
 
     def _create_once(
-        self, run: SyncRun, intent: CustomerLink, body: Mapping[str, Any], variant: CreateVariant
+        self,
+        run: SyncRun,
+        batch: ChangeBatch,
+        intent: CustomerLink,
+        body: Mapping[str, Any],
+        variant: CreateVariant,
     ) -> QboCustomer:
         request_id = create_request_id(run.merchant_id, run.customer_id, intent.version, variant)
         try:
-            return run.qbo().create_customer(body, request_id=request_id)
+            created = run.qbo().create_customer(body, request_id=request_id)
         except QboDuplicateName:
             raise
         except QboError as error:
             # QBO replays a failed requestid too: release the intent so the next save starts afresh. A
             # broken connection never reached QBO, so a redrive may resume the same create.
             if error.permanent and not isinstance(error, QboConnectionBroken | QboAuthorizationFailed):
-                self._links.save_unlinked(
+                batch.links.save_unlinked(
                     intent.revised(reason=outcomes.REASON_CREATE_REJECTED, updated_at=run.now),
                     expected_version=intent.version,
                 )
             raise
+        self._keep_candidate(run, batch, created)
+        return created
 
     def _resolve_name_collision(
         self,
         run: SyncRun,
+        batch: ChangeBatch,
         intent: CustomerLink,
         source: SyncSource,
         settings: MerchantSettings,
@@ -439,21 +632,28 @@ class SyncService:
             inactive = isinstance(decision, FlagInactiveHolder)
             reason = REASON_INACTIVE_NAME_HOLDER if inactive else outcomes.REASON_DISPLAY_NAME_TAKEN
             candidates = for_admin(decision.holders)
-            saved = self._save_unlinked(run, intent, source, reason=reason, candidates=candidates)
+            store = self._unlinked(run, intent, source, reason=reason, candidates=candidates)
             detail = DETAIL_INACTIVE_HOLDER if inactive else DETAIL_ACTIVE_HOLDER
-            return StepResult("unlinked", link=saved, reason=reason, detail=detail)
+            return StepResult(
+                "unlinked", link=store.link if store else intent, reason=reason, detail=detail, store=store
+            )
 
         suffixed = {**body, "DisplayName": collision_display_name(source.customer, settings.collision_suffix)}
         try:
-            created = self._create_once(run, intent, suffixed, "collision_suffix")
+            created = self._create_once(run, batch, intent, suffixed, "collision_suffix")
         except QboDuplicateName:
-            self._save_unlinked(run, intent, source, reason=REASON_NAME_COLLISION, candidates=[])
+            collided = self._unlinked(run, intent, source, reason=REASON_NAME_COLLISION, candidates=[])
+            if collided is not None:
+                batch.links.save_unlinked(collided.link, expected_version=collided.expected_version)
             raise
-        return self._link_created(run, intent, source, created, suffixed, detail=DETAIL_COLLISION_SUFFIX)
+        return self._link_created(
+            run, batch, intent, source, created, suffixed, detail=DETAIL_COLLISION_SUFFIX
+        )
 
     def _link_created(
         self,
         run: SyncRun,
+        batch: ChangeBatch,
         intent: CustomerLink,
         source: SyncSource,
         created: QboCustomer,
@@ -464,29 +664,25 @@ class SyncService:
         # A repeated requestid returns the original customer, possibly made from an older version of the
         # record: the snapshot is what QBO holds, so the diff below brings it up to date (normally nothing).
         snapshot = in_payload_shape(created.raw, source.payload)
-        linked = self._links.save_linked(
-            intent.revised(
-                status="linked",
-                qbo_customer_id=created.Id,
-                qbo_sync_token=created.SyncToken,
-                snapshot=snapshot,
-                reason=REASON_CREATED,
-                candidates=[],
-                last_synced_at=run.now,
-                last_event_at=run.occurred_at,
-                updated_at=run.now,
-                **source.identity(),
-            ),
-            expected_version=intent.version,
+        linked = intent.revised(
+            status="linked",
+            qbo_customer_id=created.Id,
+            qbo_sync_token=created.SyncToken,
+            snapshot=snapshot,
+            reason=REASON_CREATED,
+            candidates=[],
+            last_synced_at=run.now,
+            last_event_at=run.occurred_at,
+            updated_at=run.now,
+            **source.identity(),
         )
         changes = {field: FieldChange(before=None, after=value) for field, value in body.items()}
         behind = diff_payload(snapshot, source.payload)
         if behind:
-            written, made = self._write(run, created.Id, created.SyncToken, behind, source.payload)
-            linked = self._links.save_linked(
-                linked.revised(qbo_sync_token=written.SyncToken, snapshot=dict(source.payload)),
-                expected_version=linked.version,
-            )
+            # Crash safety holds without storing the link first: a redelivery repeats the create (same
+            # requestid, same customer) and this catch-up update, which then meets at worst a 5010.
+            written, made = self._write(run, batch, created.Id, created.SyncToken, behind, source.payload)
+            linked = linked.revised(qbo_sync_token=written.SyncToken, snapshot=dict(source.payload))
             changes.update(made)
         return StepResult(
             "created",
@@ -495,17 +691,34 @@ class SyncService:
             reason=REASON_CREATED,
             detail=detail,
             changes=changes,
+            store=LinkWrite(linked, intent.version),
         )
+
+    def _keep_candidate(self, run: SyncRun, batch: ChangeBatch, written: QboCustomer) -> None:
+        """The batch's name lookup sees the customers the batch itself creates and changes."""
+        pool = batch.candidate_pool(run.merchant_id)
+        if pool is not None:
+            pool.remember(written.raw)
 
     # -- held, deleted -----------------------------------------------------------------------------------
 
-    def _hold_for_admin(self, run: SyncRun, link: CustomerLink, source: SyncSource) -> StepResult:
+    def _hold_for_admin(
+        self, run: SyncRun, batch: ChangeBatch, link: CustomerLink, source: SyncSource
+    ) -> StepResult:
         """Unlinked by the admin: not matched again automatically; only its name and email are kept fresh
         (and a customer deleted and back in PaySimple returns to the unlinked list)."""
-        saved = self._save_unlinked(run, link, source, reason=link.reason, candidates=list(link.candidates))
-        return StepResult("unlinked", link=saved, reason=link.reason, detail=outcomes.SKIP_ADMIN_UNLINKED)
+        store = self._unlinked(run, link, source, reason=link.reason, candidates=list(link.candidates))
+        return StepResult(
+            "unlinked",
+            link=store.link if store else link,
+            reason=link.reason,
+            detail=outcomes.SKIP_ADMIN_UNLINKED,
+            store=store,
+        )
 
-    def _deleted(self, run: SyncRun, link: CustomerLink | None, settings: MerchantSettings) -> StepResult:
+    def _deleted(
+        self, run: SyncRun, batch: ChangeBatch, link: CustomerLink | None, settings: MerchantSettings
+    ) -> StepResult:
         if link is None:
             return StepResult("skipped", detail=outcomes.SKIP_UNKNOWN_DELETED)
         if link.status == "source_deleted":
@@ -519,41 +732,39 @@ class SyncService:
         detail: str | None = None
         changes: dict[str, FieldChange] = {}
         qbo_id = link.qbo_customer_id
+        current = link
         wants_deactivation = settings.deactivate_on_delete and link.snapshot.get(ACTIVE) is not False
         if link.status == "linked" and qbo_id is not None and wants_deactivation:
             try:
-                link, changes = self._deactivate(run, link, qbo_id)
+                current, changes = self._deactivate(run, batch, link, qbo_id)
                 action = "deactivated"
             except QboNotFound:
                 detail = DETAIL_NOTHING_TO_DEACTIVATE
-        deleted = self._links.mark_source_deleted(
-            run.merchant_id,
-            run.customer_id,
-            expected_version=link.version,
-            event_at=run.occurred_at,
-            now=run.now,
-        )
+        deleted = current.deleted_at_source(event_at=run.occurred_at, now=run.now)
         return StepResult(
-            action, link=deleted, qbo_customer_id=qbo_id, reason=link.reason, detail=detail, changes=changes
+            action,
+            link=deleted,
+            qbo_customer_id=qbo_id,
+            reason=link.reason,
+            detail=detail,
+            changes=changes,
+            store=LinkWrite(deleted, link.version),
         )
 
     def _deactivate(
-        self, run: SyncRun, link: CustomerLink, qbo_id: str
+        self, run: SyncRun, batch: ChangeBatch, link: CustomerLink, qbo_id: str
     ) -> tuple[CustomerLink, dict[str, FieldChange]]:
         token = link.qbo_sync_token or run.qbo().read_customer(qbo_id).SyncToken
         wanted = {ACTIVE: FieldChange(before=True, after=False)}
-        written, made = self._write(run, qbo_id, token, wanted, {})
+        written, made = self._write(run, batch, qbo_id, token, wanted, {})
         # The snapshot remembers the deactivation, so a restore makes the customer active again.
-        saved = self._links.save_linked(
-            link.revised(
-                qbo_sync_token=written.SyncToken,
-                snapshot={**link.snapshot, ACTIVE: False},
-                last_synced_at=run.now,
-                updated_at=run.now,
-            ),
-            expected_version=link.version,
+        deactivated = link.revised(
+            qbo_sync_token=written.SyncToken,
+            snapshot={**link.snapshot, ACTIVE: False},
+            last_synced_at=run.now,
+            updated_at=run.now,
         )
-        return saved, made
+        return deactivated, made
 
     # -- records -----------------------------------------------------------------------------------------
 
@@ -566,7 +777,7 @@ class SyncService:
             return link.revised(**values)
         return CustomerLink(merchant_id=run.merchant_id, paysimple_customer_id=run.customer_id, **values)
 
-    def _save_unlinked(
+    def _unlinked(
         self,
         run: SyncRun,
         link: CustomerLink | None,
@@ -574,7 +785,8 @@ class SyncService:
         *,
         reason: str | None,
         candidates: list[LinkCandidate],
-    ) -> CustomerLink:
+    ) -> LinkWrite | None:
+        """The write that puts the customer on the unlinked list; None when the record says so already."""
         record = self._record(
             run,
             link,
@@ -587,25 +799,12 @@ class SyncService:
             snapshot={},
         )
         if link is not None and record.revised(updated_at=link.updated_at) == link:
-            return link  # nothing new to store
-        return self._links.save_unlinked(record, expected_version=link.version if link is not None else 0)
+            return None  # nothing new to store
+        return LinkWrite(record, link.version if link is not None else 0)
 
-    def _finish(self, run: SyncRun, result: StepResult) -> SyncOutcome:
+    def _finish(self, run: SyncRun, result: StepResult, batch: ChangeBatch) -> SyncOutcome:
         changes = scrub_changes(result.changes or {})
-        self._history.append(
-            history_entry(
-                run,
-                result.action,
-                qbo_customer_id=result.qbo_customer_id,
-                changes=changes,
-                detail=result.detail,
-            )
-        )
-        if result.action in _SUCCESSFUL:
-            self._settings.record_successful_sync(run.merchant_id, run.now)
-        if run.message.redrive_attempt:
-            self._failures.remove_failure(run.merchant_id, run.customer_id, run.message.event_id)
-        return SyncOutcome(
+        outcome = SyncOutcome(
             action=result.action,
             merchant_id=run.merchant_id,
             paysimple_customer_id=run.customer_id,
@@ -616,13 +815,27 @@ class SyncService:
             detail=result.detail,
             changed_fields=tuple(changes),
         )
+        completion = Completion(
+            message=run.message,
+            outcome=outcome,
+            history=history_entry(
+                run,
+                result.action,
+                qbo_customer_id=result.qbo_customer_id,
+                changes=changes,
+                detail=result.detail,
+            ),
+            link=result.store,
+            successful_sync_at=run.now if result.action in _SUCCESSFUL else None,
+            resolves_parked_failure=bool(run.message.redrive_attempt),
+        )
+        self._complete(run, batch, completion)
+        return outcome
 
-    def _park(self, run: SyncRun, failure: PermanentFailure) -> SyncOutcome:
+    def _park(self, run: SyncRun, failure: PermanentFailure, batch: ChangeBatch) -> SyncOutcome:
         message = run.message
         earlier = self._failures.get_failure(message.merchant_id, message.customer_id, message.event_id)
-        self._failures.park(parked_failure(run, reason=failure.reason, code=failure.code, earlier=earlier))
-        self._history.append(history_entry(run, "parked", detail=failure.reason, error=failure.description))
-        return SyncOutcome(
+        outcome = SyncOutcome(
             action="parked",
             merchant_id=message.merchant_id,
             paysimple_customer_id=message.customer_id,
@@ -631,9 +844,52 @@ class SyncService:
             reason=failure.reason,
             detail=failure.code,
         )
+        completion = Completion(
+            message=message,
+            outcome=outcome,
+            history=history_entry(run, "parked", detail=failure.reason, error=failure.description),
+            parked=parked_failure(run, reason=failure.reason, code=failure.code, earlier=earlier),
+        )
+        self._complete(run, batch, completion)
+        return outcome
 
-    def _note_retry(self, run: SyncRun, error: Exception) -> None:
-        """Best effort: the history shows that (and why) the change is waiting for another delivery."""
+    def _complete(self, run: SyncRun, batch: ChangeBatch, completion: Completion) -> None:
+        try:
+            stored = self._journal.complete(completion)
+        except (ConcurrentModification, QboCustomerAlreadyLinked):
+            batch.links.forget(run.merchant_id, run.customer_id)
+            raise
+        if stored is not None:
+            batch.links.stored(stored)
+
+    def _note_retry(self, run: SyncRun, error: Exception, delivery: int) -> None:
+        """Best effort: the history shows that (and why) the change is waiting for another delivery, once
+        per change: a long outage redelivers a change many times. A change that waits for its company's QBO
+        budget is not failing, and is not noted."""
+        if delivery > 1 or isinstance(error, QboBudgetExhausted):
+            return
         # The original error is what matters (it propagates next), not a failure to note it.
         with contextlib.suppress(Exception):
             self._history.append(history_entry(run, "retried", error=describe(error)))
+
+
+def _needs_create(link: CustomerLink) -> bool:
+    """The record holds a create intent (a create was decided, and maybe made: the requestid replays it)."""
+    return link.status == "unlinked" and link.reason == outcomes.REASON_CREATING
+
+
+def _held_for_admin(link: CustomerLink) -> bool:
+    return link.reason == REASON_UNLINKED_BY_ADMIN and link.qbo_customer_id is None
+
+
+def _needs_match(link: CustomerLink | None) -> bool:
+    """Whether a change of a customer with this record is matched by name (the dispatch of `_sync`)."""
+    if link is None:
+        return True
+    if link.status in ("linked", "merged") or (link.status == "source_deleted" and link.qbo_customer_id):
+        return False
+    return not _needs_create(link) and not _held_for_admin(link)
+
+
+def _name_of(source: SyncSource) -> tuple[str, str]:
+    return name_key(source.customer.FirstName), name_key(source.customer.LastName)
