@@ -58,9 +58,12 @@ format: install
 	$(BIN)/ruff check --fix .
 
 # The layer is built with the project's Python 3.11 first on PATH (BuildMethod python3.11 needs it);
-# samconfig.toml turns on --cached and --parallel.
+# samconfig.toml turns on --cached and --parallel. Then everything built is precompiled, as Lambda cannot
+# write bytecode to its read-only code directories: without it every cold start compiles the layer again.
+# unchecked-hash bytecode stays valid whatever the deployment zip does to file times.
 build: install tools
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(SAM_ENV) $(SAM) build
+	$(BIN)/python -m compileall -q -j 0 --invalidation-mode unchecked-hash .aws-sam/build
 
 # Imports each built handler the way Lambda would: its own directory plus the layer's python/ only.
 check-build: install

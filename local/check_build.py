@@ -5,11 +5,14 @@ own build directory (/var/task), the layer's python/ directory (/opt/python) and
 runtime's bundled boto3 (/var/runtime). So a layer missing `customer_sync` or a dependency, or a function
 that bundles the repo instead of its own directory, fails here rather than in AWS.
 
+The layer's own package must be precompiled too (`make build` does it).
+
 Run after `make build`: `python -m local.check_build` (exit 1 and a list of problems on failure).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -65,8 +68,19 @@ def required_distributions(requirements: Path) -> list[str]:
     return names
 
 
+def check_precompiled(root: Path) -> list[str]:
+    """Every module under `root` has its bytecode next to it (`make build` compiles; Lambda's code
+    directories are read-only, so a module without it is compiled again on every cold start)."""
+    missing = [
+        source.relative_to(root.parent)
+        for source in sorted(root.rglob("*.py"))
+        if not Path(importlib.util.cache_from_source(str(source))).is_file()
+    ]
+    return [f"{module} is not precompiled (run `make build`)" for module in missing[:5]]
+
+
 def check_layer(layer_python: Path, requirements: Path) -> list[str]:
-    problems: list[str] = []
+    problems: list[str] = check_precompiled(layer_python / "customer_sync")
     if not (layer_python / "customer_sync" / "__init__.py").is_file():
         problems.append(
             f"{layer_python} has no customer_sync package (it must be importable from /opt/python)"
