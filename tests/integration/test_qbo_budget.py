@@ -16,7 +16,7 @@ from tests.support.aws_calls import counting_aws_calls
 
 REALM = "9130350000000042"
 OTHER_REALM = "9130350000000043"
-# 60 a minute: one request every 1.03 s, the sync allowed one interval early (a burst of two).
+# 60 a minute: one request every 1.02 s, the sync allowed half an interval early, interactive calls one.
 RULES = BudgetRules.for_limits(60, 10)
 
 
@@ -68,15 +68,16 @@ def granted(budget: DynamoDbQboBudget, realm_id: str = REALM) -> bool:
 def test_a_realm_gets_what_the_rules_allow_then_a_refusal_that_says_when_to_come_back(new_budget, clock):
     # Given one invocation's budget
     budget = new_budget()
-    # When it asks for three requests at once
-    first, second = granted(budget), granted(budget)
+    # When it asks for two requests at once
+    first = granted(budget)
     with pytest.raises(QboBudgetExhausted) as refused:
         budget.take(REALM)
-    # Then the burst the rules allow went through, and the third must wait one interval
-    assert (first, second) == (True, True)
-    assert refused.value.retry_after == pytest.approx(RULES.interval, abs=1e-5)
+    # Then the first went through, and the second must wait until half an interval before its turn
+    assert first
+    assert refused.value.retry_after == pytest.approx(RULES.interval - RULES.sync_tolerance, abs=1e-5)
+    assert refused.value.realm_id == REALM and not refused.value.served_elsewhere
     # And after that wait it is granted
-    clock.now += RULES.interval
+    clock.now += refused.value.retry_after
     assert granted(budget)
 
 
@@ -116,7 +117,7 @@ def test_a_draw_costs_one_dynamodb_call_whether_the_realm_was_idle_or_busy(new_b
         draws = 0
         for _ in range(20):
             draws += granted(budget)
-            clock.now += RULES.interval
+            clock.now += RULES.interval * 1.01
     # Then every draw was one UpdateItem
     assert draws == 20
     assert calls.operations("dynamodb") == {"UpdateItem": 20}
@@ -136,15 +137,61 @@ def test_a_pause_after_a_429_holds_every_invocation_off_the_realm(new_budget, cl
     assert (paused, during, after) == (60, False, True)
 
 
-def test_an_admin_request_waits_briefly_for_its_turn_while_the_sync_never_waits(new_budget, clock):
-    # Given the sync having used the burst of a company, and an admin's budget that may wait 2 s
+def test_an_admin_request_goes_where_the_sync_may_not_and_waits_briefly_for_its_turn(new_budget, clock):
+    # Given the sync having used what a company allows now, and an admin's budget that may wait 2 s
     sync, admin = new_budget(), new_budget("interactive", max_wait_seconds=2.0)
     while granted(sync):
         pass
-    started = clock.now
-    # When the admin asks
+    # When the admin asks twice
     admin.take(REALM)
-    # Then it waited less than an interval for its turn, where the sync is refused at once
-    assert 0 < clock.now - started < RULES.interval
+    started = clock.now
+    admin.take(REALM)
+    # Then the first went at once (the interactive reserve), the second waited for its turn, and the sync
+    # is refused at once meanwhile
+    assert 0 < clock.now - started <= RULES.interval + 1e-6
     with pytest.raises(QboBudgetExhausted):
         sync.take(REALM)
+
+
+def test_a_sync_draw_may_wait_a_moment_for_its_turn(new_budget, clock):
+    # Given the sync having used the burst of a company
+    budget = new_budget()
+    while granted(budget):
+        pass
+    started = clock.now
+    # When a sync request asks, willing to wait two seconds for its turn
+    budget.take(REALM, may_wait_seconds=2.0)
+    # Then it waited for its turn (one interval at most) and got it; one not willing to wait would not
+    assert 0 < clock.now - started <= RULES.interval + 1e-6
+    with pytest.raises(QboBudgetExhausted):
+        budget.take(REALM)
+
+
+def test_only_one_invocation_at_a_time_waits_for_a_company_the_others_are_sent_back_at_once(
+    new_budget, clock
+):
+    # Given two invocations of the sync working on the same company, its budget used for now
+    one, two = new_budget(), new_budget()
+    assert granted(one)
+    # When both would wait for their turn
+    one.take(REALM, may_wait_seconds=2.0)
+    with pytest.raises(QboBudgetExhausted) as refused:
+        two.take(REALM, may_wait_seconds=2.0)
+    # Then the first waits and is served; the second is told another invocation serves the company, to
+    # come back a moment later
+    assert refused.value.served_elsewhere and refused.value.retry_after == 2.0
+    # And once the first is done, the second may wait in turn
+    one.release()
+    two.take(REALM, may_wait_seconds=2.0)
+
+
+def test_changes_sent_back_take_their_place_in_the_companys_line_one_group_after_another(new_budget, clock):
+    # Given a company whose budget is used for now
+    one, two = new_budget(), new_budget()
+    assert granted(one)
+    # When two invocations send back ten changes each, one after the other
+    first = one.wait_in_line(REALM, 10)
+    second = two.wait_in_line(REALM, 10)
+    # Then the first group comes back when the budget is free, the second when it has served the first
+    assert first == pytest.approx(RULES.interval - RULES.sync_tolerance, abs=1e-3)
+    assert second == pytest.approx(first + RULES.line_length(10), abs=1e-3)

@@ -134,26 +134,47 @@ def test_each_redelivery_of_a_failing_change_waits_longer(sync_stack: SyncStack,
     assert sync_stack.actions(customer_id) == ["retried"]  # noted once, not once per delivery
 
 
-def test_a_change_whose_company_has_no_qbo_budget_left_goes_back_without_calling_qbo(
+def test_changes_whose_company_has_no_qbo_budget_left_go_back_together_to_their_place_in_line(
     sync_stack: SyncStack, monkeypatch, captured_output: CapturedOutput
 ):
     # Given a company allowed 1 QBO request a minute, and two new customers of it arriving together
     configure_sync(monkeypatch, QBO_BUDGET_PER_MINUTE="1", QBO_BUDGET_PER_SECOND="1")
     ann = sync_stack.save_customer(**ANN)
     bea = sync_stack.save_customer(FirstName="Bea", LastName="Bell")
-    records = [
-        sqs_record(sync_stack.message(ann, event_type="customer_created")),
-        sqs_record(sync_stack.message(bea, event_type="customer_created")),
-    ]
+    source = queue_source(sync_stack)
+    source.send(sync_stack.message(ann, event_type="customer_created"))
+    source.send(sync_stack.message(bea, event_type="customer_created"))
     # When they are delivered
-    response = sync_stack.deliver(*records)
+    response = source.poll()
     # Then the one request went to the name query covering both, and both changes went back to SQS
-    assert response == failures_of(*records)
+    assert response is not None and len(response["batchItemFailures"]) == 2
     assert [c["operation"] for c in sync_stack.qbo_calls()] == ["query"]
     assert captured_output.metric_counts()["SyncBudgetWait"] == 2
     # And both keep their create intent, so their redelivery needs no second query
     assert [sync_stack.link(c).reason for c in (ann, bea)] == ["creating", "creating"]
     assert sync_stack.actions(ann) == [] and sync_stack.actions(bea) == []
+    # And they wait out of sight for their turn in the company's line (a minute away), not for a second
+    time.sleep(1.5)
+    assert source.poll() is None
+    [budget] = boto3.client("dynamodb").scan(TableName=sync_stack.env["QBO_BUDGET_TABLE_NAME"])["Items"]
+    assert float(budget["line"]["N"]) > time.time() + 30
+
+
+def test_a_change_needing_three_qbo_calls_in_a_row_finishes_within_qbos_own_budget(
+    sync_stack: SyncStack, monkeypatch
+):
+    # Given QBO's own budget (two requests at once, then one every 0.12 s), and a vendor holding the name a
+    # new customer would be created under: a create, a 6240 check and a retry with the suffix, in a row
+    configure_sync(monkeypatch, QBO_BUDGET_PER_MINUTE="500", QBO_BUDGET_PER_SECOND="10")
+    sync_stack.qbo.seed_vendor(sync_stack.realm_id, "Ann Lee")
+    customer_id = sync_stack.save_customer(**ANN)
+    # When the change is delivered
+    response = sync_stack.sync(customer_id, event_type="customer_created")
+    # Then its calls waited their turn instead of sending the change back (where its first call would meet
+    # the same wall every time): created under the suffix in one delivery
+    assert response == NO_FAILURES
+    assert sync_stack.qbo_operations() == ["query", "create", "query", "create"]
+    assert sync_stack.link(customer_id).status == "linked"
 
 
 def test_a_create_that_times_out_is_repeated_on_redelivery_without_a_second_customer(sync_stack: SyncStack):
@@ -189,8 +210,9 @@ def test_the_sync_components_make_each_qbo_call_once_and_wait_as_the_settings_sa
     )
     # When the function's object graph is built
     components = sync_components()
-    # Then every QBO client it makes tries a call once, and the budget and waits follow the settings
-    assert components.clients.retry_policy == QboRetryPolicy(max_attempts=1)
+    # Then every QBO client it makes tries a call once (waiting a second at most for its turn in the
+    # company's budget), and the budget and waits follow the settings
+    assert components.clients.retry_policy == QboRetryPolicy(max_attempts=1, budget_patience_seconds=1.0)
     assert components.settings.budget_rules().requests_per_minute < 120
     assert (components.settings.retry_delay_first_seconds, components.settings.retry_delay_max_seconds) == (
         3,

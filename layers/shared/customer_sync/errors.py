@@ -85,14 +85,20 @@ class QboThrottled(QboError):
 
 class QboBudgetExhausted(QboThrottled):
     """The company's QBO request budget (domain/qbo_budget.py), shared by every invocation, has no request
-    left for now: nothing was sent. `retry_after` says when there will be one."""
+    left for now: nothing was sent. `retry_after` says when there will be one; `realm_id` is the company.
+    `served_elsewhere`: another invocation is working through the company's changes at its budget's pace
+    right now, so this change should come back shortly rather than take a place at the end of the line."""
 
-    def __init__(self, retry_after: float) -> None:
+    def __init__(
+        self, retry_after: float, *, realm_id: str | None = None, served_elsewhere: bool = False
+    ) -> None:
         super().__init__(
             "the QBO request budget of this company is used up for now",
             retry_after=retry_after,
             code="budget",
         )
+        self.realm_id = realm_id
+        self.served_elsewhere = served_elsewhere
 
 
 class QboAuthExpired(QboError):

@@ -50,6 +50,8 @@ class QboRetryPolicy:
     """
 
     max_attempts: int = 1
+    # How long a request may wait for its turn in the company's request budget (adapters/qbo_client.py).
+    budget_patience_seconds: float = 0.0
     backoff: Callable[[int], float] = default_backoff
     sleep: Callable[[float], None] = time.sleep
 
@@ -216,6 +218,7 @@ class MerchantClientFactory:
                     timeout_seconds=self._urls.http_timeout_seconds,
                     session=self._qbo_session,
                     budget=self._budget,
+                    budget_patience_seconds=self._retry.budget_patience_seconds,
                     max_attempts=self._retry.max_attempts,
                     backoff=self._retry.backoff,
                     sleep=self._retry.sleep,

@@ -1,6 +1,6 @@
 """QboBudgetTable: the per-realm QBO request budget (domain/qbo_budget.py) as one item per realm,
-`pk = REALM#<realm id>`, `tat` = the realm's theoretical arrival time (epoch seconds). Implements
-ports.QboRequestBudget.
+`pk = REALM#<realm id>`, `tat` = the realm's theoretical arrival time and `line` = the end of its waiting
+line (epoch seconds, domain/qbo_budget.py). Implements ports.QboRequestBudget.
 
 A draw is one conditional UpdateItem, with no read first. Which of two updates it is depends on where `tat`
 stands, which only DynamoDB knows, so the adapter guesses from the last value it saw for the realm:
@@ -17,13 +17,23 @@ three tries the draw is refused with a short wait.
 A refusal is remembered until the realm's turn comes (`retry_after`): until then every record of that
 company is refused at once, without calling DynamoDB or QBO, so a throttled merchant's backlog costs the
 pollers almost nothing and other merchants' changes go through. Interactive draws (the admin API) may wait
-for their turn, up to `max_wait_seconds`; the sync never waits: its records go back to the queue.
+for their turn, up to `max_wait_seconds`. The sync waits only within work it has started (its later QBO
+calls, `may_wait_seconds`), and only one invocation at a time per company: waiting takes the company's
+waiter lease (item `REALM#<realm id>#WAITER`, a conditional put, released when the invocation is done or
+expired after WAITER_LEASE_SECONDS if it died). The others are refused at once, so that while one poller
+works through a throttled company's changes at its budget's pace, the rest serve other merchants; a change
+of that company they meet comes back a moment later (`served_elsewhere`), keeping its turn, and once they
+know, the next ones are sent back without any work. A change that has not started goes back to the queue,
+and `wait_in_line` says for how long (one UpdateItem per group of changes sent back together, the same two
+guesses as a draw). A change that never waits costs no lease: only a throttled company's changes pay for
+it, once per batch.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -43,12 +53,24 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 _DRAW_TRIES = 3
+# A waiter lease outlives the longest invocation (SyncFunction's timeout) only if its holder died.
+WAITER_LEASE_SECONDS = 90.0
+# A change that would wait while another invocation waits for the same company comes back this soon: it
+# keeps its turn (that invocation is about to finish its batch) instead of going to the end of the line.
+SERVED_ELSEWHERE_RETRY_SECONDS = 2.0
+# For this long the next changes of that company are sent back without asking for the lease again (short:
+# the invocation waiting for it hands it over at the end of its batch).
+SERVED_ELSEWHERE_MEMORY_SECONDS = 0.5
 # After a draw lost to contention three times, try again this soon.
 _CONTENTION_RETRY_SECONDS = 0.05
 
 
 def realm_pk(realm_id: str) -> str:
     return f"REALM#{realm_id}"
+
+
+def waiter_pk(realm_id: str) -> str:
+    return f"REALM#{realm_id}#WAITER"
 
 
 class DynamoDbQboBudget:
@@ -73,11 +95,15 @@ class DynamoDbQboBudget:
         self._max_wait_seconds = max_wait_seconds
         self._lock = threading.Lock()
         self._last_tat: dict[str, float] = {}  # realm → the last `tat` seen
+        self._last_line: dict[str, float] = {}  # realm → the last end of its waiting line seen
+        self._owner = uuid.uuid4().hex
+        self._waiting_for: set[str] = set()  # realms whose waiter lease this instance holds
+        self._served_elsewhere_until: dict[str, float] = {}  # realm → another invocation waits for it
         self._refused_until: dict[str, float] = {}  # realm → no draw before this (epoch seconds)
 
     # -- ports.QboRequestBudget ------------------------------------------------------------------------
 
-    def take(self, realm_id: str) -> None:
+    def take(self, realm_id: str, *, may_wait_seconds: float = 0.0) -> None:
         waited = 0.0
         while True:
             try:
@@ -85,17 +111,72 @@ class DynamoDbQboBudget:
                 return
             except QboBudgetExhausted as refused:
                 wait = refused.retry_after or 0.0
-                if waited + wait > self._max_wait_seconds:
+                if waited + wait <= self._max_wait_seconds:
+                    pass  # interactive: a person is waiting, and such calls are few
+                elif refused.served_elsewhere or waited + wait > may_wait_seconds:
                     raise
+                elif not self._may_wait_for(realm_id):
+                    with self._lock:
+                        self._served_elsewhere_until[realm_id] = (
+                            self._clock() + SERVED_ELSEWHERE_RETRY_SECONDS
+                        )
+                    raise QboBudgetExhausted(
+                        retry_after=SERVED_ELSEWHERE_RETRY_SECONDS, realm_id=realm_id, served_elsewhere=True
+                    ) from None
                 self._sleep(wait)
                 waited += wait
 
-    def check(self, realm_id: str) -> None:
+    def release(self) -> None:
+        for realm_id in sorted(self._waiting_for):
+            try:
+                self._table.client.delete_item(
+                    TableName=self._table.name,
+                    Key=string_key(pk=waiter_pk(realm_id)),
+                    ConditionExpression="#owner = :me",
+                    ExpressionAttributeNames={"#owner": "owner"},
+                    ExpressionAttributeValues=to_item({":me": self._owner}),
+                )
+            except ClientError as error:
+                if not is_condition_failure(error):
+                    raise  # (taken over after expiring: nothing to release)
+        self._waiting_for.clear()
+
+    def _may_wait_for(self, realm_id: str) -> bool:
+        """Whether this invocation holds, or now takes, the company's waiter lease."""
+        if realm_id in self._waiting_for:
+            return True
+        now = self._clock()
+        try:
+            self._table.client.put_item(
+                TableName=self._table.name,
+                Item=to_item(
+                    {
+                        "pk": waiter_pk(realm_id),
+                        "owner": self._owner,
+                        "expires_at": now + WAITER_LEASE_SECONDS,
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+                ExpressionAttributeValues=to_item({":now": now}),
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        self._waiting_for.add(realm_id)
+        return True
+
+    def check(self, realm_id: str, *, may_wait_seconds: float = 0.0) -> None:
         now = self._clock()
         with self._lock:
             refused_until = self._refused_until.get(realm_id, 0.0)
-        if now < refused_until:
-            raise QboBudgetExhausted(retry_after=refused_until - now)
+            elsewhere_until = self._served_elsewhere_until.get(realm_id, 0.0)
+        if may_wait_seconds and realm_id not in self._waiting_for and now < elsewhere_until:
+            raise QboBudgetExhausted(
+                retry_after=elsewhere_until - now, realm_id=realm_id, served_elsewhere=True
+            )
+        if refused_until - now > may_wait_seconds:
+            raise QboBudgetExhausted(retry_after=refused_until - now, realm_id=realm_id)
 
     def pause(self, realm_id: str, at_least_seconds: float | None = None) -> float:
         seconds = max(self._pause_seconds, at_least_seconds or 0.0)
@@ -115,6 +196,42 @@ class DynamoDbQboBudget:
             self._last_tat[realm_id] = max(until, self._last_tat.get(realm_id, until))
             self._refused_until[realm_id] = until - self.rules.tolerance(self._priority)
         return seconds
+
+    def wait_in_line(self, realm_id: str, changes: int) -> float:
+        now = self._clock()
+        with self._lock:
+            next_request = max(now, self._last_tat.get(realm_id, now) - self.rules.tolerance(self._priority))
+            last_line = self._last_line.get(realm_id)
+        length = self.rules.line_length(changes)
+        busy = last_line is not None and last_line >= next_request
+        for _ in range(2):
+            outcome = self._join_line(realm_id, next_request, length, busy=busy)
+            if isinstance(outcome, float):
+                with self._lock:
+                    self._last_line[realm_id] = outcome
+                return max(0.0, outcome - length - now)
+            line = outcome.get("line")
+            busy = line is not None and line >= next_request
+        # Contention on the line twice: come back when the budget has served what it knows of.
+        return max(0.0, next_request - now) + length
+
+    def _join_line(self, realm_id: str, start: float, length: float, *, busy: bool) -> float | dict[str, Any]:
+        """The line's new end, or the item as it stands when the guess (busy or idle line) was wrong."""
+        if busy:
+            return self._guarded_set(
+                realm_id,
+                "line",
+                update="SET line = line + :length",
+                condition="line >= :start",
+                values={":length": length, ":start": start},
+            )
+        return self._guarded_set(
+            realm_id,
+            "line",
+            update="SET line = :end",
+            condition="attribute_not_exists(line) OR line < :start",
+            values={":start": start, ":end": start + length},
+        )
 
     # -- the draw ------------------------------------------------------------------------------------------
 
@@ -136,37 +253,51 @@ class DynamoDbQboBudget:
                 with self._lock:
                     self._last_tat[realm_id] = tat
                     self._refused_until[realm_id] = now + wait
-                raise QboBudgetExhausted(retry_after=wait)
+                raise QboBudgetExhausted(retry_after=wait, realm_id=realm_id)
             busy = tat is not None and tat >= now
-        raise QboBudgetExhausted(retry_after=_CONTENTION_RETRY_SECONDS)
+        raise QboBudgetExhausted(retry_after=_CONTENTION_RETRY_SECONDS, realm_id=realm_id)
 
     def _update(self, realm_id: str, now: float, *, busy: bool) -> float | dict[str, Any]:
         """The new `tat` when the draw was granted, else the item as it stands ({} when there is none)."""
-        request: dict[str, Any] = {
-            "TableName": self._table.name,
-            "Key": string_key(pk=realm_pk(realm_id)),
-            "ReturnValues": "UPDATED_NEW",
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
         if busy:
-            request["UpdateExpression"] = "SET tat = tat + :interval"
-            request["ConditionExpression"] = "tat BETWEEN :now AND :latest"
-            values = {
-                ":interval": self.rules.interval,
-                ":now": now,
-                ":latest": self.rules.latest_allowed_tat(now, self._priority),
-            }
-        else:
-            request["UpdateExpression"] = "SET tat = :next"
-            request["ConditionExpression"] = "attribute_not_exists(tat) OR tat < :now"
-            values = {":now": now, ":next": self.rules.next_tat(None, now)}
-        request["ExpressionAttributeValues"] = to_item(values)
+            return self._guarded_set(
+                realm_id,
+                "tat",
+                update="SET tat = tat + :interval",
+                condition="tat BETWEEN :now AND :latest",
+                values={
+                    ":interval": self.rules.interval,
+                    ":now": now,
+                    ":latest": self.rules.latest_allowed_tat(now, self._priority),
+                },
+            )
+        return self._guarded_set(
+            realm_id,
+            "tat",
+            update="SET tat = :next",
+            condition="attribute_not_exists(tat) OR tat < :now",
+            values={":now": now, ":next": self.rules.next_tat(None, now)},
+        )
+
+    def _guarded_set(
+        self, realm_id: str, attribute: str, *, update: str, condition: str, values: dict[str, float]
+    ) -> float | dict[str, Any]:
+        """One conditional UpdateItem of the realm's item: the attribute's new value, or the item as it
+        stands ({} when there is none) when the condition failed."""
         try:
-            response = self._table.client.update_item(**request)
+            response = self._table.client.update_item(
+                TableName=self._table.name,
+                Key=string_key(pk=realm_pk(realm_id)),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=to_item(values),
+                ReturnValues="UPDATED_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
             # ReturnValuesOnConditionCheckFailure puts the item beside the error (botocore's types omit it).
             answer: Any = error.response
             return from_item(answer.get("Item") or {})
-        return float(from_item(response["Attributes"])["tat"])
+        return float(from_item(response["Attributes"])[attribute])

@@ -1,7 +1,12 @@
 """The QBO Customer API of one realm over HTTP (implements ports.QboCustomers).
 
 Every request first draws on the company's request budget (ports.QboRequestBudget, shared by every
-invocation): when it is used up nothing is sent and QboBudgetExhausted says when to come back. A 429 from
+invocation): when it is used up nothing is sent and QboBudgetExhausted says when to come back. With
+`budget_patience_seconds` a request may first wait that long for its turn (the sync's, one second; only
+one invocation at a time per company, ports.QboRequestBudget.take): QBO's 10-a-second window lets the
+budget allow only a request or two at once, and a change may need three in a row; refused each time it
+came back, it would never finish. (With QBO's real latency, a few hundred milliseconds a call, that wait
+is almost always zero.) A 429 from
 QBO all the same pauses the company in the budget and raises QboThrottled: a throttled request is never
 repeated here, since the wait QBO wants (a minute) is not sat out inside a Lambda.
 
@@ -77,6 +82,7 @@ class QboClient:
         timeout_seconds: float = 30.0,
         session: requests.Session | None = None,
         budget: QboRequestBudget | None = None,
+        budget_patience_seconds: float = 0.0,
         max_attempts: int = 1,
         backoff: Callable[[int], float] = default_backoff,
         sleep: Callable[[float], None] = time.sleep,
@@ -91,6 +97,7 @@ class QboClient:
         self._timeout_seconds = timeout_seconds
         self._session = session or requests.Session()
         self._budget = budget
+        self._budget_patience_seconds = budget_patience_seconds
         self._max_attempts = max(1, max_attempts)
         self._backoff = backoff
         self._sleep = sleep
@@ -99,7 +106,7 @@ class QboClient:
 
     def check_budget(self) -> None:
         if self._budget is not None:
-            self._budget.check(self.realm_id)
+            self._budget.check(self.realm_id, may_wait_seconds=self._budget_patience_seconds)
 
     # -- queries -----------------------------------------------------------------------------------------
 
@@ -296,7 +303,7 @@ class QboClient:
             attempt += 1
             access_token = self._tokens.access_token()
             if self._budget is not None:
-                self._budget.take(self.realm_id)
+                self._budget.take(self.realm_id, may_wait_seconds=self._budget_patience_seconds)
             try:
                 return self._send(method, path, access_token, params, json_body, text_body)
             except QboError as error:

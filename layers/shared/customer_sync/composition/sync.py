@@ -21,8 +21,10 @@ from customer_sync.domain.sync.retry_delay import RetryDelays
 from customer_sync.domain.sync.service import SyncService
 from customer_sync.handlers.sync_batch import SyncBatch
 
-# Each QBO call once: the queue's redelivery, with its growing wait, is the retry.
-SYNC_QBO_RETRY = QboRetryPolicy(max_attempts=1)
+# Each QBO call once: the queue's redelivery, with its growing wait, is the retry. A request may wait up to a
+# second for its turn in the company's budget (one invocation at a time per company), so a change that
+# needs a few calls in a row finishes, and a throttled company's changes are served at the budget's pace.
+SYNC_QBO_RETRY = QboRetryPolicy(max_attempts=1, budget_patience_seconds=1.0)
 
 
 @dataclass(frozen=True)
@@ -39,12 +41,13 @@ def sync_components() -> SyncComponents:
     clock = SystemClock()
     dynamodb = aws_client("dynamodb")
     repositories = build_repositories(settings, dynamodb=dynamodb, clock=clock)
+    budget = build_qbo_budget(settings, priority="sync", dynamodb=dynamodb)
     clients = build_merchant_clients(
         settings,
         secrets=SecretsStore(default_max_age_seconds=settings.secrets_cache_seconds),
         clock=clock,
         retry=SYNC_QBO_RETRY,
-        budget=build_qbo_budget(settings, priority="sync", dynamodb=dynamodb),
+        budget=budget,
         dynamodb=dynamodb,
     )
     journal = DynamoDbSyncJournal(
@@ -67,6 +70,7 @@ def sync_components() -> SyncComponents:
     batch = SyncBatch(
         service,
         hand_backs=SqsChangeHandBacks(settings.changes_queue_url, settings.changes_dlq_url),
+        budget=budget,
         retry_delays=RetryDelays(settings.retry_delay_first_seconds, settings.retry_delay_max_seconds),
         record_margin_seconds=settings.record_margin,
     )

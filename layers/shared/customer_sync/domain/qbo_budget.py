@@ -19,6 +19,12 @@ they get a larger tolerance than the sync: the last half interval of the budget 
 sync keeps a realm busy, an admin's request waits at most half an interval; the sync's then waits for the
 admin's.
 
+Changes the budget sends back wait in line. Each group of changes sent back together (the records of one
+company in one Lambda batch) takes the next `changes * REQUESTS_PER_CHANGE` intervals of a second number per
+realm, `line`, and comes back when the budget reaches the start of its place: then together, as one batch,
+so that they share one name query again. A backlog is thus served at the budget's pace instead of every
+change trying again at growing random intervals (most of which would find the budget empty again).
+
 A 429 from QBO despite the budget (another app on the same company, or a limit lower than configured)
 pauses the realm: `tat` moves to `now + pause`, so no invocation calls that company before then.
 """
@@ -35,13 +41,15 @@ BudgetPriority = Literal["sync", "interactive"]
 QBO_REQUESTS_PER_MINUTE = 500
 QBO_REQUESTS_PER_SECOND = 10
 # Seconds of disagreement allowed for between the clocks of the invocations and QBO's, and for requests
-# that reach QBO later than others.
-DEFAULT_JITTER_SECONDS = 0.03
-# Interactive calls may come up to this many intervals early, the sync a third less: the rest is the
+# that reach QBO later than others (a request drawn now may be sent a little later than the next one).
+DEFAULT_JITTER_SECONDS = 0.1
+# Interactive calls may come up to this many intervals early, the sync half as much: the rest is the
 # interactive reserve. Tiny limits (a test's few requests a minute) get a quarter of the smaller limit at
 # most, since a tolerance of k intervals costs k requests per window.
-INTERACTIVE_TOLERANCE_INTERVALS = 1.5
-SYNC_SHARE_OF_TOLERANCE = 2 / 3
+INTERACTIVE_TOLERANCE_INTERVALS = 1.0
+SYNC_SHARE_OF_TOLERANCE = 1 / 2
+# What a change sent back costs when its turn comes: a create, and a tenth of a batch's name query.
+REQUESTS_PER_CHANGE = 1.1
 # DynamoDB adds `tat + interval` in decimal, we compare in binary floating point: a microsecond of slack
 # keeps a request that is exactly on time from being refused for the difference.
 ROUNDING_SLACK_SECONDS = 1e-6
@@ -94,12 +102,17 @@ class BudgetRules:
         return now + self.tolerance(priority) + ROUNDING_SLACK_SECONDS
 
     def retry_after(self, tat: float, now: float, priority: BudgetPriority) -> float:
-        """Seconds until a request of this priority would be allowed, for a realm at `tat` (0 = now)."""
-        return max(0.0, tat - self.latest_allowed_tat(now, priority))
+        """Seconds until a request of this priority would be allowed, for a realm at `tat` (0 = now). Waiting
+        exactly this long lands inside the allowance by the rounding slack, never on its edge."""
+        return max(0.0, tat - (now + self.tolerance(priority)))
 
     def next_tat(self, tat: float | None, now: float) -> float:
         """The realm's `tat` after one more request at `now`."""
         return max(tat if tat is not None else now, now) + self.interval
+
+    def line_length(self, changes: int) -> float:
+        """Seconds of the budget `changes` waiting changes will take."""
+        return changes * REQUESTS_PER_CHANGE * self.interval
 
     def window_capacity(self, window_seconds: float, priority: BudgetPriority = "interactive") -> int:
         """The most requests any window of this length can hold (the bound the docstring derives)."""

@@ -12,7 +12,10 @@ records that failed handed back to SQS with a wait of their own.
   (domain.sync.retry_delay): ChangeMessageVisibility on that record, never the queue's 540 s default and
   never a sleep in the Lambda. With `SqsFifoPartialProcessor(skip_group_on_error=True)` the later records of
   its message group (the same customer) fail unprocessed, and they get the same wait, so the customer's
-  changes stay in order. A company whose QBO budget is used up is not called: its records go back at once.
+  changes stay in order.
+- A company whose QBO budget is used up is not called: its records go back at once, together, to the place
+  in the company's waiting line the budget gives them (ports.QboRequestBudget.wait_in_line), so they come
+  back as a batch when the budget can serve them.
 - The invocation never fails because its records did (the processor does not raise when all of them
   failed): a throttled or unreachable QBO is an ordinary state now, visible in the metrics, not a Lambda
   error. Crashes and timeouts still are.
@@ -28,6 +31,7 @@ records that failed handed back to SQS with a wait of their own.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -47,7 +51,7 @@ from customer_sync.errors import QboBudgetExhausted, QboThrottled, RecordDeferre
 from customer_sync.models.common import invalid_fields
 from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.observability import logger, metrics
-from customer_sync.ports import ChangeHandBacks
+from customer_sync.ports import ChangeHandBacks, QboRequestBudget
 
 
 def change_of(record: SQSRecord) -> CustomerChangeMessage:
@@ -81,11 +85,13 @@ class SyncBatch:
         service: SyncService,
         *,
         hand_backs: ChangeHandBacks,
+        budget: QboRequestBudget,
         retry_delays: RetryDelays,
         record_margin_seconds: float,
     ) -> None:
         self._service = service
         self._hand_backs = hand_backs
+        self._budget = budget
         self._retry_delays = retry_delays
         self._record_margin_seconds = record_margin_seconds
 
@@ -97,6 +103,7 @@ class SyncBatch:
             [SQSRecord(raw) for raw in event.get("Records", [])],
             service=self._service,
             hand_backs=self._hand_backs,
+            budget=self._budget,
             retry_delays=self._retry_delays,
             deadline=deadline,
         )
@@ -111,12 +118,14 @@ class BatchInvocation:
         *,
         service: SyncService,
         hand_backs: ChangeHandBacks,
+        budget: QboRequestBudget,
         retry_delays: RetryDelays,
         deadline: RecordDeadline,
     ) -> None:
         self._records = {record.message_id: record for record in records}
         self._service = service
         self._hand_backs = hand_backs
+        self._budget = budget
         self._retry_delays = retry_delays
         self._deadline = deadline
         self._messages: dict[str, CustomerChangeMessage | UnreadableMessage] = {}
@@ -130,7 +139,7 @@ class BatchInvocation:
         ]
         self._batch: ChangeBatch = service.start_batch(readable, working_on=_logged_under)
         self._waits: dict[str, int] = {}  # message id → seconds before SQS delivers it again
-        self._group_waits: dict[str, int] = {}  # message group → the wait of its failed record
+        self._in_line: dict[str, list[tuple[str, float]]] = {}  # realm → (message id, at least) sent back
 
     @property
     def record_handler(self) -> Callable[[SQSRecord], str]:
@@ -154,7 +163,7 @@ class BatchInvocation:
         try:
             self._deadline.check_time_for_a_record()
         except RecordDeferred as deferred:
-            self._note_wait(record, 0)
+            self._waits[record.message_id] = 0
             _count("SyncRetried")
             _count("SyncDeferred")
             logger.warning("change deferred to the next delivery", extra={**ids, "error": str(deferred)})
@@ -162,12 +171,23 @@ class BatchInvocation:
         try:
             outcome = self._service.process(message, self._batch, delivery=delivery)
         except Exception as error:
-            at_least = error.retry_after if isinstance(error, QboThrottled) else None
-            wait = self._note_wait(record, self._retry_delays.after(delivery, at_least=at_least))
             _count("SyncRetried")
-            if isinstance(error, QboBudgetExhausted):
+            if isinstance(error, QboBudgetExhausted) and error.served_elsewhere and delivery > 1:
+                # Its turn came, but another invocation is serving the company right now: back shortly.
                 _count("SyncBudgetWait")
-            elif isinstance(error, QboThrottled):
+                self._waits[record.message_id] = math.ceil(error.retry_after or 1.0)
+                logger.info("change waits for its company's QBO budget", extra={**ids, "delivery": delivery})
+                raise
+            if isinstance(error, QboBudgetExhausted) and error.realm_id is not None:
+                _count("SyncBudgetWait")
+                waiting = self._in_line.setdefault(error.realm_id, [])
+                waiting.append((record.message_id, error.retry_after or 0.0))
+                logger.info("change waits for its company's QBO budget", extra={**ids, "delivery": delivery})
+                raise
+            at_least = error.retry_after if isinstance(error, QboThrottled) else None
+            wait = self._retry_delays.after(delivery, at_least=at_least)
+            self._waits[record.message_id] = wait
+            if isinstance(error, QboThrottled):
                 _count("SyncThrottled")
             logger.warning(
                 "change will be retried",
@@ -191,26 +211,37 @@ class BatchInvocation:
         return outcome.action
 
     def hand_back(self, response: PartialItemFailureResponse) -> PartialItemFailureResponse:
-        """Give every failed record of `response` its wait (a record skipped after its group's failure
-        waits as long as that one), then return the response unchanged."""
+        """Give every failed record of `response` its wait, then return the response unchanged: the
+        records its company's budget sent back, their place in the company's line (one per company); a
+        record skipped after its group's failure, that record's wait; any other, its retry delay."""
         logger.set_correlation_id(None)
+        self._budget.release()
+        for realm_id, waiting in self._in_line.items():
+            # Up to a second early rather than late (SQS counts whole seconds): a change back from the line
+            # waits a moment for its turn, and the budget is not left idle meanwhile.
+            place = self._place_in_line(realm_id, len(waiting))
+            for message_id, at_least in waiting:
+                self._waits[message_id] = math.floor(max(place, at_least))
+        group_waits: dict[str, int] = {}
+        for message_id, seconds in self._waits.items():
+            group = self._records[message_id].attributes.message_group_id or ""
+            group_waits[group] = max(seconds, group_waits.get(group, 0))
         waits: list[tuple[str, int]] = []
         for failure in response["batchItemFailures"]:
             record = self._records[str(failure["itemIdentifier"])]
-            wait = self._waits.get(record.message_id)
-            if wait is None:
-                group = record.attributes.message_group_id or ""
-                wait = self._group_waits.get(group, self._retry_delays.after(1))
-            waits.append((record.receipt_handle, wait))
+            own = self._waits.get(record.message_id)
+            group = record.attributes.message_group_id or ""
+            waits.append((record.receipt_handle, own if own is not None else group_waits.get(group, 1)))
         if waits:
             self._hand_backs.hand_back(waits)
         return response
 
-    def _note_wait(self, record: SQSRecord, seconds: int) -> int:
-        self._waits[record.message_id] = seconds
-        group = record.attributes.message_group_id or ""
-        self._group_waits[group] = max(seconds, self._group_waits.get(group, 0))
-        return seconds
+    def _place_in_line(self, realm_id: str, changes: int) -> float:
+        try:
+            return self._budget.wait_in_line(realm_id, changes)
+        except Exception as error:  # the wait is best effort: without the line, the first retry delay
+            logger.warning("no place in the budget's line", extra={"error_type": type(error).__name__})
+            return float(self._retry_delays.after(1))
 
     def _dead_letter(self, record: SQSRecord, unreadable: UnreadableMessage) -> str:
         logger.error(

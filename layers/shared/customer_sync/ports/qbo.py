@@ -74,18 +74,30 @@ class QboRequestBudget(Protocol):
     Adapter: adapters/qbo_budget.py. Each instance draws at one priority (the sync's, or interactive).
     """
 
-    def take(self, realm_id: str) -> None:
-        """One request to this company, now; raises QboBudgetExhausted (with `retry_after`) when there is
-        none. A realm known to be empty is refused without any I/O."""
+    def take(self, realm_id: str, *, may_wait_seconds: float = 0.0) -> None:
+        """One request to this company, now, or after a wait of at most `may_wait_seconds` for its turn;
+        raises QboBudgetExhausted (with `retry_after`) when there is none. A realm known to be empty for
+        longer than that is refused without any I/O. Only one invocation at a time waits for a company
+        (the others are refused at once, so a poller stays free for other companies' changes)."""
         ...
 
-    def check(self, realm_id: str) -> None:
-        """Raises QboBudgetExhausted when this instance already knows the realm has no request left for now
-        (an earlier draw was refused, or QBO throttled it); no I/O."""
+    def release(self) -> None:
+        """The invocation is done: another may now wait for the companies this one waited for."""
+        ...
+
+    def check(self, realm_id: str, *, may_wait_seconds: float = 0.0) -> None:
+        """Raises QboBudgetExhausted when this instance already knows the realm has no request left within
+        `may_wait_seconds` (an earlier draw was refused, or QBO throttled it), or, for a caller that would
+        wait, that another invocation is waiting for it; no I/O."""
         ...
 
     def pause(self, realm_id: str, at_least_seconds: float | None = None) -> float:
         """QBO answered 429 for this company: nobody calls it for a while. Returns the seconds paused."""
+        ...
+
+    def wait_in_line(self, realm_id: str, changes: int) -> float:
+        """Changes the budget sent back take their place in the company's waiting line, behind those sent
+        back before them: the seconds until the budget will have served the line up to them."""
         ...
 
 

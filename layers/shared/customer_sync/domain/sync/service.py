@@ -225,7 +225,8 @@ class SyncService:
     # -- gate, fetch, dispatch ---------------------------------------------------------------------------
 
     def _check_qbo_budget(self, run: SyncRun) -> None:
-        """A company whose QBO budget is known to be used up is not worked on at all (no I/O here)."""
+        """A company whose QBO budget is known to be used up (for longer than the client may wait for its
+        turn, or while another invocation waits for it) is not worked on at all (no I/O here)."""
         try:
             qbo = run.qbo()
         except QboConnectionBroken:
