@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -99,8 +99,6 @@ class FunctionWorker:
         event: dict[str, Any],
         request_id: str,
         timeout_seconds: float,
-        heartbeat: Callable[[], None] | None,
-        heartbeat_seconds: float,
     ) -> InvocationResult:
         init_error = self._wait_ready()
         if init_error is not None:
@@ -115,10 +113,8 @@ class FunctionWorker:
                 elapsed = (time.perf_counter() - began) * 1000
                 message = f"Task timed out after {timeout_seconds:.2f} seconds"
                 return _failure(request_id, "Sandbox.Timedout", message, elapsed)
-            if self._connection.poll(min(remaining, heartbeat_seconds)):
+            if self._connection.poll(remaining):
                 break
-            if heartbeat is not None:
-                heartbeat()
         try:
             _, payload_json, error, duration_ms, memory_used = self._connection.recv()
         except EOFError:
@@ -217,15 +213,8 @@ class FunctionPool:
             finally:
                 self._return_worker(worker)
 
-    def invoke(
-        self,
-        event: dict[str, Any],
-        *,
-        heartbeat: Callable[[], None] | None = None,
-        heartbeat_seconds: float = 1.0,
-    ) -> InvocationResult:
-        """Run one invocation; waits while every environment is busy. `heartbeat` is called about every
-        `heartbeat_seconds` while the handler runs (the SQS poller extends visibility with it)."""
+    def invoke(self, event: dict[str, Any]) -> InvocationResult:
+        """Run one invocation; waits while every environment is busy."""
         request_id = str(uuid.uuid4())
         with self._slots:
             try:
@@ -233,9 +222,7 @@ class FunctionPool:
             except RuntimeError as error:
                 return _failure(request_id, "ServiceException", str(error))
             try:
-                return worker.invoke(
-                    event, request_id, float(self.spec.timeout_seconds), heartbeat, heartbeat_seconds
-                )
+                return worker.invoke(event, request_id, float(self.spec.timeout_seconds))
             finally:
                 self._return_worker(worker)
 

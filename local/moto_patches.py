@@ -10,6 +10,11 @@
    (a quarter of its CPU under load).
 3. SQS's check of a received message against the retention period reads that one setting instead of
    computing every queue attribute, three of which scan all messages (once per message received).
+4. SQS requests are served one at a time. moto's SQS is not thread-safe and its server is: under the
+   sync's benchmark load (two pollers receiving, handing records back and deleting while IngestFunction
+   sends) a receive iterating the in-flight set while another request changes it fails with "Set changed
+   size during iteration", or worse. A lock around every SQS backend operation makes them atomic as in SQS;
+   a long poll waiting for messages lets go of it meanwhile.
 
 Only the local stack's moto server (local/moto_process.py) and the benchmark use them: `local_moto_patches()`.
 """
@@ -17,7 +22,9 @@ Only the local stack's moto server (local/moto_process.py) and the benchmark use
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator
+import functools
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
 from unittest import mock
@@ -124,9 +131,66 @@ def cheaper_sqs_retention_check() -> Iterator[None]:
         yield
 
 
+# The SQS backend operations a client's request reaches (moto.sqs.responses calls these).
+SERIALIZED_SQS_OPERATIONS = (
+    "create_queue",
+    "get_queue_url",
+    "list_queues",
+    "delete_queue",
+    "get_queue_attributes",
+    "set_queue_attributes",
+    "send_message",
+    "send_message_batch",
+    "receive_message",
+    "delete_message",
+    "delete_message_batch",
+    "change_message_visibility",
+    "change_message_visibility_batch",
+    "purge_queue",
+    "list_dead_letter_source_queues",
+)
+
+
+@contextmanager
+def serialized_sqs() -> Iterator[None]:
+    """While active, moto's SQS backends serve one operation at a time (see 4. above)."""
+    from moto.sqs.models import Queue, SQSBackend
+
+    lock = threading.RLock()
+
+    def serialized(operation: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(operation)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return operation(*args, **kwargs)
+
+        return run
+
+    original_wait = Queue.wait_for_messages
+
+    def wait_for_messages(self: Any, timeout: int) -> None:
+        # receive_message's long poll, called with the lock held once: other requests go on meanwhile.
+        lock.release()
+        try:
+            original_wait(self, timeout)
+        finally:
+            lock.acquire()
+
+    with ExitStack() as patches:
+        for name in SERIALIZED_SQS_OPERATIONS:
+            patches.enter_context(mock.patch.object(SQSBackend, name, serialized(getattr(SQSBackend, name))))
+        patches.enter_context(mock.patch.object(Queue, "wait_for_messages", wait_for_messages))
+        yield
+
+
 @contextmanager
 def local_moto_patches() -> Iterator[None]:
     with ExitStack() as patches:
-        for patch in (cheaper_dynamodb_transactions, cached_service_module_list, cheaper_sqs_retention_check):
+        for patch in (
+            cheaper_dynamodb_transactions,
+            cached_service_module_list,
+            cheaper_sqs_retention_check,
+            serialized_sqs,
+        ):
             patches.enter_context(patch())
         yield

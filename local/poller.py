@@ -4,6 +4,14 @@ runs out, and after the redrive policy's maxReceiveCount moves it to the dead-le
 
 With `ReportBatchItemFailures` (SyncFunction's FunctionResponseTypes) only the messages named in
 `batchItemFailures` stay; a malformed failure list, an error or a timeout leaves the whole batch, as in AWS.
+
+Visibility, as Lambda's event source handles it: a batch is received with the queue's own visibility
+timeout (template.yaml: 540 s, six times the function's timeout, so it never reappears while it runs) and
+nothing extends or resets it afterwards. A record the function hands back with ChangeMessageVisibility
+(SyncFunction does, with its own short wait) comes back exactly when the function said. One local
+difference: when an invocation fails as a whole (a crash or a timeout), its records come back after
+`failed_invocation_retry_seconds` (VISIBILITY_TIMEOUT_SECONDS, 5 s) instead of the 540 s, so that you can
+watch it happen.
 """
 
 from __future__ import annotations
@@ -22,8 +30,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
-# (event, heartbeat) -> result; the heartbeat keeps the batch invisible while the function runs.
-InvokeWithHeartbeat = Callable[[dict[str, Any], Callable[[], None]], InvocationResult]
+# event -> result: one invocation of the function.
+Invoke = Callable[[dict[str, Any]], InvocationResult]
 
 
 @dataclass(frozen=True)
@@ -130,20 +138,23 @@ class SqsPoller:
     def __init__(
         self,
         mapping: EventSourceMapping,
-        invoke: InvokeWithHeartbeat,
+        invoke: Invoke,
         *,
         sqs: SQSClient,
-        visibility_timeout_seconds: int,
+        failed_invocation_retry_seconds: int,
         wait_seconds: int = 1,
     ) -> None:
         self.mapping = mapping
         self._invoke = invoke
         self._sqs = sqs
-        self._visibility_timeout_seconds = visibility_timeout_seconds
+        self._failed_invocation_retry_seconds = failed_invocation_retry_seconds
         self._wait_seconds = wait_seconds
         self._stopping = threading.Event()
+        self._enabled = threading.Event()
+        self._enabled.set()
         self._threads: list[threading.Thread] = []
         self._lock = threading.Lock()
+        self._receiving = 0
         self.stats = PollerStats()
         self.errors: list[str] = []
 
@@ -156,6 +167,14 @@ class SqsPoller:
             self._threads.append(thread)
         return self
 
+    def pause(self) -> None:
+        """Receive nothing more until `resume` (Lambda: disabling the event source mapping); batches already
+        received finish."""
+        self._enabled.clear()
+
+    def resume(self) -> None:
+        self._enabled.set()
+
     def signal_stop(self) -> None:
         """Receive no more batches; the ones running finish (or fail when their function is stopped)."""
         self._stopping.set()
@@ -166,6 +185,11 @@ class SqsPoller:
             thread.join(timeout=self._wait_seconds + 65)
         self._threads = []
 
+    def quiet(self) -> bool:
+        """Paused, and no thread is receiving or running a batch."""
+        with self._lock:
+            return not self._enabled.is_set() and self._receiving == 0 and self.stats.in_flight_batches == 0
+
     def idle(self) -> bool:
         """No batch is being processed (one may be on its way: check the queue's in-flight count too)."""
         with self._lock:
@@ -173,6 +197,8 @@ class SqsPoller:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
+            if not self._enabled.wait(timeout=0.2):
+                continue
             try:
                 self.poll_once()
             except (BotoCoreError, ClientError) as error:
@@ -183,14 +209,19 @@ class SqsPoller:
 
     def poll_once(self) -> int:
         """Receive and process one batch; returns how many messages it held."""
-        messages = self._sqs.receive_message(
-            QueueUrl=self.mapping.queue_url,
-            MaxNumberOfMessages=self.mapping.batch_size,
-            WaitTimeSeconds=self._wait_seconds,
-            VisibilityTimeout=self._visibility_timeout_seconds,
-            MessageSystemAttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
+        with self._lock:
+            self._receiving += 1
+        try:
+            messages = self._sqs.receive_message(
+                QueueUrl=self.mapping.queue_url,
+                MaxNumberOfMessages=self.mapping.batch_size,
+                WaitTimeSeconds=self._wait_seconds,
+                MessageSystemAttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+        finally:
+            with self._lock:
+                self._receiving -= 1
         if not messages:
             return 0
         with self._lock:
@@ -204,7 +235,7 @@ class SqsPoller:
 
     def _process(self, messages: list[MessageTypeDef]) -> None:
         event = {"Records": [sqs_record(message, self.mapping.queue_arn) for message in messages]}
-        result = self._invoke(event, lambda: self._extend_visibility(messages))
+        result = self._invoke(event)
         batch_ids = [message["MessageId"] for message in messages]
         failed = failed_message_ids(result, batch_ids, self.mapping.report_batch_item_failures)
         succeeded = [message for message in messages if message["MessageId"] not in failed]
@@ -217,22 +248,23 @@ class SqsPoller:
                     for index, message in enumerate(chunk)
                 ],
             )
+        if not result.ok:
+            self._retry_soon(messages)
         with self._lock:
             self.stats.batches += 1
             self.stats.received += len(messages)
             self.stats.deleted += len(succeeded)
             self.stats.left_for_retry += len(failed)
 
-    def _extend_visibility(self, messages: list[MessageTypeDef]) -> None:
-        # The local queue's visibility timeout is short so retries come quickly (local/stack.py); while the
-        # function still runs, keep its batch invisible, as AWS's 6x-the-function-timeout setting does.
+    def _retry_soon(self, messages: list[MessageTypeDef]) -> None:
+        """A failed invocation's records come back after the local retry delay, not the queue's 540 s."""
         self._sqs.change_message_visibility_batch(
             QueueUrl=self.mapping.queue_url,
             Entries=[
                 {
                     "Id": str(index),
                     "ReceiptHandle": message["ReceiptHandle"],
-                    "VisibilityTimeout": self._visibility_timeout_seconds,
+                    "VisibilityTimeout": self._failed_invocation_retry_seconds,
                 }
                 for index, message in enumerate(messages)
             ],

@@ -36,7 +36,8 @@ class LocalStackSettings(BaseSettings):
     qbo_client_id: str | None = None
     qbo_client_secret: str | None = None
 
-    # Seconds before a change the sync function did not finish is delivered again (see local/stack.py).
+    # Seconds before the changes of a failed sync invocation (a crash, a timeout) are delivered again; AWS
+    # waits the queue's visibility timeout, 540 s (local/poller.py).
     visibility_timeout_seconds: int = Field(default=5, ge=1, le=360)
     # Concurrent instances of each API function (IngestFunction, AdminFunction).
     api_max_concurrency: int = Field(default=2, ge=1, le=16)

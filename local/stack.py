@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -109,12 +108,6 @@ def memory_size(template: dict[str, Any], logical_id: str) -> int:
     return int(
         props.get("MemorySize", template.get("Globals", {}).get("Function", {}).get("MemorySize", 128))
     )
-
-
-def _invoke_with_heartbeat(
-    pool: FunctionPool, heartbeat_seconds: float, event: dict[str, Any], heartbeat: Callable[[], None]
-) -> InvocationResult:
-    return pool.invoke(event, heartbeat=heartbeat, heartbeat_seconds=heartbeat_seconds)
 
 
 class Stack:
@@ -285,21 +278,18 @@ class Stack:
     def _start_pollers(self, resources: LocalStack) -> None:
         sqs = self.sqs_client()
         self._started.callback(self._stop_pollers)
-        heartbeat_seconds = max(0.5, self.settings.visibility_timeout_seconds / 2)
         for mapping in event_source_mappings(
             resources.template, resources.resolver.resolve, self._queue_urls()
         ):
-            # The template's 540 s visibility timeout (6x the function timeout, as AWS advises) would make a
-            # failed change wait 6 minutes before its retry. Locally it is short so retries, and the move to
-            # the DLQ after maxReceiveCount, happen while you watch; the poller extends it while a batch runs.
-            sqs.set_queue_attributes(
-                QueueUrl=mapping.queue_url,
-                Attributes={"VisibilityTimeout": str(self.settings.visibility_timeout_seconds)},
-            )
+            # The queue keeps the template's 540 s visibility timeout, as in AWS: the sync function hands a
+            # failed change back with its own short wait. Only a failed invocation (a crash, a timeout) is
+            # retried sooner than in AWS, after VISIBILITY_TIMEOUT_SECONDS, so you can watch it happen.
             pool = self.pools[mapping.function_logical_id]
-            invoke = partial(_invoke_with_heartbeat, pool, heartbeat_seconds)
             poller = SqsPoller(
-                mapping, invoke, sqs=sqs, visibility_timeout_seconds=self.settings.visibility_timeout_seconds
+                mapping,
+                pool.invoke,
+                sqs=sqs,
+                failed_invocation_retry_seconds=self.settings.visibility_timeout_seconds,
             ).start()
             self.pollers.append(poller)
 
@@ -317,6 +307,21 @@ class Stack:
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> InvocationResult:
         return self.pools[logical_id].invoke(event)
+
+    def pause_pollers(self) -> None:
+        """Disable the SQS event sources (changes pile up in the queue) until `resume_pollers`."""
+        for poller in self.pollers:
+            poller.pause()
+
+    def wait_until_idle(self, timeout_seconds: float = 30.0) -> None:
+        """After `pause_pollers`: until no poller is receiving or running a batch."""
+        deadline = time.monotonic() + timeout_seconds
+        while any(not poller.quiet() for poller in self.pollers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    def resume_pollers(self) -> None:
+        for poller in self.pollers:
+            poller.resume()
 
     def sqs_client(self) -> SQSClient:
         # Few, quick retries: moto is local, and a stopping stack must not sit in botocore's backoff.

@@ -109,21 +109,6 @@ def test_a_handler_module_that_fails_to_import_reports_an_init_error(pools):
     assert "a dependency is missing" in result.error["errorMessage"]
 
 
-def test_the_heartbeat_runs_while_the_handler_does(pools):
-    # Given a handler that takes 1.2 s
-    pool = pools("sleep")
-    beats = []
-
-    # When it runs with a 0.2 s heartbeat
-    result = pool.invoke(
-        {"seconds": 1.2}, heartbeat=lambda: beats.append(time.monotonic()), heartbeat_seconds=0.2
-    )
-
-    # Then the heartbeat ran several times meanwhile
-    assert result.ok
-    assert len(beats) >= 3
-
-
 def test_concurrent_invocations_wait_for_a_free_environment_beyond_the_concurrency_limit(pools):
     # Given a function limited to 2 concurrent environments, warmed up
     pool = pools("sleep", max_concurrency=2)

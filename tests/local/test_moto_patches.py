@@ -1,5 +1,6 @@
-"""The local stack's moto patches answer as moto does, only cheaper: TransactWriteItems still
-all-or-nothing without copying whole tables, the same service list, the same SQS retention rule.
+"""The local stack's moto patches answer as moto does, only cheaper or safer: TransactWriteItems still
+all-or-nothing without copying whole tables, the same service list, the same SQS retention rule, and SQS
+operations that stay whole when the server runs them concurrently.
 
 They replace moto internals, so the tests also check, for the pinned moto, that each patched place still
 exists in the shape the patch expects and that each patch still takes effect there. A moto upgrade that moves
@@ -10,6 +11,7 @@ import copy
 import inspect
 import os
 import re
+import threading
 import time
 from unittest import mock
 
@@ -18,9 +20,11 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local.moto_patches import (
+    SERIALIZED_SQS_OPERATIONS,
     cached_service_module_list,
     cheaper_dynamodb_transactions,
     cheaper_sqs_retention_check,
+    serialized_sqs,
 )
 
 TABLE = "LinksTable"
@@ -269,3 +273,61 @@ def test_receiving_computes_the_queue_attributes_only_when_unpatched(local_stack
 
 def _parameters(function):
     return list(inspect.signature(function).parameters)
+
+
+def test_concurrent_receives_hand_backs_and_sends_on_a_fifo_queue_all_succeed(aws):
+    # Given a FIFO queue with many messages, and moto's SQS serialized
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="busy.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    for number in range(60):
+        sqs.send_message(
+            QueueUrl=url, MessageBody="x", MessageGroupId=f"g{number}", MessageDeduplicationId=f"d{number}"
+        )
+    errors: list[Exception] = []
+
+    def consumer() -> None:
+        client = boto3.client("sqs")
+        try:
+            for _ in range(8):
+                received = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+                for message in received:
+                    client.change_message_visibility(
+                        QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                    )
+        except Exception as error:
+            errors.append(error)
+
+    def producer() -> None:
+        client = boto3.client("sqs")
+        try:
+            for number in range(60, 90):
+                client.send_message(
+                    QueueUrl=url,
+                    MessageBody="y",
+                    MessageGroupId=f"g{number}",
+                    MessageDeduplicationId=f"d{number}",
+                )
+        except Exception as error:
+            errors.append(error)
+
+    # When four consumers hand records back while a producer sends, all at once
+    with serialized_sqs():
+        threads = [threading.Thread(target=consumer) for _ in range(4)] + [threading.Thread(target=producer)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    # Then every operation succeeded
+    assert errors == []
+
+
+def test_the_sqs_internals_the_serializing_patch_relies_on_are_still_there():
+    from moto.sqs.models import Queue, SQSBackend
+
+    # Every operation the patch wraps is still a method of moto's SQS backend
+    missing = [name for name in SERIALIZED_SQS_OPERATIONS if not callable(getattr(SQSBackend, name, None))]
+    assert missing == []
+    # and a long poll still waits in Queue.wait_for_messages, which the patch lets go of the lock around
+    assert _parameters(Queue.wait_for_messages) == ["self", "timeout"]
+    assert ".wait_for_messages(" in inspect.getsource(SQSBackend.receive_message)

@@ -1,5 +1,6 @@
-"""The SQS event source mapping against moto: SQS events as Lambda builds them, partial batch failures,
-redelivery after the visibility timeout, and the move to the DLQ after maxReceiveCount."""
+"""The SQS event source mapping against moto: SQS events as Lambda builds them, partial batch failures, the
+visibility a function gives a record it hands back, the queue's own visibility timeout for a batch in
+progress, a quick retry after a failed invocation, and the move to the DLQ after maxReceiveCount."""
 
 import json
 import time
@@ -69,12 +70,12 @@ def depth(queue_url):
     return sum(int(value) for value in attributes.values())
 
 
-def make_poller(mapping, invoke, visibility_timeout_seconds=1):
+def make_poller(mapping, invoke, failed_invocation_retry_seconds=1):
     return SqsPoller(
         mapping,
         invoke,
         sqs=boto3.client("sqs"),
-        visibility_timeout_seconds=visibility_timeout_seconds,
+        failed_invocation_retry_seconds=failed_invocation_retry_seconds,
         wait_seconds=0,
     )
 
@@ -94,7 +95,7 @@ def test_a_batch_arrives_as_lambdas_sqs_event_and_only_reported_failures_stay(ma
         send(mapping.queue_url, number, f"evt_{number}")
     events = []
 
-    def invoke(event, heartbeat):
+    def invoke(event):
         events.append(event)
         failed = next(record for record in event["Records"] if '"customer_id": 2' in record["body"])
         return result({"batchItemFailures": [{"itemIdentifier": failed["messageId"]}]})
@@ -116,18 +117,18 @@ def test_a_batch_arrives_as_lambdas_sqs_event_and_only_reported_failures_stay(ma
     assert depth(mapping.queue_url) == 1
 
 
-def test_a_change_that_keeps_failing_is_retried_then_moved_to_the_dlq(mapping, stack):
-    # Given a change the function always fails on
+def test_a_change_whose_invocation_keeps_failing_is_retried_then_moved_to_the_dlq(mapping, stack):
+    # Given a change the function always crashes on
     send(mapping.queue_url, 7, "evt_poison")
     receive_counts: list[str] = []
 
-    def invoke(event, heartbeat):
+    def invoke(event):
         receive_counts.extend(record["attributes"]["ApproximateReceiveCount"] for record in event["Records"])
         return result(error={"errorType": "RuntimeError", "errorMessage": "QBO is down"})
 
-    poller = make_poller(mapping, invoke, visibility_timeout_seconds=1)
+    poller = make_poller(mapping, invoke, failed_invocation_retry_seconds=1)
 
-    # When the poller keeps polling past the visibility timeout, twice (maxReceiveCount 2)
+    # When the poller keeps polling past the local retry delay, twice (maxReceiveCount 2)
     for _ in range(3):
         poller.poll_once()
         time.sleep(1.1)
@@ -141,31 +142,57 @@ def test_a_change_that_keeps_failing_is_retried_then_moved_to_the_dlq(mapping, s
     assert poller.stats.deleted == 0
 
 
-def test_a_batch_stays_invisible_while_the_function_runs_longer_than_the_visibility_timeout(mapping):
-    # Given a change, and a function that takes 1.6 s while the visibility timeout is 1 s
+def test_a_record_the_function_hands_back_comes_back_when_the_function_said(mapping):
+    # Given a change, and a function that hands it back with a 2 s wait of its own (ChangeMessageVisibility)
+    send(mapping.queue_url, 8, "evt_throttled")
+    sqs = boto3.client("sqs")
+    deliveries: list[float] = []
+
+    def invoke(event):
+        deliveries.append(time.monotonic())
+        [record] = event["Records"]
+        if len(deliveries) == 1:
+            sqs.change_message_visibility(
+                QueueUrl=mapping.queue_url, ReceiptHandle=record["receiptHandle"], VisibilityTimeout=2
+            )
+            return result({"batchItemFailures": [{"itemIdentifier": record["messageId"]}]})
+        return result({"batchItemFailures": []})
+
+    poller = make_poller(mapping, invoke, failed_invocation_retry_seconds=60)
+
+    # When the poller keeps polling
+    poller.poll_once()
+    while poller.poll_once() == 0:
+        time.sleep(0.1)
+
+    # Then the record came back after the function's 2 s (not the queue's 540 s), and was then done
+    assert 1.8 <= deliveries[1] - deliveries[0] < 5
+    assert depth(mapping.queue_url) == 0
+
+
+def test_a_batch_stays_invisible_while_the_function_runs_as_the_queues_visibility_timeout_says(mapping):
+    # Given a change, and a function that takes 1.5 s
     send(mapping.queue_url, 8, "evt_slow")
     seen_meanwhile = []
 
-    def invoke(event, heartbeat):
-        for _ in range(4):
-            time.sleep(0.4)
-            heartbeat()
+    def invoke(event):
+        time.sleep(1.5)
         seen_meanwhile.extend(
             boto3.client("sqs").receive_message(QueueUrl=mapping.queue_url).get("Messages", [])
         )
         return result({})
 
     # When the poller delivers it
-    make_poller(mapping, invoke, visibility_timeout_seconds=1).poll_once()
+    make_poller(mapping, invoke, failed_invocation_retry_seconds=1).poll_once()
 
-    # Then nobody else received it meanwhile, and it was deleted once done
+    # Then nobody else received it meanwhile (the queue's 540 s hold it), and it was deleted once done
     assert seen_meanwhile == []
     assert depth(mapping.queue_url) == 0
 
 
 def test_start_and_stop_run_the_configured_number_of_pollers(mapping):
     poller = make_poller(
-        EventSourceMapping(**{**mapping.__dict__, "max_concurrency": 3}), lambda e, h: result({})
+        EventSourceMapping(**{**mapping.__dict__, "max_concurrency": 3}), lambda event: result({})
     )
 
     poller.start()
