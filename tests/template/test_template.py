@@ -8,6 +8,7 @@ import ast
 import fnmatch
 import itertools
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from pydantic_settings import BaseSettings
 
 from customer_sync.adapters.dynamodb_connection import CONNECTION_BROKEN_METRIC
 from customer_sync.config import AdminSettings, IngestSettings, SecretNames, SyncSettings
+from customer_sync.domain.sync.retry_delay import JITTER, RetryDelays
 from customer_sync.errors import MerchantSecretInvalid
 from customer_sync.handlers.ingest_api import REJECTIONS
 from local.cfn import PROJECT_ROOT, Resolver, function_spec, load_template, resources_of_type
@@ -105,6 +107,61 @@ def test_changes_queue_moves_a_change_to_the_dlq_after_max_receive_count() -> No
     # Then poison messages go to CustomerChangesDLQ after a bounded number of receives
     assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["CustomerChangesDLQ", "Arn"]}
     assert int(parameter_default(redrive["maxReceiveCount"])) >= 1
+
+
+def test_a_day_long_qbo_outage_fits_in_the_receive_count_and_the_retention() -> None:
+    # Given the waits between deliveries of a failing change (SyncSettings' defaults, at their shortest)
+    settings = sync_settings()
+    delays = RetryDelays(settings.retry_delay_first_seconds, settings.retry_delay_max_seconds)
+    shortest_wait = delays.nominal(10**6) * (1 - JITTER)
+    queue = props("CustomerChangesQueue")
+    max_receive_count = int(parameter_default(queue["RedrivePolicy"]["maxReceiveCount"]))
+
+    # When QBO is down for a day: waits of 1, 2, 4 ... s, then at least 88 s each
+    day = 24 * 3600
+    deliveries = sum(1 for delivery in range(1, 20) if delays.nominal(delivery) < delays.max_seconds)
+    deliveries += math.ceil(day / shortest_wait)
+
+    # Then the change is still in the queue (not dead-lettered, not expired) when QBO is back
+    assert deliveries < max_receive_count <= 1000
+    assert int(queue["MessageRetentionPeriod"]) >= 2 * day
+    # And every change lands within two minutes of QBO's return: no wait is longer than that
+    assert settings.retry_delay_max_seconds < 120
+
+
+def test_sync_may_do_what_its_journal_budget_and_hand_backs_need() -> None:
+    # Given the sync's statements
+    statements = [statement for entry in policy_entries("SyncFunction") for statement in entry["Statement"]]
+
+    def granted(action: str, resource: Any) -> bool:
+        return any(
+            action in statement_actions(statement)
+            and resource
+            in (statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]])
+            for statement in statements
+        )
+
+    # Then it may read a batch's links and outcomes at once, draw on the QBO budget and take its waiter
+    # lease, hand records back to the queue with their own wait, and dead-letter a message that can never
+    # succeed
+    assert granted("dynamodb:BatchGetItem", {"Fn::GetAtt": ["LinksTable", "Arn"]})
+    assert granted("dynamodb:BatchGetItem", {"Fn::GetAtt": ["IdempotencyTable", "Arn"]})
+    budget = {"Fn::GetAtt": ["QboBudgetTable", "Arn"]}
+    assert all(
+        granted(action, budget)
+        for action in ("dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
+    )
+    assert granted("sqs:ChangeMessageVisibility", {"Fn::GetAtt": ["CustomerChangesQueue", "Arn"]})
+    assert granted("sqs:SendMessage", {"Fn::GetAtt": ["CustomerChangesDLQ", "Arn"]})
+
+
+def test_the_admin_api_draws_on_the_same_qbo_budget() -> None:
+    statements = [statement for entry in policy_entries("AdminFunction") for statement in entry["Statement"]]
+    budget = {"Fn::GetAtt": ["QboBudgetTable", "Arn"]}
+    assert any(
+        "dynamodb:UpdateItem" in statement_actions(statement) and statement["Resource"] == budget
+        for statement in statements
+    )
 
 
 def test_dead_letter_queue_is_fifo_as_sqs_requires_for_a_fifo_source() -> None:
@@ -205,7 +262,7 @@ def test_every_table_is_encrypted_at_rest_with_kms(table_id: str) -> None:
 
 
 def test_idempotency_records_expire_through_ttl() -> None:
-    # Given the Powertools idempotency table (its records carry an "expiration" epoch)
+    # Given the idempotency table (the sync's outcomes of changes done carry an "expiration" epoch)
     table = props("IdempotencyTable")
 
     # Then DynamoDB deletes expired records by themselves
