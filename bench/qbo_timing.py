@@ -23,6 +23,7 @@ class CustomerWrite:
     qbo_customer_id: str
     display_name: str
     operation: str  # "create" or "update"
+    realm_id: str = ""
 
 
 class TimedQboEmulator(QboEmulator):
@@ -47,12 +48,18 @@ class TimedQboEmulator(QboEmulator):
         if status and status[0].startswith("200"):
             customer = json.loads(b"".join(chunks))["Customer"]
             operation = "update" if "Id" in json.loads(request_body or b"{}") else "create"
-            write = CustomerWrite(time.time(), str(customer["Id"]), str(customer["DisplayName"]), operation)
+            realm_id = environ.get("PATH_INFO", "").split("/")[3]  # /v3/company/<realm>/customer
+            write = CustomerWrite(
+                time.time(), str(customer["Id"]), str(customer["DisplayName"]), operation, realm_id
+            )
             with self._lock:
                 self.writes.append(write)
         return chunks
 
-    def take_writes(self) -> list[CustomerWrite]:
+    def take_writes(self, realm_id: str | None = None) -> list[CustomerWrite]:
+        """The writes noted so far (of one realm, or all), forgotten once taken."""
         with self._lock:
-            writes, self.writes = self.writes, []
-        return writes
+            taken = [write for write in self.writes if realm_id is None or write.realm_id == realm_id]
+            kept = [write for write in self.writes if realm_id is not None and write.realm_id != realm_id]
+            self.writes = kept
+        return taken

@@ -1,17 +1,14 @@
-"""`make bench`: the local stack under load, and the sync engine's own overhead.
+"""`make bench`: everything issue 11 asks to see, measured with QBO's rate limits on, written to
+BENCHMARKS.md (dated, with the machine and the commands) and as JSON to bench/results/<UTC time>/.
 
-    .venv/bin/python -m bench.run_bench [--changes 1000] [--realistic-changes 200] [--engine-changes 1000]
+    .venv/bin/python -m bench.run_bench [--backlog 2000] [--outage-minutes 10] [--skip-outage] ...
 
-1. End to end, QBO and PaySimple answering at once: N customers saved in the PaySimple emulator (N signed
-   webhooks through the gateway, IngestFunction, the FIFO queue, the poller and SyncFunction into the QBO
-   emulator), then a changed phone on each (linked updates), then a save that changes nothing QBO holds,
-   then new customers at half the measured rate (latency without a backlog).
-2. The same with both emulators answering after a realistic delay (150 ms), fewer changes.
-3. Sync-engine overhead on one core (bench/sync_engine.py, in a process of its own).
-
-Prints throughput, QBO calls per change by kind, p50/p99 latency from webhook accepted to QBO written, and
-the peak memory (RSS high-water mark) of the SyncFunction processes; writes everything as JSON to
-bench/results/ (and a cProfile report of the handler there too).
+1. Cold start: each function's init against a bare boto3 process (bench/cold_start.py; needs `make build`).
+2. On the local stack of `make run`, the QBO emulator enforcing 500 requests a minute and 10 a second per
+   company (bench/throughput.py): the drain of a 2,000-change backlog at QBO's ceiling with a second
+   merchant's changes meanwhile (fairness); a burst under a low QBO limit; QBO calls per change; an outage.
+3. The SyncFunction handler in one process (bench/sync_engine.py): DynamoDB and other AWS calls per change,
+   alone and in batches of 10, and the engine's own overhead.
 """
 
 from __future__ import annotations
@@ -24,18 +21,18 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.end_to_end import RunResult, run_end_to_end
-from bench.qbo_timing import TimedQboEmulator
+from bench import cold_start, throughput
+from bench.report import write_benchmarks_md
 from local.cfn import PROJECT_ROOT
 from local.settings import LocalStackSettings
 from local.stack import Stack
 
 RESULTS_DIR = PROJECT_ROOT / "bench" / "results"
-NO_RATE_LIMIT = 10**9
 
 
 def say(line: str = "") -> None:
@@ -65,11 +62,20 @@ def machine() -> dict[str, Any]:
         "memory_gib": round(memory_kib / 1024 / 1024, 1),
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "load_average_at_start": list(os.getloadavg()),
     }
 
 
-def end_to_end(label: str, changes: int, latency_ms: int, log_dir: Path) -> tuple[RunResult, dict[str, int]]:
-    """One run on a stack of its own (latency applies to every later call of the emulators)."""
+def timed(name: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    say(f"\n{name} ...")
+    began = time.monotonic()
+    result = run()
+    result["took_seconds"] = round(time.monotonic() - began)
+    say(json.dumps(result, indent=2))
+    return result
+
+
+def stack_scenarios(options: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
     settings = LocalStackSettings(
         gateway_port=0,
         moto_port=0,
@@ -78,26 +84,34 @@ def end_to_end(label: str, changes: int, latency_ms: int, log_dir: Path) -> tupl
         demo=False,
         log_dir=log_dir,
     )
-    # QBO allows 500 calls/min and 10/s per realm; the emulator enforces that by default. Lifted here to
-    # measure this system rather than Intuit's limit (one merchant's changes are capped by it in production).
-    qbo = TimedQboEmulator(
-        rate_limit_per_minute=NO_RATE_LIMIT,
-        rate_limit_per_second=None,
-        batch_rate_limit_per_minute=NO_RATE_LIMIT,
-    )
+    qbo = throughput.qbo_emulator_with_limits()
+    results: dict[str, Any] = {}
     with Stack(settings, out=say, qbo_emulator=qbo) as stack:
-        result = run_end_to_end(
-            stack,
-            qbo,
-            label=label,
-            changes=changes,
-            merchant_id="5150",
-            realm_id="9130350000005150",
-            qbo_latency_ms=latency_ms,
-            paysimple_latency_ms=latency_ms,
+        bench = throughput.Bench(stack, qbo)
+        results["ceiling_and_fairness"] = timed(
+            f"Drain of {options.backlog} new customers at QBO's limits, with a second merchant meanwhile",
+            lambda: throughput.ceiling_and_fairness(
+                bench, backlog=options.backlog, fairness_every_seconds=options.fairness_every
+            ),
         )
-        memory = {logical_id: pool.peak_memory_mb for logical_id, pool in stack.pools.items()}
-    return result, memory
+        results["throttled_burst"] = timed(
+            f"A burst of {options.burst} new customers, QBO limited to {options.burst_limit} a minute",
+            lambda: throughput.throttled_burst(
+                bench, customers=options.burst, per_minute=options.burst_limit
+            ),
+        )
+        results["calls_per_change"] = timed(
+            "QBO calls per change", lambda: throughput.calls_per_change(bench, mixed=options.mixed)
+        )
+        if not options.skip_outage:
+            results["outage"] = timed(
+                f"QBO down for {options.outage_minutes} minutes",
+                lambda: throughput.outage(
+                    bench, minutes=options.outage_minutes, changes=options.outage_changes
+                ),
+            )
+        results["peak_rss_mb"] = {logical_id: pool.peak_memory_mb for logical_id, pool in stack.pools.items()}
+    return results
 
 
 def sync_engine(changes: int, out_dir: Path) -> dict[str, Any]:
@@ -130,83 +144,49 @@ def sync_engine(changes: int, out_dir: Path) -> dict[str, Any]:
     return result
 
 
-def print_run(run: RunResult, memory: dict[str, int]) -> None:
-    latency = f"QBO latency {run.qbo_latency_ms} ms, PaySimple latency {run.paysimple_latency_ms} ms"
-    say(f"\n{run.label}  ({latency})")
-    columns = f"{'changes':>7} {'seconds':>8} {'changes/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
-    say(f"  {'phase':24} {columns}  QBO calls/change")
-    for phase in run.phases:
-        calls = ", ".join(f"{kind} {count}" for kind, count in phase.qbo_calls_per_change.items()) or "none"
-        p50 = f"{phase.latency_ms['p50']:.0f}" if phase.latency_ms else "-"
-        p99 = f"{phase.latency_ms['p99']:.0f}" if phase.latency_ms else "-"
-        say(
-            f"  {phase.name:24} {phase.changes:>7} {phase.seconds:>8.1f} {phase.changes_per_second:>9.1f}"
-            f" {p50:>8} {p99:>8}  {calls}"
-        )
-    refused = sum(phase.webhooks_refused for phase in run.phases)
-    say(f"  webhooks refused: {refused}; dead letters: {run.dead_letters}; parked failures: {run.parked}")
-    say("  peak RSS (MB) per function process: " + ", ".join(f"{k} {v}" for k, v in memory.items()))
-
-
-def print_engine(result: dict[str, Any]) -> None:
-    say(f"\nSync-engine overhead, one core (core {result['core']}), zero-latency QBO")
-    titles = {
-        "engine": "SyncService alone (time inside the in-memory fake ports taken out)",
-        "handler": "SyncFunction handler, with moto in-process and the emulators on the same core",
-    }
-    for kind, title in titles.items():
-        say(f"  {title}:")
-        for phase in result[kind]:
-            rate = f"{phase['changes_per_second']:>8.1f}/s  {phase['ms_per_change']:>7} ms/change"
-            say(f"    {phase['phase']:16} {phase['changes']:>6} changes  {rate}")
-    shares = result.get("handler_time_shares") or {}
-    if shares:
-        say(
-            f"  handler time: {shares['inside_moto']:.0%} inside moto, {shares['waiting']:.0%} waiting on the"
-            f" emulators, {shares['own_code']:.0%} SyncFunction's own code (boto3 client side included)"
-        )
-    say(f"  profile: {result['profile']}")
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="customer-sync benchmark")
-    parser.add_argument("--changes", type=int, default=1000, help="changes per phase, zero latency")
-    parser.add_argument("--realistic-changes", type=int, default=200, help="changes per phase at 150 ms")
-    parser.add_argument("--latency-ms", type=int, default=150, help="the realistic QBO/PaySimple latency")
-    parser.add_argument("--engine-changes", type=int, default=1000)
-    parser.add_argument("--skip-end-to-end", action="store_true")
+    parser = argparse.ArgumentParser(description="customer-sync benchmark (issue 11's Must show)")
+    parser.add_argument("--backlog", type=int, default=2000, help="new customers queued for one company")
+    parser.add_argument(
+        "--fairness-every", type=float, default=2.0, help="seconds between merchant B's saves"
+    )
+    parser.add_argument("--burst", type=int, default=40)
+    parser.add_argument("--burst-limit", type=int, default=30, help="QBO requests a minute for the burst")
+    parser.add_argument("--mixed", type=int, default=1000, help="mixed changes for the metered reads")
+    parser.add_argument("--outage-minutes", type=float, default=10.0)
+    parser.add_argument("--outage-changes", type=int, default=50)
+    parser.add_argument("--cold-start-rounds", type=int, default=15)
+    parser.add_argument("--engine-changes", type=int, default=300)
+    parser.add_argument("--skip-outage", action="store_true")
+    parser.add_argument("--skip-stack", action="store_true")
     parser.add_argument("--skip-engine", action="store_true")
+    parser.add_argument("--skip-cold-start", action="store_true")
+    parser.add_argument("--no-markdown", action="store_true", help="do not rewrite BENCHMARKS.md")
     options = parser.parse_args(argv)
-    # SIGTERM stops the stacks cleanly too (Stack.__exit__ runs on KeyboardInterrupt).
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM stops the stack cleanly too
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out_dir = RESULTS_DIR / stamp
     out_dir.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {"machine": machine(), "arguments": vars(options)}
+    command = "make bench" + (
+        f' BENCH_ARGS="{" ".join(argv or sys.argv[1:])}"' if (argv or sys.argv[1:]) else ""
+    )
+    results: dict[str, Any] = {"machine": machine(), "arguments": vars(options), "command": command}
     say(f"customer-sync benchmark, {results['machine']['date']}, {results['machine']['cpus']} CPUs")
     began = time.monotonic()
-    if not options.skip_end_to_end:
-        runs = [("End to end, zero latency", options.changes, 0)]
-        if options.realistic_changes:
-            runs.append(
-                (
-                    f"End to end, {options.latency_ms} ms latency",
-                    options.realistic_changes,
-                    options.latency_ms,
-                )
-            )
-        results["end_to_end"] = []
-        for number, (label, changes, latency_ms) in enumerate(runs):
-            say(f"\n{label}: {changes} changes per phase ...")
-            run, memory = end_to_end(label, changes, latency_ms, out_dir / f"logs-{number}")
-            print_run(run, memory)
-            results["end_to_end"].append({**run.as_dict(), "peak_rss_mb": memory})
+    if not options.skip_cold_start:
+        results["cold_start"] = timed("Cold start", lambda: cold_start.measure(options.cold_start_rounds))
+    if not options.skip_stack:
+        results.update(stack_scenarios(options, out_dir / "logs"))
     if not options.skip_engine:
-        say(f"\nSync-engine overhead: {options.engine_changes} changes per phase ...")
-        results["sync_engine"] = sync_engine(options.engine_changes, out_dir)
-        print_engine(results["sync_engine"])
+        results["sync_engine"] = timed(
+            "SyncFunction handler in one process", lambda: sync_engine(options.engine_changes, out_dir)
+        )
+    results["took_minutes"] = round((time.monotonic() - began) / 60, 1)
     (out_dir / "results.json").write_text(json.dumps(results, indent=2))
-    say(f"\nDone in {time.monotonic() - began:.0f} s; results in {out_dir.relative_to(PROJECT_ROOT)}/")
+    if not options.no_markdown:
+        write_benchmarks_md(results, PROJECT_ROOT / "BENCHMARKS.md")
+        say("\nBENCHMARKS.md written")
+    say(f"Done in {results['took_minutes']} minutes; results in {out_dir.relative_to(PROJECT_ROOT)}/")
     return 0
 
 

@@ -30,7 +30,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from unittest import mock
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
@@ -38,6 +37,8 @@ import requests
 from emulators.paysimple import PaySimpleEmulator, PaySimpleEmulatorControl
 from emulators.qbo.control import QboEmulatorControl
 from emulators.qbo.server import QboEmulator
+from tests.support.aws_calls import counting_aws_calls
+from tests.support.emulators import UNLIMITED_QBO_BUDGET
 
 MERCHANT_ID = "4242"
 REALM_ID = "9130350000004242"
@@ -83,6 +84,8 @@ class HandlerBench:
         # Lambda sets the environment before the handler is imported; so do we.
         os.environ.update(resources.function_environment("SyncFunction"))
         os.environ.update(resources.function_environment("AdminFunction"))
+        # QBO answers at once and without limits here; so does the request budget (this measures our cost).
+        os.environ.update(UNLIMITED_QBO_BUDGET)
         from functions.admin.app import lambda_handler as admin_handler
         from functions.sync.app import lambda_handler as sync_handler
 
@@ -141,7 +144,9 @@ class HandlerBench:
         saved = [self.paysimple.save_customer(MERCHANT_ID, record, send_webhook=False) for record in records]
         return [item["customer"] for item in saved]
 
-    def events(self, customers: list[dict[str, Any]], event_type: str) -> list[dict[str, Any]]:
+    def events(
+        self, customers: list[dict[str, Any]], event_type: str, batch_size: int = BATCH_SIZE
+    ) -> list[dict[str, Any]]:
         """The SQS events Lambda would build from the changes IngestFunction enqueued, 10 per batch."""
         occurred_at = datetime.now(UTC).isoformat()
         records: list[dict[str, Any]] = []
@@ -174,7 +179,7 @@ class HandlerBench:
                 }
             )
         return [
-            {"Records": records[start : start + BATCH_SIZE]} for start in range(0, len(records), BATCH_SIZE)
+            {"Records": records[start : start + batch_size]} for start in range(0, len(records), batch_size)
         ]
 
     def run_phase(
@@ -205,26 +210,11 @@ class HandlerBench:
             "qbo_calls_per_change": {
                 kind: round(count / changes, 3) for kind, count in sorted(calls.items())
             },
+            "dynamodb_calls_per_change": round(aws_calls.of("dynamodb") / changes, 2),
             "aws_calls_per_change": {
                 name: round(count / changes, 2) for name, count in sorted(aws_calls.items())
             },
         }
-
-
-@contextmanager
-def counting_aws_calls() -> Iterator[Counter[str]]:
-    """Counts the AWS API calls made meanwhile, as "service.Operation" (benchmark instrumentation only)."""
-    from botocore.client import BaseClient
-
-    counts: Counter[str] = Counter()
-    original = BaseClient._make_api_call  # type: ignore[attr-defined]
-
-    def counted(client: BaseClient, operation_name: str, api_params: dict[str, Any]) -> Any:
-        counts[f"{client.meta.service_model.service_name}.{operation_name}"] += 1
-        return original(client, operation_name, api_params)
-
-    with mock.patch.object(BaseClient, "_make_api_call", counted):
-        yield counts
 
 
 def context(function_name: str) -> Any:
@@ -275,6 +265,8 @@ def run_handler_bench(
             warmup = bench.save_customers([_person(f"Warm{index}") for index in range(20)])
             bench.run_phase("warm-up", bench.events(warmup, "customer_created"), None)
             results = _three_phases(bench, "Customer", changes, None)
+            # Changes delivered one per invocation: what one change costs when it shares nothing.
+            results += _three_phases(bench, "Lone", 20, None, batch_size=1)
             shares: dict[str, float] = {}
             if profile_path is not None:
                 # A separate pass: profiling slows everything down, so it never touches the timings above.
@@ -289,15 +281,29 @@ def run_handler_bench(
 
 
 def _three_phases(
-    bench: HandlerBench, prefix: str, changes: int, profiler: cProfile.Profile | None
+    bench: HandlerBench,
+    prefix: str,
+    changes: int,
+    profiler: cProfile.Profile | None,
+    *,
+    batch_size: int = BATCH_SIZE,
 ) -> list[dict[str, Any]]:
+    suffix = "" if batch_size == BATCH_SIZE else f", {batch_size} per invocation"
     customers = bench.save_customers([_person(f"{prefix}{index:05d}") for index in range(changes)])
-    results = [bench.run_phase("create", bench.events(customers, "customer_created"), profiler)]
+    results = [
+        bench.run_phase(f"create{suffix}", bench.events(customers, "customer_created", batch_size), profiler)
+    ]
     changed = bench.save_customers(
         [{**customer, "Phone": f"555{index:07d}"} for index, customer in enumerate(customers)]
     )
-    results.append(bench.run_phase("linked update", bench.events(changed, "customer_updated"), profiler))
-    results.append(bench.run_phase("unchanged", bench.events(changed, "customer_updated"), profiler))
+    results.append(
+        bench.run_phase(
+            f"linked update{suffix}", bench.events(changed, "customer_updated", batch_size), profiler
+        )
+    )
+    results.append(
+        bench.run_phase(f"unchanged{suffix}", bench.events(changed, "customer_updated", batch_size), profiler)
+    )
     return results
 
 
