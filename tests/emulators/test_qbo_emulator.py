@@ -102,10 +102,14 @@ def control(emulator: QboEmulator) -> QboEmulatorControl:
     return QboEmulatorControl(emulator.base_url)
 
 
-@pytest.fixture
-def company(emulator: QboEmulator, control: QboEmulatorControl) -> Company:
+def new_company(emulator: QboEmulator, control: QboEmulatorControl) -> Company:
     grant = control.create_realm()
     return Company(emulator.base_url, grant["realm_id"], grant["access_token"], grant["refresh_token"])
+
+
+@pytest.fixture
+def company(emulator: QboEmulator, control: QboEmulatorControl) -> Company:
+    return new_company(emulator, control)
 
 
 # --- DisplayName uniqueness and ids ---------------------------------------------------------------------
@@ -788,8 +792,7 @@ def test_rate_limits_switched_on_through_the_control_api_throttle_like_qbo() -> 
     clock = FrozenClock()
     with QboEmulator(clock=clock, rate_limit_per_minute=10_000, rate_limit_per_second=None) as emulator:
         control = QboEmulatorControl(emulator.base_url)
-        grant = control.create_realm()
-        company = Company(emulator.base_url, grant["realm_id"], grant["access_token"], grant["refresh_token"])
+        company = new_company(emulator, control)
         unlimited = [company.query("SELECT * FROM Customer").status_code for _ in range(12)]
         # When QBO's own limits are switched on through the control API
         limits = control.set_rate_limits()
@@ -808,8 +811,7 @@ def test_a_lower_per_minute_limit_set_at_run_time_holds_until_lifted() -> None:
     clock = FakeClock()
     with QboEmulator(clock=clock) as emulator:
         control = QboEmulatorControl(emulator.base_url)
-        grant = control.create_realm()
-        company = Company(emulator.base_url, grant["realm_id"], grant["access_token"], grant["refresh_token"])
+        company = new_company(emulator, control)
         control.set_rate_limits(per_minute=3)
         limited = [company.query("SELECT * FROM Customer").status_code for _ in range(4)]
         # When the limits are lifted
@@ -837,13 +839,12 @@ def test_the_call_log_says_when_each_call_was_answered() -> None:
     clock = FakeClock()
     with QboEmulator(clock=clock) as emulator:
         control = QboEmulatorControl(emulator.base_url)
-        grant = control.create_realm()
-        company = Company(emulator.base_url, grant["realm_id"], grant["access_token"], grant["refresh_token"])
+        company = new_company(emulator, control)
         # When two calls are made 5 seconds apart
         company.query("SELECT * FROM Customer")
         clock.advance(5)
         company.query("SELECT * FROM Customer")
-        calls = control.calls(grant["realm_id"])
+        calls = control.calls(company.realm_id)
     # Then the log holds the time of each
     assert calls[1]["at"] - calls[0]["at"] == pytest.approx(5, abs=0.5)
 
@@ -851,10 +852,9 @@ def test_the_call_log_says_when_each_call_was_answered() -> None:
 def test_an_outage_injected_without_end_stops_when_the_faults_are_cleared() -> None:
     with QboEmulator() as emulator:
         control = QboEmulatorControl(emulator.base_url)
-        grant = control.create_realm()
-        company = Company(emulator.base_url, grant["realm_id"], grant["access_token"], grant["refresh_token"])
+        company = new_company(emulator, control)
         # Given QBO answering 503 to every call of the company until told otherwise
-        control.inject_fault(realm_id=grant["realm_id"], status=503, count=10**9)
+        control.inject_fault(realm_id=company.realm_id, status=503, count=10**9)
         during = [company.query("SELECT * FROM Customer").status_code for _ in range(3)]
         # When the faults are cleared
         control.clear_faults()

@@ -217,29 +217,21 @@ class DynamoDbQboBudget:
 
     def _join_line(self, realm_id: str, start: float, length: float, *, busy: bool) -> float | dict[str, Any]:
         """The line's new end, or the item as it stands when the guess (busy or idle line) was wrong."""
-        request: dict[str, Any] = {
-            "TableName": self._table.name,
-            "Key": string_key(pk=realm_pk(realm_id)),
-            "ReturnValues": "UPDATED_NEW",
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
         if busy:
-            request["UpdateExpression"] = "SET line = line + :length"
-            request["ConditionExpression"] = "line >= :start"
-            values = {":length": length, ":start": start}
-        else:
-            request["UpdateExpression"] = "SET line = :end"
-            request["ConditionExpression"] = "attribute_not_exists(line) OR line < :start"
-            values = {":start": start, ":end": start + length}
-        request["ExpressionAttributeValues"] = to_item(values)
-        try:
-            response = self._table.client.update_item(**request)
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
-            answer: Any = error.response
-            return from_item(answer.get("Item") or {})
-        return float(from_item(response["Attributes"])["line"])
+            return self._guarded_set(
+                realm_id,
+                "line",
+                update="SET line = line + :length",
+                condition="line >= :start",
+                values={":length": length, ":start": start},
+            )
+        return self._guarded_set(
+            realm_id,
+            "line",
+            update="SET line = :end",
+            condition="attribute_not_exists(line) OR line < :start",
+            values={":start": start, ":end": start + length},
+        )
 
     # -- the draw ------------------------------------------------------------------------------------------
 
@@ -267,31 +259,45 @@ class DynamoDbQboBudget:
 
     def _update(self, realm_id: str, now: float, *, busy: bool) -> float | dict[str, Any]:
         """The new `tat` when the draw was granted, else the item as it stands ({} when there is none)."""
-        request: dict[str, Any] = {
-            "TableName": self._table.name,
-            "Key": string_key(pk=realm_pk(realm_id)),
-            "ReturnValues": "UPDATED_NEW",
-            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-        }
         if busy:
-            request["UpdateExpression"] = "SET tat = tat + :interval"
-            request["ConditionExpression"] = "tat BETWEEN :now AND :latest"
-            values = {
-                ":interval": self.rules.interval,
-                ":now": now,
-                ":latest": self.rules.latest_allowed_tat(now, self._priority),
-            }
-        else:
-            request["UpdateExpression"] = "SET tat = :next"
-            request["ConditionExpression"] = "attribute_not_exists(tat) OR tat < :now"
-            values = {":now": now, ":next": self.rules.next_tat(None, now)}
-        request["ExpressionAttributeValues"] = to_item(values)
+            return self._guarded_set(
+                realm_id,
+                "tat",
+                update="SET tat = tat + :interval",
+                condition="tat BETWEEN :now AND :latest",
+                values={
+                    ":interval": self.rules.interval,
+                    ":now": now,
+                    ":latest": self.rules.latest_allowed_tat(now, self._priority),
+                },
+            )
+        return self._guarded_set(
+            realm_id,
+            "tat",
+            update="SET tat = :next",
+            condition="attribute_not_exists(tat) OR tat < :now",
+            values={":now": now, ":next": self.rules.next_tat(None, now)},
+        )
+
+    def _guarded_set(
+        self, realm_id: str, attribute: str, *, update: str, condition: str, values: dict[str, float]
+    ) -> float | dict[str, Any]:
+        """One conditional UpdateItem of the realm's item: the attribute's new value, or the item as it
+        stands ({} when there is none) when the condition failed."""
         try:
-            response = self._table.client.update_item(**request)
+            response = self._table.client.update_item(
+                TableName=self._table.name,
+                Key=string_key(pk=realm_pk(realm_id)),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=to_item(values),
+                ReturnValues="UPDATED_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
         except ClientError as error:
             if not is_condition_failure(error):
                 raise
             # ReturnValuesOnConditionCheckFailure puts the item beside the error (botocore's types omit it).
             answer: Any = error.response
             return from_item(answer.get("Item") or {})
-        return float(from_item(response["Attributes"])["tat"])
+        return float(from_item(response["Attributes"])[attribute])
