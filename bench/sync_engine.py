@@ -396,6 +396,7 @@ def run_engine_bench(changes: int) -> list[dict[str, Any]]:
             InMemorySyncJournal(links=links, history=history, failures=failures, settings=settings)
         ),
         clients=ports.wrap(clients),
+        variants=ports.wrap(variants),
         clock=ports.wrap(clock),
     )
     results = []

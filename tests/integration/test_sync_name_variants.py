@@ -4,8 +4,8 @@ sync made, read from the emulator's call log.
 
 The company's name variants are built first, as its first daily sweep does (QboCdcFunction's handler): then
 the sync's lookup is its one `IN` query per batch (domain/sync/name_lookup.py), and a name typed with a
-curly quote or stray spaces comes from the variants, at no extra call. Before they are built, each name is
-looked up by its stable fragment (`LIKE`), one query per name.
+curly quote or stray spaces comes from the variants, at no extra call. A company no sweep has seen yet
+has them built by its first name lookup (one listing).
 
 PaySimple is the source of record: a customer found under a variant of its name is linked, and its first
 write puts the names as PaySimple has them. A job or project is never a candidate: a customer whose only
@@ -157,9 +157,7 @@ def test_a_batch_of_new_customers_typed_every_way_in_qbo_costs_one_name_query(sy
     assert stack.link(ids[3]).reason == "created"
 
 
-def test_before_the_variants_are_built_each_new_name_is_looked_up_by_its_fragment(
-    sync_stack: SyncStack,
-) -> None:
+def test_a_company_just_connected_has_its_variants_built_by_its_first_lookup(sync_stack: SyncStack) -> None:
     # Given a curly "Sean O\u2019Brien" in QBO, and no sweep yet (the company was just connected)
     curly = sync_stack.seed_qbo_customer(
         DisplayName="Sean O\u2019Brien", GivenName="Sean", FamilyName="O\u2019Brien"
@@ -168,9 +166,15 @@ def test_before_the_variants_are_built_each_new_name_is_looked_up_by_its_fragmen
     # When PaySimple's Sean O'Brien is saved
     customer_id = sync_stack.save_customer(**SEAN)
     assert sync_stack.sync(customer_id, event_type="customer_created") == NO_FAILURES
-    # Then one LIKE query by the stable fragment found him: never a second customer
-    assert name_queries(sync_stack) == [
-        "SELECT * FROM Customer WHERE GivenName LIKE '%Sean%' AND FamilyName LIKE '%Brien%' "
-        "STARTPOSITION 1 MAXRESULTS 1000"
-    ]
+    # Then one listing of the company's active customers built its name variants, and the batch's one
+    # exact query and the variants found him: never a second customer
+    queries = name_queries(sync_stack)
+    assert queries[0] == "SELECT * FROM Customer STARTPOSITION 1 MAXRESULTS 1000"
+    assert queries[1].startswith("SELECT * FROM Customer WHERE GivenName IN ('Sean')")
+    assert len(queries) == 2
     assert sync_stack.link(customer_id).qbo_customer_id == curly["Id"]
+    # And the next new customer's lookup is the one query alone: the variants come with the settings
+    sync_stack.clear_qbo_calls()
+    other = sync_stack.save_customer(FirstName="Ann", LastName="Lee")
+    assert sync_stack.sync(other, event_type="customer_created") == NO_FAILURES
+    assert sync_stack.qbo_operations() == ["query", "create"]

@@ -156,9 +156,10 @@ def test_sync_may_do_what_its_journal_budget_and_hand_backs_need() -> None:
 
     # Then it may read a batch's links and outcomes at once, draw on the QBO budget and take its waiter
     # lease, hand records back to the queue with their own wait, and dead-letter a message that can never
-    # succeed
+    # succeed; and build a company's name variants the first time it looks a name up
     assert granted("dynamodb:BatchGetItem", {"Fn::GetAtt": ["LinksTable", "Arn"]})
     assert granted("dynamodb:BatchGetItem", {"Fn::GetAtt": ["IdempotencyTable", "Arn"]})
+    assert granted("dynamodb:BatchWriteItem", {"Fn::GetAtt": ["SettingsTable", "Arn"]})
     budget = {"Fn::GetAtt": ["QboBudgetTable", "Arn"]}
     assert all(
         granted(action, budget)

@@ -90,15 +90,3 @@ def test_what_qbo_returns_replaces_what_was_kept_of_the_same_customer():
     )
     [candidate] = pool.candidates_for(customer("Ann", "Lee"))
     assert candidate["SyncToken"] == typed["SyncToken"]
-
-
-def test_before_the_variants_are_built_each_name_is_looked_up_by_its_fragment():
-    # Given the curly customer, and the company's variants not built yet
-    qbo = FakeQboCustomers()
-    curly = qbo.seed_customer(GivenName="Sean", FamilyName="O\u2019Brien", DisplayName="Sean O\u2019Brien")
-    batch = [customer("Sean", "O'Brien"), customer("Bo", "Lee", 2), customer("SEAN", "o'brien ", 3)]
-    # When the batch is looked up
-    pool = look_up_names(qbo, batch, None)
-    # Then one (LIKE) query per distinct name (the two Seans are one), and Sean is found
-    assert qbo.operations() == ["query", "query"]
-    assert [raw["Id"] for raw in pool.candidates_for(batch[0])] == [curly["Id"]]

@@ -139,6 +139,7 @@ def build_harness(links: InMemoryLinksRepository | None = None, *, enabled: bool
         failures=failures,
         journal=journal,
         clients=clients,
+        variants=variants,
         clock=clock,
     )
     return Harness(

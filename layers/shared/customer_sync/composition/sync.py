@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from customer_sync.adapters.aws_session import aws_client
 from customer_sync.adapters.clock import SystemClock
+from customer_sync.adapters.dynamodb_realms import DynamoDbNameVariants
 from customer_sync.adapters.dynamodb_settings import DynamoDbSyncConfigs
 from customer_sync.adapters.dynamodb_sync_journal import DynamoDbSyncJournal
 from customer_sync.adapters.merchant_clients import MerchantClientFactory, QboRetryPolicy
@@ -65,6 +66,7 @@ def sync_components() -> SyncComponents:
         failures=repositories.failures,
         journal=journal,
         clients=clients,
+        variants=DynamoDbNameVariants(settings.settings_table_name, client=dynamodb),
         clock=clock,
     )
     batch = SyncBatch(

@@ -19,13 +19,13 @@ candidate exactly like a query's answer; a stale SyncToken costs the first write
 (5010), as for any other candidate.
 
 How it is kept current (domain.qbo_changes, domain.cdc_sweep):
-- built per company by one listing of its active customers (one read per 1000 customers), the first time
-  the daily sweep sees the company, and again after a CDC gap (more than 30 days without a sweep);
+- built per company by one listing of its active customers (one read per 1000 customers): by the sync's
+  first name lookup for a merchant that has none (a company just connected), by the daily sweep when it
+  finds none, and again after a CDC gap (more than 30 days without a sweep);
 - every CDC object updates it (no read); a webhook event of a customer nobody links costs one read (a
   person typed it into QBO); a linked customer's edit is read already, and our own writes' echoes are not
   read (what we write is normalized, so never a variant); a deletion or a merge drops the merged-away one.
-Until a company's variants are built, the sync looks each new customer up by fragment instead (one query
-per customer), so a variant is never missed for want of the list.
+So a name lookup never runs without the variants: the first one builds them.
 """
 
 from __future__ import annotations
@@ -106,9 +106,13 @@ def variants_built(variants: NameVariantsRepository, merchant_ids: Sequence[str]
 
 @dataclass(frozen=True)
 class VariantsBuilt:
-    variants: int
+    kept: NameVariants
     customers: int
     qbo_calls: int
+
+    @property
+    def variants(self) -> int:
+        return len(self.kept.customers)
 
 
 def build_name_variants(
@@ -127,4 +131,5 @@ def build_name_variants(
     found = [variant_record(customer) for customer in customers if is_name_variant(customer)]
     for merchant_id in merchant_ids:
         variants.replace(merchant_id, realm_id, found, built_at=now)
-    return VariantsBuilt(variants=len(found), customers=len(customers), qbo_calls=qbo.calls_made - before)
+    kept = NameVariants(realm_id=realm_id, customers=tuple(found), built_at=now)
+    return VariantsBuilt(kept=kept, customers=len(customers), qbo_calls=qbo.calls_made - before)

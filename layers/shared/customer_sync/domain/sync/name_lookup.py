@@ -19,14 +19,12 @@ Names as people typed them in QBO. `IN` compares exactly (QBO ignores case only)
 per query. So the pool also holds the company's **name variants** whose normalized names are the batch's
 (domain.name_variants: the few customers typed that way, kept by the CDC sweep and the QBO webhooks, and
 read with the merchant's settings: no extra call, no QBO read). What QBO's query returns replaces what was
-kept of the same customer (it is newer). Until the company's variants are first built (its first daily
-sweep), each distinct name of the batch is looked up by its stable fragment instead, one query per name,
-so no variant is missed meanwhile.
+kept of the same customer (it is newer). The merchant's first lookup, before any sweep, builds them
+(SyncService, domain.name_variants.build_name_variants: one listing, a read per 1000 customers).
 
 Jobs, sub-customers and projects come back from customer queries too; decide_match never takes them.
 
-Metered reads: one query per realm per batch (more only when QBO pages a very large answer, or, before the
-company's name variants are built, one per distinct new name).
+Metered reads: one query per realm per batch (more only when QBO pages a very large answer).
 """
 
 from __future__ import annotations
@@ -36,7 +34,7 @@ from typing import Any
 
 from customer_sync.domain.name_variants import variants_named
 from customer_sync.domain.names import name_key, normalize_name
-from customer_sync.domain.qbo_query import all_of, candidate_conditions, is_in
+from customer_sync.domain.qbo_query import all_of, is_in
 from customer_sync.models.paysimple import PaySimpleCustomer
 from customer_sync.models.settings import NameVariants
 from customer_sync.ports import QboCustomers
@@ -74,14 +72,12 @@ class CandidatePool:
 
 
 def look_up_names(
-    qbo: QboCustomers, customers: Sequence[PaySimpleCustomer], variants: NameVariants | None
+    qbo: QboCustomers, customers: Sequence[PaySimpleCustomer], variants: NameVariants
 ) -> CandidatePool:
     """The active customers that may match any of `customers`: one query (paged if QBO must) and the
-    company's name variants of those names; before the variants are built, one fragment query per name."""
+    company's name variants of those names."""
     if not customers:
         return CandidatePool()
-    if variants is None:
-        return CandidatePool(_by_fragment(qbo, customers))
     pool = CandidatePool(
         kept
         for customer in customers
@@ -90,12 +86,3 @@ def look_up_names(
     for found in qbo.query_customers(name_lookup_conditions(customers)):
         pool.remember(found.raw)
     return pool
-
-
-def _by_fragment(qbo: QboCustomers, customers: Sequence[PaySimpleCustomer]) -> list[Mapping[str, Any]]:
-    names = {(name_key(c.FirstName), name_key(c.LastName)): c for c in customers}
-    return [
-        found.raw
-        for customer in names.values()
-        for found in qbo.query_customers(candidate_conditions(customer.FirstName, customer.LastName))
-    ]

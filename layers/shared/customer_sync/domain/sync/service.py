@@ -109,6 +109,7 @@ from customer_sync.domain.name_collision import (
     customers_holding,
     decide_collision,
 )
+from customer_sync.domain.name_variants import build_name_variants
 from customer_sync.domain.names import name_key
 from customer_sync.domain.qbo_query import build_display_name_query
 from customer_sync.domain.qbo_values import for_admin, in_payload_shape, scrub_changes
@@ -159,6 +160,7 @@ from customer_sync.ports import (
     HistoryRepository,
     LinksRepository,
     MerchantClients,
+    NameVariantsRepository,
     SyncConfigSource,
     SyncJournal,
 )
@@ -199,9 +201,11 @@ class SyncService:
         failures: FailuresRepository,
         journal: SyncJournal,
         clients: MerchantClients,
+        variants: NameVariantsRepository,
         clock: Clock,
     ) -> None:
         self._configs = configs
+        self._variants = variants
         self._links = links
         self._history = history
         self._failures = failures
@@ -490,8 +494,10 @@ class SyncService:
         qbo = run.qbo()
         customers = [source.customer, *(later.customer for _, later in ahead)]
         variants = batch.config(run.merchant_id).name_variants
-        if variants is not None and variants.realm_id != qbo.realm_id:
-            variants = None  # kept for the company the merchant was connected to before: look up by fragment
+        if variants is None or variants.realm_id != qbo.realm_id:
+            # A company just connected (or reconnected to another): its variants are built now, once.
+            merchants = [run.merchant_id]
+            variants = build_name_variants(qbo, self._variants, merchants, qbo.realm_id, now=run.now).kept
         pool = look_up_names(qbo, customers, variants)
         batch.keep_candidate_pool(run.merchant_id, pool)
         self._save_intents_ahead(run, batch, source, ahead, pool)
