@@ -23,7 +23,7 @@ for _name in ("POWERTOOLS_TRACE_DISABLED", "POWERTOOLS_METRICS_NAMESPACE", "POWE
 # directory's conftest may still override one of them (tests/security overrides qbo_emulator).
 pytest_plugins = [
     "tests.support.emulators",  # qbo_emulator, paysimple_emulator: once per module, on 127.0.0.1
-    "tests.support.sync_stack",  # sync_stack, captured_output, log_text
+    "tests.support.sync_stack",  # sync_stack, just_connected_sync_stack, captured_output, log_text
 ]
 
 TESTS_DIR = Path(__file__).resolve().parent

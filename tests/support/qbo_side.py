@@ -8,6 +8,7 @@ it on (`later()`) before a person's edit, so the edit is not taken for the app's
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 import uuid
@@ -115,16 +116,31 @@ class QboSide:
         return result
 
 
-@pytest.fixture
-def qbo_side(sync_stack: SyncStack, qbo_clock: OffsetClock) -> Iterator[QboSide]:
-    """Needs the test module to start the QBO emulator with `qbo_clock` (see tests/integration/qbo_side)."""
-    names = SecretNames(secret_prefix=sync_stack.env["SECRET_PREFIX"])
+@contextlib.contextmanager
+def _following_qbo(stack: SyncStack, clock: OffsetClock) -> Iterator[QboSide]:
+    names = SecretNames(secret_prefix=stack.env["SECRET_PREFIX"])
     verifier_token = secrets.token_urlsafe(32)
     SecretsStore().put_json(names.qbo_webhook_verifier(), {"verifier_token": verifier_token})
     gateway = Gateway(api_routes(load_template()), _invoke, admin_token=secrets.token_urlsafe(24))
     gateway.bind("127.0.0.1", 0).start()
     try:
-        yield QboSide(sync_stack, qbo_clock, gateway.url + "/webhooks/qbo", verifier_token)
+        yield QboSide(stack, clock, gateway.url + "/webhooks/qbo", verifier_token)
     finally:
-        sync_stack.qbo.unsubscribe_webhooks()
+        stack.qbo.unsubscribe_webhooks()
         gateway.stop()
+
+
+@pytest.fixture
+def qbo_side(sync_stack: SyncStack, qbo_clock: OffsetClock) -> Iterator[QboSide]:
+    """Needs the test module to start the QBO emulator with `qbo_clock` (see tests/integration/qbo_side)."""
+    with _following_qbo(sync_stack, qbo_clock) as side:
+        yield side
+
+
+@pytest.fixture
+def just_connected_qbo_side(
+    just_connected_sync_stack: SyncStack, qbo_clock: OffsetClock
+) -> Iterator[QboSide]:
+    """As qbo_side, for a company nothing has looked names up in yet (its name variants are not built)."""
+    with _following_qbo(just_connected_sync_stack, qbo_clock) as side:
+        yield side

@@ -25,6 +25,7 @@ import pytest
 
 from customer_sync.adapters.dynamodb_history import DynamoDbFailuresRepository, DynamoDbHistoryRepository
 from customer_sync.adapters.dynamodb_links import DynamoDbLinksRepository
+from customer_sync.adapters.dynamodb_realms import DynamoDbNameVariants
 from customer_sync.adapters.dynamodb_settings import DynamoDbMappingRepository, DynamoDbSettingsRepository
 from customer_sync.adapters.qbo_client import QboClient
 from customer_sync.adapters.secrets import SecretsStore
@@ -205,8 +206,7 @@ class SyncStack:
         return json.dumps(dump, default=str)
 
 
-@pytest.fixture
-def sync_stack(
+def _onboarded_stack(
     use_function_env: Callable[..., dict[str, str]],
     local_stack: LocalStack,
     qbo_emulator: QboEmulator,
@@ -227,6 +227,36 @@ def sync_stack(
     paysimple = PaySimpleEmulatorControl(paysimple_emulator.base_url)
     merchant = onboard_merchant(env, str(next(_merchant_numbers)), qbo=qbo, paysimple=paysimple)
     return SyncStack(env=env, merchant=merchant, qbo=qbo, paysimple=paysimple)
+
+
+@pytest.fixture
+def sync_stack(
+    use_function_env: Callable[..., dict[str, str]],
+    local_stack: LocalStack,
+    qbo_emulator: QboEmulator,
+    paysimple_emulator: PaySimpleEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> SyncStack:
+    """A merchant onboarded and connected to a QBO company of its own, in steady state: the company's name
+    variants are built (it is empty: none), as its first name lookup or daily sweep builds them, so a
+    test counts the calls of the change it makes and nothing else."""
+    stack = _onboarded_stack(use_function_env, local_stack, qbo_emulator, paysimple_emulator, monkeypatch)
+    DynamoDbNameVariants(stack.env["SETTINGS_TABLE_NAME"]).replace(
+        stack.merchant_id, stack.realm_id, [], built_at=datetime.now(UTC)
+    )
+    return stack
+
+
+@pytest.fixture
+def just_connected_sync_stack(
+    use_function_env: Callable[..., dict[str, str]],
+    local_stack: LocalStack,
+    qbo_emulator: QboEmulator,
+    paysimple_emulator: PaySimpleEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+) -> SyncStack:
+    """A merchant just connected: nothing has looked its company's names up yet."""
+    return _onboarded_stack(use_function_env, local_stack, qbo_emulator, paysimple_emulator, monkeypatch)
 
 
 class CapturedOutput:

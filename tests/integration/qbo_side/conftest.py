@@ -9,7 +9,7 @@ import pytest
 from emulators.qbo.server import QboEmulator
 from tests.support.emulators import OffsetClock, unthrottled_qbo_emulator
 from tests.support.onboarding import QBO_EMULATOR_CLIENT_ID, QBO_EMULATOR_CLIENT_SECRET
-from tests.support.qbo_side import qbo_side  # noqa: F401 - the fixture
+from tests.support.qbo_side import just_connected_qbo_side, qbo_side  # noqa: F401 - the fixtures
 
 
 @pytest.fixture(scope="module")

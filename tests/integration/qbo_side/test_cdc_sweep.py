@@ -105,9 +105,12 @@ def test_each_sweep_resumes_from_its_checkpoint(qbo_side: QboSide) -> None:
     assert checkpoint is not None and newest > checkpoint
 
 
-def test_the_first_sweep_builds_the_companys_name_variants_and_cdc_keeps_them(qbo_side: QboSide) -> None:
-    # Given customers people typed into QBO: one with a curly quote, one with a trailing space, one as typed
-    # by the book, one a job of another customer
+def test_the_first_sweep_builds_the_companys_name_variants_and_cdc_keeps_them(
+    just_connected_qbo_side: QboSide,
+) -> None:
+    qbo_side = just_connected_qbo_side
+    # Given a company just connected, with customers people typed: one with a curly quote, one with a
+    # trailing space, one as typed by the book, one a job of another customer
     stack = qbo_side.stack
     curly = stack.seed_qbo_customer(
         DisplayName="Sean O\u2019Brien", GivenName="Sean", FamilyName="O\u2019Brien"
