@@ -1,4 +1,5 @@
-"""The QBO Accounting API under /v3/company/{realmId}/: customers, vendors, employees, query and batch.
+"""The QBO Accounting API under /v3/company/{realmId}/: customers, vendors, employees, query and batch, and
+the company's own CompanyInfo (read only, at `companyinfo/{realmId}`).
 
 Every call goes through the same gate, in this order: global latency, requestid length, bearer token,
 per-realm rate limit, injected faults, Accept header, then the `requestid` replay or the operation itself.
@@ -34,6 +35,7 @@ API_ROUTES = Map(
         Rule("/v3/company/<realm_id>/query", methods=["GET", "POST"], endpoint="query"),
         Rule("/v3/company/<realm_id>/batch", methods=["POST"], endpoint="batch"),
         Rule("/v3/company/<realm_id>/cdc", methods=["GET"], endpoint="cdc"),
+        Rule("/v3/company/<realm_id>/companyinfo/<company_id>", methods=["GET"], endpoint="company_info"),
         Rule(f"/v3/company/<realm_id>/<any({_ENTITY_PATHS}):entity>", methods=["POST"], endpoint="write"),
         Rule(
             f"/v3/company/<realm_id>/<any({_ENTITY_PATHS}):entity>/<entity_id>",
@@ -126,6 +128,15 @@ def _plan(state: EmulatorState, request: Request, endpoint: str, args: Mapping[s
             return _entity_reply(spec.name, lambda: state.read(realm_id, spec.name, args["entity_id"]), now)
 
         return ApiCall(realm_id, "read", 1, read)
+    if endpoint == "company_info":
+        return ApiCall(
+            realm_id,
+            "read",
+            1,
+            lambda: _entity_reply(
+                "CompanyInfo", lambda: state.company_info(realm_id, args["company_id"]), now
+            ),
+        )
     if endpoint == "query":
         return ApiCall(realm_id, "query", 1, lambda: _query_reply(state, realm_id, _statement(request), now))
     if endpoint == "batch":

@@ -42,6 +42,11 @@ class QboEmulatorControl:
         body = {"merged_id": merged_id, "survivor_id": survivor_id}
         return self._json("POST", f"/_emulator/realms/{realm_id}/merges", body)
 
+    def rename_company(self, realm_id: str, company_name: str, legal_name: str | None = None) -> JsonObject:
+        """A person renames the company in QBO's settings; returns its CompanyInfo."""
+        body = {"CompanyName": company_name, "LegalName": legal_name}
+        return self._json("PUT", f"/_emulator/realms/{realm_id}/company-info", body)
+
     def subscribe_webhooks(self, url: str, verifier_token: str, **options: Any) -> None:
         """Register the app's webhook endpoint (options: auto_deliver, batch_window_seconds,
         retry_delays_seconds, time_scale, timeout_seconds, max_events_per_delivery, inactivation_event)."""

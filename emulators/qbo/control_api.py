@@ -40,6 +40,7 @@ CONTROL_ROUTES = Map(
             endpoint="edit",
         ),
         Rule(f"{_REALM}/merges", methods=["POST"], endpoint="merge"),
+        Rule(f"{_REALM}/company-info", methods=["PUT"], endpoint="rename_company"),
         Rule("/_emulator/webhooks", methods=["PUT"], endpoint="subscribe"),
         Rule("/_emulator/webhooks", methods=["GET"], endpoint="webhooks"),
         Rule("/_emulator/webhooks", methods=["DELETE"], endpoint="unsubscribe"),
@@ -108,6 +109,17 @@ def _merge(state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], 
     """A person merges customer `merged_id` into `survivor_id` in QBO's UI; returns the survivor."""
     merged_id, survivor_id = str(body["merged_id"]), str(body["survivor_id"])
     return json_reply(200, state.merge(args["realm_id"], merged_id, survivor_id))
+
+
+def _rename_company(
+    state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request
+) -> Reply:
+    """A person renames the company in QBO's settings: `{"CompanyName": .., "LegalName": ..}` (the legal
+    name is optional); returns the CompanyInfo the API now answers."""
+    name, legal = body["CompanyName"], body.get("LegalName")
+    if not isinstance(name, str) or not name.strip() or not isinstance(legal, str | None):
+        raise ValueError("CompanyName must be a non-empty string, LegalName a string if given")
+    return json_reply(200, state.rename_company(args["realm_id"], name, legal))
 
 
 def _subscribe(
@@ -265,6 +277,7 @@ _HANDLERS: dict[str, Handler] = {
     "seed": _seed,
     "edit": _edit,
     "merge": _merge,
+    "rename_company": _rename_company,
     "subscribe": _subscribe,
     "webhooks": _webhooks,
     "unsubscribe": _unsubscribe,

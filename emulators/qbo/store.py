@@ -53,6 +53,16 @@ class Realm:
     replies: dict[str, Reply] = field(default_factory=dict)  # requestid -> first reply
     # Entities merged away: entity name -> Id -> `{"domain", "status": "Deleted", "Id", "MetaData"}` (CDC).
     deleted: dict[str, dict[str, JsonObject]] = field(default_factory=dict)
+    # The company's own settings (its CompanyInfo), as a person keeps them in QBO's UI.
+    company_name: str = ""
+    legal_name: str = ""
+    company_updated_at: float = 0.0
+
+    def __post_init__(self) -> None:
+        # QBO's sandbox companies are named like this; the control API names a company otherwise.
+        self.company_name = self.company_name or f"Sandbox Company {self.realm_id}"
+        self.legal_name = self.legal_name or self.company_name
+        self.company_updated_at = self.company_updated_at or self.connected_at
 
 
 @dataclass
@@ -394,6 +404,37 @@ class EmulatorState:
             if entity is None:
                 raise faults.object_not_found(entity_id)
             return copy.deepcopy(entity)
+
+    def company_info(self, realm_id: str, company_id: str) -> JsonObject:
+        """The realm's CompanyInfo object, read by its only id: the realm id itself."""
+        with self.lock:
+            realm = self._realm(realm_id)
+            if company_id != realm_id:
+                raise faults.object_not_found(company_id)
+            created = metadata_time(realm.connected_at)
+            return {
+                "CompanyName": realm.company_name,
+                "LegalName": realm.legal_name,
+                "Country": "US",
+                "SupportedLanguages": "en",
+                "domain": "QBO",
+                "sparse": False,
+                "Id": "1",
+                "SyncToken": "0",
+                "MetaData": {
+                    "CreateTime": created,
+                    "LastUpdatedTime": metadata_time(realm.company_updated_at),
+                },
+            }
+
+    def rename_company(self, realm_id: str, company_name: str, legal_name: str | None) -> JsonObject:
+        """A person renames the company in QBO's settings (the legal name follows unless given)."""
+        with self.lock:
+            realm = self._realm(realm_id)
+            realm.company_name = company_name
+            realm.legal_name = legal_name or company_name
+            realm.company_updated_at = self.clock()
+            return self.company_info(realm_id, realm_id)
 
     def query(self, realm_id: str, statement: str) -> JsonObject:
         """The `QueryResponse` for a statement, or a 4000 fault."""

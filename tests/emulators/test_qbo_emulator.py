@@ -972,3 +972,67 @@ def test_control_lists_exclude_inactive_records_on_request(
     assert [c["DisplayName"] for c in control.customers(company.realm_id, include_inactive=False)] == ["On"]
     assert len(control.customers(company.realm_id)) == 2
     assert control.vendors(company.realm_id, include_inactive=False) == []
+
+
+# --- CompanyInfo ------------------------------------------------------------------------------------------
+
+
+def test_company_info_is_read_by_the_realm_id_and_metered_like_any_read(
+    company: Company, control: QboEmulatorControl
+) -> None:
+    # Given a company that a person renamed in QBO's settings
+    control.rename_company(company.realm_id, "Doe Plumbing <Supplies>")
+    control.clear_calls(company.realm_id)
+    # When its CompanyInfo is read by its own id
+    response = company.call("GET", f"/companyinfo/{company.realm_id}")
+    # Then it answers QBO's shape, and the call is logged as a read
+    assert response.status_code == 200, response.text
+    info = response.json()["CompanyInfo"]
+    assert (info["CompanyName"], info["LegalName"]) == ("Doe Plumbing <Supplies>", "Doe Plumbing <Supplies>")
+    assert {"Id", "SyncToken", "MetaData", "Country"} <= set(info)
+    assert "time" in response.json()
+    assert [(call["operation"], call["status"]) for call in control.calls(company.realm_id)] == [
+        ("read", 200)
+    ]
+
+
+def test_a_new_company_has_a_sandbox_name_until_renamed(company: Company) -> None:
+    # When a company nobody renamed is read
+    info = company.call("GET", f"/companyinfo/{company.realm_id}").json()["CompanyInfo"]
+    # Then it carries QBO's sandbox-style default name
+    assert info["CompanyName"] == f"Sandbox Company {company.realm_id}"
+
+
+def test_company_info_under_another_id_is_610(company: Company) -> None:
+    # When CompanyInfo is read by an id that is not the realm's
+    response = company.call("GET", "/companyinfo/1")
+    # Then it is QBO's Object Not Found
+    assert fault_of(response)["code"] == "610"
+
+
+def test_company_info_needs_a_valid_token_of_that_company(
+    company: Company, control: QboEmulatorControl
+) -> None:
+    # Given an expired token, and a token of another company
+    control.expire_access_tokens(company.realm_id)
+    expired = company.call("GET", f"/companyinfo/{company.realm_id}")
+    other = control.create_realm()
+    company.access_token = other["access_token"]
+    foreign = company.call("GET", f"/companyinfo/{company.realm_id}")
+    # Then the first is 401/3200 and the second 403/3100, as for every API call
+    assert (expired.status_code, expired.json()["fault"]["error"][0]["code"]) == (401, "3200")
+    assert (foreign.status_code, foreign.json()["fault"]["error"][0]["code"]) == (403, "3100")
+
+
+@pytest.mark.parametrize("body", [{}, {"CompanyName": ""}, {"CompanyName": "A", "LegalName": 3}])
+def test_a_malformed_company_rename_is_refused_and_changes_nothing(
+    company: Company, control: QboEmulatorControl, body: dict[str, Any]
+) -> None:
+    # When the control API is asked to rename with a bad body
+    response = requests.put(
+        f"{control.base_url}/_emulator/realms/{company.realm_id}/company-info", json=body, timeout=10
+    )
+    # Then it is 400 and the name stays
+    assert response.status_code == 400
+    info = company.call("GET", f"/companyinfo/{company.realm_id}").json()["CompanyInfo"]
+    assert info["CompanyName"] == f"Sandbox Company {company.realm_id}"
