@@ -25,7 +25,7 @@ from customer_sync.errors import (
     QboQueryError,
     QboStaleObject,
 )
-from customer_sync.models.qbo import BatchItem, BatchItemResult, QboCustomer
+from customer_sync.models.qbo import BatchItem, BatchItemResult, QboCompanyInfo, QboCustomer
 
 _CONDITION = re.compile(
     r"""(\w+)\s*=\s*'((?:[^'\\]|\\.)*)'|(\w+)\s+IN\s*\(([^)]*)\)|(\w+)\s+LIKE\s+'((?:[^'\\]|\\.)*)'"""
@@ -73,6 +73,7 @@ class FakeQboCustomers:
         self._faults: list[tuple[str | None, QboError]] = []
         self.calls: list[_Call] = []
         self.budget_used_up_for: float | None = None  # seconds: the company's QBO budget is known to be empty
+        self.company_name = "Fake Company"
 
     # -- test controls -------------------------------------------------------------------------------------
 
@@ -122,6 +123,10 @@ class FakeQboCustomers:
         conditions = f"{where} AND Active IN (true, false)" if include_inactive else where
         found = self.query(f"SELECT * FROM Customer WHERE {conditions}").get("Customer", [])
         return [QboCustomer.model_validate(raw) for raw in found]
+
+    def company_info(self) -> QboCompanyInfo:
+        self._call("company_info")
+        return QboCompanyInfo(CompanyName=self.company_name, LegalName=self.company_name)
 
     def read_customer(self, customer_id: str) -> QboCustomer:
         self._call("read")

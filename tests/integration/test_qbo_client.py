@@ -693,3 +693,42 @@ def test_connection_failures_are_transient(realm, tokens, sleep):
     with pytest.raises(QboTransientError, match="connection failed"):
         client.read_customer("1")
     assert client.calls_made == 3
+
+
+# --- the company ------------------------------------------------------------------------------------------
+
+
+def test_company_info_reads_the_company_name_once_on_the_budget(qbo_emulator, control, realm, tokens):
+    # Given a company named in QBO's settings, and a client over a budget of one request
+    control.rename_company(realm["realm_id"], "Doe Plumbing & Sons", legal_name="Doe Plumbing LLC")
+    budget = FakeQboBudget(requests=1)
+    client = QboClient(qbo_emulator.base_url, realm["realm_id"], tokens, budget=budget)
+
+    # When its CompanyInfo is read
+    info = client.company_info()
+
+    # Then both names come back from one read, drawn on the company's budget
+    assert (info.CompanyName, info.LegalName, info.name) == (
+        "Doe Plumbing & Sons",
+        "Doe Plumbing LLC",
+        "Doe Plumbing & Sons",
+    )
+    assert [(call["operation"], call["path"]) for call in api_calls(control, realm)] == [
+        ("read", f"/v3/company/{realm['realm_id']}/companyinfo/{realm['realm_id']}")
+    ]
+    assert budget.taken == [realm["realm_id"]]
+
+
+def test_company_info_with_a_rejected_token_asks_for_one_refresh_like_every_call(
+    client, control, realm, tokens
+):
+    # Given QBO expired the company's access tokens
+    control.expire_access_tokens(realm["realm_id"])
+
+    # When the company's name is read
+    with pytest.raises(QboAuthExpired):
+        client.company_info()
+
+    # Then the 401 led to one refresh request and one repeat, which QBO refused again
+    assert tokens.refreshes == [realm["access_token"]]
+    assert [call["status"] for call in api_calls(control, realm)] == [401, 401]

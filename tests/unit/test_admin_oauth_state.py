@@ -25,7 +25,9 @@ from customer_sync.errors import (
     InvalidOAuthState,
     InvalidRequest,
     MerchantNotFound,
+    QboBudgetExhausted,
     QboConnectionBroken,
+    QboTransientError,
     RealmChangeUnconfirmed,
 )
 from customer_sync.models.admin import QboCallbackResponse, QboConnectionRequest
@@ -33,7 +35,8 @@ from customer_sync.models.links import CustomerLink
 from customer_sync.models.qbo import QboAppCredentials, QboConnection
 from customer_sync.models.settings import OAuthState
 from customer_sync.ports import ConnectionRecord
-from tests.fakes.merchant_clients import SettableClock
+from tests.fakes.merchant_clients import FakeMerchantClients, SettableClock
+from tests.fakes.qbo import FakeQboCustomers
 from tests.fakes.repositories import (
     InMemoryLinksRepository,
     InMemoryOAuthStateRepository,
@@ -90,6 +93,8 @@ class Parts:
     clock: SettableClock
     links: InMemoryLinksRepository
     states: InMemoryOAuthStateRepository
+    audit: FakeConnectionAudit
+    qbo: FakeQboCustomers
 
     def __iter__(self):
         return iter((self.flow, self.connections, self.clock, self.links))
@@ -103,27 +108,36 @@ def parts() -> Parts:
     connections = FakeQboConnections()
     links = InMemoryLinksRepository()
     states = InMemoryOAuthStateRepository()
+    audit = FakeConnectionAudit()
+    clients = FakeMerchantClients()
+    _, qbo = clients.add_merchant("1225")
+    qbo.company_name = "Doe Plumbing <Supplies>"
     flow = QboConnect(
         connections=connections,
         states=states,
         settings=settings,
         links=links,
-        audit=FakeConnectionAudit(),
+        audit=audit,
+        clients=clients,
         clock=clock,
         authorize_url="https://appcenter.example/connect/oauth2",
     )
-    return Parts(flow, connections, clock, links, states)
+    return Parts(flow, connections, clock, links, states, audit, qbo)
 
 
 class FakeConnectionAudit:
     def __init__(self) -> None:
         self.records: dict[str, ConnectionRecord] = {}
+        self.company_names: dict[str, tuple[str, str]] = {}  # merchant -> (realm id, company name)
 
     def record_connected_by(self, merchant_id: str, who: str, at: datetime) -> None:
         self.records[merchant_id] = ConnectionRecord(who, at)
 
     def connected_by(self, merchant_id: str) -> ConnectionRecord | None:
         return self.records.get(merchant_id)
+
+    def record_company_name(self, merchant_id: str, realm_id: str, company_name: str) -> None:
+        self.company_names[merchant_id] = (realm_id, company_name)
 
 
 def unlink_nobody(merchant_id: str) -> int:
@@ -211,6 +225,40 @@ def test_the_callback_connects_the_merchant_the_state_names(parts):
     # Then the merchant is connected to that realm
     assert (result.merchant_id, result.realm_id) == ("1225", "42")
     assert connections.stored["1225"].realm_id == "42"
+
+
+def test_a_connect_reads_the_company_name_once_and_keeps_it(parts):
+    # Given a started connect and a code Intuit issued for company 42
+    flow, connections, _, _ = parts
+    connections.codes["code-1"] = "42"
+
+    # When the callback completes it
+    connected = complete(flow, state=started_state(flow), code="code-1", realm_id="42")
+
+    # Then QBO's CompanyInfo was read once, and the name is kept for that company and answered
+    assert parts.qbo.operations() == ["company_info"]
+    assert parts.audit.company_names == {"1225": ("42", "Doe Plumbing <Supplies>")}
+    assert connected.company_name == "Doe Plumbing <Supplies>"
+
+
+@pytest.mark.parametrize(
+    "failure", [QboTransientError("QBO answered 503"), QboBudgetExhausted(retry_after=30.0)]
+)
+def test_a_company_name_qbo_does_not_give_leaves_the_connect_standing_and_the_name_unknown(parts, failure):
+    # Given QBO fails the CompanyInfo read (an outage, or the company's request budget used up)
+    flow, connections, _, _ = parts
+    connections.codes["code-1"] = "42"
+    parts.qbo.fail_next(failure, operation="company_info")
+
+    # When the callback completes the connect
+    connected = complete(flow, state=started_state(flow), code="code-1", realm_id="42")
+
+    # Then the merchant is connected, who connected is recorded, and the name is unknown (nothing kept)
+    assert connected.realm_id == "42"
+    assert connected.company_name is None
+    assert "1225" in connections.stored
+    assert parts.audit.connected_by("1225") == ConnectionRecord("ops@example.com", NOW)
+    assert parts.audit.company_names == {}
 
 
 def test_a_state_is_used_once(parts):
@@ -360,7 +408,7 @@ def test_only_the_user_who_started_the_connect_completes_it(parts):
         "1225", user_id=USER_A, request=console_request(state), unlink_all=unlink_nobody
     )
     assert connected.realm_id == "42"
-    assert flow._audit.connected_by("1225") == ConnectionRecord("ann@example.com", NOW)
+    assert parts.audit.connected_by("1225") == ConnectionRecord("ann@example.com", NOW)
 
 
 def test_a_users_state_is_refused_when_replayed_or_expired(parts):

@@ -213,6 +213,69 @@ def test_the_callback_stores_the_connection_in_the_token_providers_format(
     assert status["realm_id"] == realm
 
 
+def company_info_reads(qbo, realm: str) -> int:
+    return sum(1 for call in qbo.calls(realm) if "/companyinfo/" in call["path"])
+
+
+def test_a_connect_reads_the_company_name_once_and_the_status_shows_it(merchants, qbo, log_text):
+    # Given a QBO company a person named in QBO, to which the merchant's admin consents
+    merchants.onboard(MERCHANT)
+    realm = str(qbo.create_realm()["realm_id"])
+    qbo.rename_company(realm, "Doe Plumbing & Sons")
+    qbo.set_consent_realm(realm)
+
+    # When Intuit redirects to the callback, and the status is read twice
+    connected = call("GET", "/oauth/qbo/callback", query=merchants.authorize(MERCHANT)).json
+    statuses = [call("GET", f"/admin/merchants/{MERCHANT}/status").json for _ in range(2)]
+
+    # Then the name was read from QBO once, at the connect, and every status shows it; it is never logged
+    assert connected["company_name"] == "Doe Plumbing & Sons"
+    assert [status["company_name"] for status in statuses] == ["Doe Plumbing & Sons"] * 2
+    assert company_info_reads(qbo, realm) == 1
+    assert "Doe Plumbing" not in log_text()
+
+
+def test_a_company_name_qbo_fails_to_give_leaves_the_connection_up_until_the_next_connect_reads_it(
+    merchants, qbo
+):
+    # Given QBO's CompanyInfo read fails (503, twice: the admin API's two attempts) at the first connect
+    merchants.onboard(MERCHANT)
+    realm = str(qbo.create_realm()["realm_id"])
+    qbo.set_consent_realm(realm)
+    qbo.inject_fault(realm_id=realm, operation="read", status=503, count=2)
+
+    # When the merchant connects
+    first = call("GET", "/oauth/qbo/callback", query=merchants.authorize(MERCHANT))
+
+    # Then the connection is made and healthy, with the name unknown
+    assert (first.status, first.json["company_name"]) == (200, None)
+    status = call("GET", f"/admin/merchants/{MERCHANT}/status").json
+    assert (status["connection"], status["realm_id"], status["company_name"]) == ("healthy", realm, None)
+
+    # And when the merchant reconnects the same company, its name is read and shown
+    call("GET", "/oauth/qbo/callback", query=merchants.authorize(MERCHANT))
+    status = call("GET", f"/admin/merchants/{MERCHANT}/status").json
+    assert status["company_name"] == f"Sandbox Company {realm}"
+
+
+def test_connecting_another_company_shows_only_the_new_companys_name(merchants, qbo):
+    # Given a merchant connected to a named company, without linked customers
+    merchants.onboard(MERCHANT)
+    first, second = (str(qbo.create_realm()["realm_id"]) for _ in range(2))
+    qbo.rename_company(first, "First Books")
+    qbo.set_consent_realm(first)
+    call("GET", "/oauth/qbo/callback", query=merchants.authorize(MERCHANT))
+
+    # When it connects another company whose name QBO fails to give
+    qbo.set_consent_realm(second)
+    qbo.inject_fault(realm_id=second, operation="read", status=503, count=2)
+    call("GET", "/oauth/qbo/callback", query=merchants.authorize(MERCHANT))
+
+    # Then the status names no company rather than the old one
+    status = call("GET", f"/admin/merchants/{MERCHANT}/status").json
+    assert (status["realm_id"], status["company_name"]) == (second, None)
+
+
 def test_a_reused_state_is_refused_and_stores_nothing(merchants, admin_env, qbo):
     # Given a callback that already connected the merchant
     merchants.onboard(MERCHANT)

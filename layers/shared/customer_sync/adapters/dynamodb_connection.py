@@ -1,5 +1,7 @@
-"""QBO connection health in the settings table: `{pk: "MERCHANT#<id>", sk: "CONNECTION", status, reason, at}`,
-and who connected QBO and when (`connected_by`, `connected_at`, written by the admin API).
+"""QBO connection health in the settings table: `{pk: "MERCHANT#<id>", sk: "CONNECTION", status, reason, at,
+realm_id}`, and who connected QBO and when (`connected_by`, `connected_at`) and the company's name
+(`company_name`, read from QBO at connect), written by the admin API. A connect (`mark_connected`) forgets the
+name, so a name on the item is always that of `realm_id`.
 
 Updates only touch these attributes, so anything else kept on the item (e.g. by the admin API) survives. A
 reconnect (`mark_connected`) ends a break; the next `mark_broken` is a new break. Connecting also registers
@@ -65,12 +67,13 @@ class DynamoDbConnectionState:
         self._table.client.update_item(
             TableName=self._table.name,
             Key=self._key(merchant_id),
-            UpdateExpression="SET #status = :status, #at = :at, #realm = :realm REMOVE #reason",
+            UpdateExpression="SET #status = :status, #at = :at, #realm = :realm REMOVE #reason, #name",
             ExpressionAttributeNames={
                 "#status": "status",
                 "#reason": "reason",
                 "#at": "at",
                 "#realm": "realm_id",
+                "#name": "company_name",
             },
             ExpressionAttributeValues={
                 ":status": {"S": "connected"},
@@ -87,7 +90,11 @@ class DynamoDbConnectionState:
         if not item or "status" not in item:
             return None
         return ConnectionState.model_validate(
-            {name: item[name]["S"] for name in ("status", "reason", "at", "realm_id") if name in item}
+            {
+                name: item[name]["S"]
+                for name in ("status", "reason", "at", "realm_id", "company_name")
+                if name in item
+            }
         )
 
     def record_connected_by(self, merchant_id: str, who: str, at: datetime) -> None:
@@ -98,6 +105,21 @@ class DynamoDbConnectionState:
             ExpressionAttributeNames={"#by": "connected_by", "#at": "connected_at"},
             ExpressionAttributeValues={":by": {"S": who}, ":at": {"S": at.isoformat()}},
         )
+
+    def record_company_name(self, merchant_id: str, realm_id: str, company_name: str) -> None:
+        try:
+            self._table.client.update_item(
+                TableName=self._table.name,
+                Key=self._key(merchant_id),
+                UpdateExpression="SET #name = :name",
+                ConditionExpression="#realm = :realm",
+                ExpressionAttributeNames={"#name": "company_name", "#realm": "realm_id"},
+                ExpressionAttributeValues={":name": {"S": company_name}, ":realm": {"S": realm_id}},
+            )
+        except ClientError as error:
+            if not is_condition_failure(error):
+                raise
+            # Connected to another company meanwhile: this name is not its.
 
     def connected_by(self, merchant_id: str) -> ConnectionRecord | None:
         item = self._table.client.get_item(

@@ -1,4 +1,4 @@
-"""The QBO Customer API of one realm over HTTP (implements ports.QboCustomers).
+"""The QBO Customer API of one realm, and its CompanyInfo, over HTTP (implements ports.QboCustomers).
 
 Every request first draws on the company's request budget (ports.QboRequestBudget, shared by every
 invocation): when it is used up nothing is sent and QboBudgetExhausted says when to come back. With
@@ -41,7 +41,7 @@ from customer_sync.adapters.qbo_faults import error_from_batch_item, error_from_
 from customer_sync.domain.qbo_query import INCLUDE_INACTIVE, all_of
 from customer_sync.domain.scrub import scrub_qbo_json
 from customer_sync.errors import QboAuthExpired, QboError, QboThrottled, QboTransientError
-from customer_sync.models.qbo import BatchItem, BatchItemResult, QboCustomer
+from customer_sync.models.qbo import BatchItem, BatchItemResult, QboCompanyInfo, QboCustomer
 from customer_sync.observability import logger
 from customer_sync.ports import AccessTokenSource, QboRequestBudget
 
@@ -205,6 +205,17 @@ class QboClient:
             "POST", "customer", operation="update", params=params, json_body=payload, retry_transient=True
         )
         return self._customer_of(body)
+
+    # -- the company ---------------------------------------------------------------------------------------
+
+    def company_info(self) -> QboCompanyInfo:
+        """The company's CompanyInfo, whose only id is the realm id (a metered read like any other)."""
+        realm = quote(self.realm_id, safe="")
+        body = self._call("GET", f"companyinfo/{realm}", operation="read", retry_transient=True)
+        info = body.get("CompanyInfo")
+        if not isinstance(info, dict):
+            raise QboTransientError("QBO answered without a CompanyInfo object")
+        return QboCompanyInfo.model_validate(info)
 
     # -- batch -------------------------------------------------------------------------------------------
 

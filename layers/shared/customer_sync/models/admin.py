@@ -174,6 +174,9 @@ class QboCallbackResponse(_Response):
     status: Literal["connected"] = "connected"
     merchant_id: str
     realm_id: str
+    company_name: str | None = Field(
+        default=None, description="The company's name in QBO; null when it could not be read at this connect"
+    )
     access_token_expires_at: UtcDatetime
     refresh_token_expires_at: UtcDatetime | None
 
@@ -194,6 +197,11 @@ class MerchantStatusResponse(_Response):
     connection: ConnectionHealth
     connection_reason: str | None = None
     realm_id: str | None = None
+    company_name: str | None = Field(
+        default=None,
+        description="The connected company's name, read from QBO at connect; null when unknown (the read "
+        "failed: the next connect reads it again) or not connected",
+    )
     access_token_expires_at: UtcDatetime | None = None
     refresh_token_expires_at: UtcDatetime | None = Field(
         default=None, description="Refreshed (by use, or the daily keep-alive) long before this"

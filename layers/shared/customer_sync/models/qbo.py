@@ -104,6 +104,23 @@ class QboCustomer(BaseModel):
 BatchOperation = Literal["create", "update"]
 
 
+class QboCompanyInfo(BaseModel):
+    """The connected company's own record (`GET companyinfo/<realm id>`): only what the console shows."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+    CompanyName: str | None = None
+    LegalName: str | None = None
+
+    @property
+    def name(self) -> str | None:
+        """The name the company goes by, else its legal name; None when QBO has neither."""
+        for name in (self.CompanyName, self.LegalName):
+            if name and name.strip():
+                return name.strip()
+        return None
+
+
 class BatchItem(BaseModel):
     """One entry of a `/batch` request: a Customer create, a sparse Customer update, or a query.
 
@@ -289,3 +306,5 @@ class ConnectionState(BaseModel):
     reason: str | None = None
     at: datetime
     realm_id: str | None = None
+    # The company's name as QBO's CompanyInfo gave it at the last connect of `realm_id` (None: unknown).
+    company_name: str | None = None

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         BatchItem,
         BatchItemResult,
         ConnectionState,
+        QboCompanyInfo,
         QboConnection,
         QboCustomer,
         StagedRotation,
@@ -37,7 +38,7 @@ class AccessTokenSource(Protocol):
 
 
 class QboCustomers(Protocol):
-    """The QBO Customer API of one realm."""
+    """The QBO Customer API of one realm, and the realm's CompanyInfo."""
 
     realm_id: str
 
@@ -72,6 +73,10 @@ class QboCustomers(Protocol):
 
     def customer_changes(self, changed_since: datetime) -> list[dict[str, Any]]:
         """CDC: customers changed since then (full objects; merged-away ones as `{"status": "Deleted"}`)."""
+        ...
+
+    def company_info(self) -> QboCompanyInfo:
+        """The company's own record (its name); one metered read."""
         ...
 
 
@@ -162,6 +167,8 @@ class ConnectionStateRecorder(Protocol):
 
     def mark_broken(self, merchant_id: str, reason: str) -> None: ...
 
-    def mark_connected(self, merchant_id: str, realm_id: str) -> None: ...
+    def mark_connected(self, merchant_id: str, realm_id: str) -> None:
+        """Healthy, connected to `realm_id`; the company name of an earlier connect is forgotten."""
+        ...
 
     def current(self, merchant_id: str) -> ConnectionState | None: ...

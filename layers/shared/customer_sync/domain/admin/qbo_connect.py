@@ -17,6 +17,10 @@ Two more claims, both optional:
 
 A different company needs that confirmation (RealmChangeUnconfirmed, 409, before the state is used up).
 When confirmed, every linked customer is unlinked first: their QBO ids belong to the old company.
+
+Once connected, the company's name is read from QBO's CompanyInfo, once per connect (a metered read, on
+the company's request budget like every QBO call) and kept beside the connection's health for the status.
+The connect stands if that read fails: the name is then unknown until the next connect (Reconnect).
 """
 
 from __future__ import annotations
@@ -41,14 +45,17 @@ from customer_sync.errors import (
     InvalidRequest,
     MerchantNotFound,
     QboConnectionBroken,
+    QboError,
     RealmChangeUnconfirmed,
 )
 from customer_sync.models.admin import QboCallbackResponse, QboConnectionRequest, QboConnectResponse
 from customer_sync.models.settings import OAuthState
+from customer_sync.observability import logger
 from customer_sync.ports import (
     Clock,
     ConnectionAudit,
     LinksRepository,
+    MerchantClients,
     OAuthStateRepository,
     QboConnections,
     SettingsRepository,
@@ -144,6 +151,7 @@ class QboConnect:
         settings: SettingsRepository,
         links: LinksRepository,
         audit: ConnectionAudit,
+        clients: MerchantClients,
         clock: Clock,
         authorize_url: str,
         state_ttl: timedelta = DEFAULT_STATE_TTL,
@@ -154,6 +162,7 @@ class QboConnect:
         self._settings = settings
         self._links = links
         self._audit = audit
+        self._clients = clients
         self._clock = clock
         self._authorize_url = authorize_url
         self._state_ttl = state_ttl
@@ -291,12 +300,29 @@ class QboConnect:
             ) from None
         if issued.started_by:
             self._audit.record_connected_by(merchant_id, issued.started_by, now)
+        company_name = self._read_company_name(merchant_id, connection.realm_id)
         return QboCallbackResponse(
             merchant_id=merchant_id,
             realm_id=connection.realm_id,
+            company_name=company_name,
             access_token_expires_at=connection.access_token_expires_at,
             refresh_token_expires_at=connection.refresh_token_expires_at,
         )
+
+    def _read_company_name(self, merchant_id: str, realm_id: str) -> str | None:
+        """The company's name, read once and kept; None (unknown) when QBO did not give it."""
+        try:
+            name = self._clients.qbo(merchant_id).company_info().name
+        except QboError as error:
+            # The connection is made; only its label is missing. The name itself is never logged.
+            logger.warning(
+                "QBO company name not read at connect",
+                extra={"merchant_id": merchant_id, "realm_id": realm_id, "error_type": type(error).__name__},
+            )
+            return None
+        if name is not None:
+            self._audit.record_company_name(merchant_id, realm_id, name)
+        return name
 
     def _changes_realm(self, merchant_id: str, realm_id: str) -> str | None:
         """The realm the links point into, if `realm_id` is another one and links exist."""

@@ -170,6 +170,7 @@ class AdminService:
             settings=ports.settings,
             links=ports.links,
             audit=ports.connection_audit,
+            clients=ports.clients,
             clock=ports.clock,
             authorize_url=qbo_authorize_url,
         )
@@ -273,7 +274,7 @@ class AdminService:
         """Queue depths are the deployment's, shared by every merchant: operators only."""
         self.require_merchant(merchant_id)
         now = self._ports.clock.now()
-        health, reason, connection = self._connection_health(merchant_id, now)
+        health, reason, connection, company_name = self._connection_health(merchant_id, now)
         settings = self._ports.settings.get_settings(merchant_id)
         record = self._ports.connection_audit.connected_by(merchant_id)
         queues = self._ports.queue_stats
@@ -284,6 +285,7 @@ class AdminService:
             connection=health,
             connection_reason=reason,
             realm_id=connection.realm_id if connection else None,
+            company_name=company_name,
             access_token_expires_at=connection.access_token_expires_at if connection else None,
             refresh_token_expires_at=connection.refresh_token_expires_at if connection else None,
             refresh_token_hard_expires_at=hard_expiry,
@@ -300,20 +302,31 @@ class AdminService:
 
     def _connection_health(
         self, merchant_id: str, now: datetime
-    ) -> tuple[ConnectionHealth, str | None, QboConnection | None]:
+    ) -> tuple[ConnectionHealth, str | None, QboConnection | None, str | None]:
+        """Health, its reason, the stored connection and its company's name (when known)."""
         try:
             connection = self._ports.qbo_connections.stored_connection(merchant_id)
         except QboConnectionBroken:
-            return "broken", "the stored QBO connection is unreadable; reconnect QuickBooks", None
+            return "broken", "the stored QBO connection is unreadable; reconnect QuickBooks", None, None
         if connection is None:
-            return "not_connected", None, None
+            return "not_connected", None, None, None
         recorded = self._ports.connection_state.current(merchant_id)
+        company_name = (
+            recorded.company_name
+            if recorded is not None and recorded.realm_id == connection.realm_id
+            else None
+        )
         if recorded is not None and recorded.status == "broken":
-            return "broken", recorded.reason, connection
+            return "broken", recorded.reason, connection, company_name
         expiry = connection.refresh_token_expires_at
         if expiry is not None and expiry <= now:
-            return "broken", "the QBO refresh token has expired; reconnect QuickBooks", connection
-        return "healthy", None, connection
+            return (
+                "broken",
+                "the QBO refresh token has expired; reconnect QuickBooks",
+                connection,
+                company_name,
+            )
+        return "healthy", None, connection, company_name
 
     # -- settings and mapping ----------------------------------------------------------------------------
 
