@@ -246,8 +246,11 @@ def test_the_six_screens_have_no_serious_accessibility_violations_and_are_photog
 
 
 def test_connecting_quickbooks_from_the_console_completes_for_the_user_who_started_it(page, console):
-    # Given merchant 4242's admin, and QuickBooks consenting for the merchant's own company
+    # Given merchant 4242's admin, and QuickBooks consenting for the merchant's own company, whose name (in
+    # QBO's settings) looks like markup
     tenant = console.tenants["4242"]
+    company_name = "Doe & <b>Sons</b> Plumbing"
+    console.qbo.rename_company(tenant.realm_id, company_name)
     console.qbo.set_consent_realm(tenant.realm_id)
     sign_in(page, console, tenant.admin_email)
     page.get_by_role("link", name="Connection").click()
@@ -260,6 +263,11 @@ def test_connecting_quickbooks_from_the_console_completes_for_the_user_who_start
     assert "code=" not in page.url
     status = console.get(f"{M}/status")
     assert status["connected_by"] == tenant.admin_email and status["realm_id"] == tenant.realm_id
+    # and the screen names the company, as plain text, beside its realm
+    assert status["company_name"] == company_name
+    expect(page.locator("dt:text-is('QuickBooks company') + dd")).to_have_text(company_name)
+    expect(page.locator("dt:text-is('Realm ID') + dd")).to_have_text(tenant.realm_id)
+    expect(page.locator("dl.facts b")).to_have_count(0)
 
 
 def test_connecting_another_quickbooks_company_asks_for_confirmation(page, console):

@@ -85,3 +85,28 @@ def test_changes_meeting_a_revoked_connection_are_parked_and_it_alarms_once(
     counts = captured_output.metric_counts()
     assert counts["QboConnectionBroken"] == 1.0
     assert counts["SyncParked"] == 3.0
+
+
+def test_a_company_name_is_kept_only_for_the_company_still_connected_and_survives_a_break(local_stack):
+    # Given a merchant connected to company A, whose name was read
+    state = DynamoDbConnectionState(
+        str(local_stack.resolver.refs["SettingsTable"]), clock=SettableClock(datetime(2026, 1, 1, tzinfo=UTC))
+    )
+    state.mark_connected(MERCHANT, "111")
+    state.record_company_name(MERCHANT, "111", "Alpha Books")
+
+    # When the connection breaks, the name stays with it
+    state.mark_broken(MERCHANT, "invalid_grant")
+    current = state.current(MERCHANT)
+    assert current is not None and (current.realm_id, current.company_name) == ("111", "Alpha Books")
+
+    # When company B is connected, A's name is forgotten, and a late write of A's name is ignored
+    state.mark_connected(MERCHANT, "222")
+    state.record_company_name(MERCHANT, "111", "Alpha Books")
+    current = state.current(MERCHANT)
+    assert current is not None and (current.realm_id, current.company_name) == ("222", None)
+
+    # And B's own name is kept
+    state.record_company_name(MERCHANT, "222", "Beta Books")
+    current = state.current(MERCHANT)
+    assert current is not None and current.company_name == "Beta Books"

@@ -1,10 +1,17 @@
-// Connection: Connect to QuickBooks, then the company (realm), who connected and when, the refresh token's
-// days left, when the connection itself expires (no refresh extends it), Reconnect and Disconnect. Intuit's redirect comes back here (#connection?code=..&state=..&realmId=..): the
-// page completes it with the signed-in user's token, so only the user who started it can.
+// Connection: Connect to QuickBooks, then the company's name and realm, who connected and when, the refresh
+// token's days left, when the connection itself expires (no refresh extends it), Reconnect and Disconnect.
+// Intuit's redirect comes back here (#connection?code=..&state=..&realmId=..): the page completes it with the
+// signed-in user's token, so only the user who started it can. The name is read from QuickBooks at connect;
+// when that read failed it is unknown until the next connect.
 import { api } from "../api.js";
 import { attempt, confirmDialog, el, formatDate, showMessage } from "../ui.js";
 
 const HEALTH = { healthy: "Connected", broken: "Needs reconnecting", not_connected: "Not connected" };
+
+function connectedText(connected) {
+  const name = connected.company_name ? `: ${connected.company_name}` : "";
+  return `QuickBooks company ${connected.realm_id} is connected${name}.`;
+}
 
 function daysLeft(when) {
   if (!when) return "—";
@@ -23,7 +30,7 @@ async function complete(merchantId, params) {
   const path = `/admin/merchants/${merchantId}/qbo/connection`;
   try {
     const connected = await api.post(path, body);
-    showMessage(`QuickBooks company ${connected.realm_id} is connected.`, { ok: true });
+    showMessage(connectedText(connected), { ok: true });
   } catch (error) {
     if (error.code !== "realm_change_unconfirmed") {
       showMessage(error.text || error.message);
@@ -39,7 +46,7 @@ async function complete(merchantId, params) {
       return;
     }
     const connected = await attempt(() => api.post(path, { ...body, confirm_realm_change: true }));
-    if (connected) showMessage(`QuickBooks company ${connected.realm_id} is connected.`, { ok: true });
+    if (connected) showMessage(connectedText(connected), { ok: true });
   }
 }
 
@@ -58,7 +65,9 @@ export async function render(container, { merchantId, me, params }) {
   });
   const facts = [
     ["Status", el("span", { class: `status-${status.connection}`, text: HEALTH[status.connection] })],
-    ["QuickBooks company (realm)", status.realm_id || "—"],
+    ["QuickBooks company", status.company_name
+      || (connected ? "Unknown: QuickBooks did not give its name at the last connect; Reconnect reads it again" : "—")],
+    ["Realm ID", status.realm_id || "—"],
     ["Connected by", status.connected_by || "—"],
     ["Connected on", formatDate(status.connected_at)],
     ["Refresh token", daysLeft(status.refresh_token_expires_at)],
