@@ -27,11 +27,27 @@ def customer(console: Console, paysimple_customer_id: str) -> dict[str, Any]:
     return found
 
 
+def candidate_text(candidate: dict[str, Any]) -> str:
+    """A candidate as the unlinked row shows it."""
+    email = f" <{candidate['email']}>" if candidate["email"] else ""
+    return f"{candidate['display_name']}{email}{'' if candidate['active'] else ' (inactive)'}"
+
+
 def test_an_admin_links_an_unlinked_customer_through_the_type_ahead_then_unlinks_it(page, console):
     # Given merchant 4242's admin signed in, on Customer Matching
     sign_in(page, console, console.tenants["4242"].admin_email)
     expect(page.get_by_role("heading", name="Customer Matching")).to_be_visible()
     ann = next(item for item in unlinked(console) if item["first_name"] == "Ann")
+
+    # and Ann's row names her two candidates, with their emails, as the list gave them
+    row = page.get_by_role("row").filter(has=page.get_by_role("checkbox", name="Select Ann Smith for merge"))
+    expect(row.locator(".candidates li")).to_have_text(
+        [candidate_text(candidate) for candidate in ann["first_candidates"]]
+    )
+    assert {candidate["display_name"] for candidate in ann["first_candidates"]} == {
+        "Ann Smith",
+        "Ann Smith (work)",
+    }
 
     # When they type in Ann Smith's QuickBooks Customer box, pick "Ann Smith (work)" and confirm Link?
     box = page.get_by_role("combobox", name="QuickBooks Customer for Ann Smith")
@@ -60,6 +76,45 @@ def test_an_admin_links_an_unlinked_customer_through_the_type_ahead_then_unlinks
     # Then the row is back among the unlinked
     assert customer(console, ann["paysimple_customer_id"])["status"] == "unlinked"
     assert ann["paysimple_customer_id"] in {item["paysimple_customer_id"] for item in unlinked(console)}
+
+
+def test_an_unlinked_row_names_its_first_three_candidates_as_text_and_counts_the_rest(page, console):
+    # Given merchant 1225's company holds four Zoe Quinns, one named like markup, and PaySimple saves a
+    # Zoe Quinn: ambiguous, she waits unlinked with four candidates
+    tenant = console.tenants["1225"]
+    for display_name, email in (
+        ("Zoe Quinn", "zoe@home.example"),
+        ("Zoe Quinn <b>shop</b>", None),
+        ("Zoe Quinn (studio)", "zoe@studio.example"),
+        ("Zoe Quinn (garden)", None),
+    ):
+        fields: dict[str, Any] = {"GivenName": "Zoe", "FamilyName": "Quinn", "DisplayName": display_name}
+        if email:
+            fields["PrimaryEmailAddr"] = {"Address": email}
+        console.qbo.seed_customer(tenant.realm_id, **fields)
+    saved = console.paysimple.save_customer(
+        "1225", {"FirstName": "Zoe", "LastName": "Quinn", "Email": "zoe@elsewhere.example"}
+    )
+    zoe_id = str(saved["customer"]["Id"])
+    wait_for(
+        lambda: any(
+            item["paysimple_customer_id"] == zoe_id and item["candidate_count"] == 4
+            for item in unlinked(console, "1225")
+        ),
+        what="Zoe Quinn unlinked with four candidates",
+    )
+    listed = next(item for item in unlinked(console, "1225") if item["paysimple_customer_id"] == zoe_id)
+    expected = [candidate_text(candidate) for candidate in listed["first_candidates"]]
+
+    # When 1225's admin opens Customer Matching, searching for her
+    sign_in(page, console, tenant.admin_email)
+    page.get_by_label("Search").fill("Quinn")
+
+    # Then her row names the first three candidates the list gave, as plain text, and counts the fourth
+    row = page.get_by_role("row").filter(has=page.get_by_role("checkbox", name="Select Zoe Quinn for merge"))
+    expect(row.locator(".candidates li")).to_have_text([*expected, "+1 more"])
+    assert len(expected) == 3
+    expect(row.locator(".candidates b")).to_have_count(0)
 
 
 def test_an_admin_merges_two_duplicate_unlinked_records(page, console):

@@ -139,10 +139,26 @@ function candidatesOf(merchantId, customerId) {
     const detail = await api.get(`/admin/merchants/${merchantId}/customers/${customerId}`, { history_limit: 1 });
     return detail.candidates.map((candidate) => ({
       id: candidate.qbo_customer_id,
-      label: `${candidate.display_name}${candidate.email ? ` <${candidate.email}>` : ""} (candidate)`,
+      label: `${candidateText(candidate)} (candidate)`,
       name: candidate.display_name,
     }));
   };
+}
+
+function candidateText(candidate) {
+  return `${candidate.display_name}${candidate.email ? ` <${candidate.email}>` : ""}${
+    candidate.active ? "" : " (inactive)"}`;
+}
+
+// The row's candidates as the list gives them (the first three, and how many in all): no request per row.
+function candidatesNote(customer) {
+  if (!customer.candidate_count) return el("div", { class: "note", text: "No candidates" });
+  const named = customer.first_candidates.map(candidateText);
+  const more = customer.candidate_count - named.length;
+  if (more > 0) named.push(`+${more} more`);
+  return el("div", { class: "note candidates" },
+    `Candidate${customer.candidate_count === 1 ? "" : "s"}: `,
+    el("ul", {}, named.map((text) => el("li", { text }))));
 }
 
 function unlinkedTable(items) {
@@ -169,13 +185,11 @@ function unlinkedTable(items) {
       type: "button", text: "Create in QuickBooks", "aria-label": `Create ${name} in QuickBooks`,
       onclick: () => createInQuickBooks(customer),
     });
-    const candidates = customer.candidate_count
-      ? `${customer.candidate_count} candidate${customer.candidate_count === 1 ? "" : "s"}` : "no candidates";
     return el("tr", {},
       el("td", {}, select),
       el("td", {}, name, el("div", { class: "note", text: `PaySimple ${customer.paysimple_customer_id}` })),
       el("td", { text: customer.email || "—" }),
-      el("td", {}, reasonText(customer.reason), el("div", { class: "note", text: candidates })),
+      el("td", {}, reasonText(customer.reason), candidatesNote(customer)),
       el("td", {}, combo.element),
       el("td", { class: "actions" }, link, create));
   });

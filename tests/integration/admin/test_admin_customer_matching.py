@@ -97,6 +97,29 @@ def test_linked_and_unlinked_lists_are_separate_ordered_by_last_name_and_searcha
     assert [item["paysimple_customer_id"] for item in found.json["items"]] == ["102"]
 
 
+def test_the_unlinked_list_names_each_rows_first_three_candidates_without_asking_qbo(admin_env, realm, qbo):
+    # Given an ambiguous customer with five candidates stored with it, and one with none
+    candidates = [
+        LinkCandidate(
+            qbo_customer_id=str(number), display_name=f"Ann Lee {number}", email=f"a{number}@x.example"
+        )
+        for number in range(1, 6)
+    ]
+    seed_unlinked(admin_env, "401", "Ann", "Lee", candidates=candidates)
+    seed_unlinked(admin_env, "402", "Bob", "Moss")
+    qbo.clear_calls(realm)
+
+    # When the unlinked list is read
+    items = call("GET", f"/admin/merchants/{MERCHANT}/customers", query={"status": "unlinked"}).json["items"]
+
+    # Then each row carries its count and its first three candidates, and QBO was not asked
+    ann, bob = items
+    assert ann["candidate_count"] == 5
+    assert ann["first_candidates"] == [candidate.model_dump() for candidate in candidates[:3]]
+    assert (bob["candidate_count"], bob["first_candidates"]) == (0, [])
+    assert qbo_operations(qbo, realm) == []
+
+
 def test_a_list_pages_with_a_cursor(admin_env, realm):
     # Given three unlinked customers
     for number, last in enumerate(["Avery", "Brooks", "Cole"]):

@@ -294,6 +294,11 @@ class CustomerView(_Response):
     reason: str | None = Field(description="Why it is linked or unlinked (name, name+email, manual, ...)")
     merged_into: str | None
     candidate_count: int
+    first_candidates: list[LinkCandidate] = Field(
+        default_factory=list,
+        description="The first three of its candidates, as stored with it (candidate_count says how many in "
+        "all; the customer's detail lists every one)",
+    )
     last_event_at: UtcDatetime | None
     last_synced_at: UtcDatetime | None
     updated_at: UtcDatetime

@@ -49,6 +49,8 @@ ADMIN_EVENT_UNLINK = "admin_unlink"
 ADMIN_EVENT_MERGE = "admin_merge"
 ADMIN_EVENT_UNMERGE = "admin_unmerge"
 REASON_UNMERGED = "unmerged"
+# Candidates a list row names (the rest are counted): the list stays small at 10,000 customers.
+LISTED_CANDIDATES = 3
 
 
 def customer_view(link: CustomerLink) -> CustomerView:
@@ -62,6 +64,7 @@ def customer_view(link: CustomerLink) -> CustomerView:
         reason=link.reason,
         merged_into=link.merged_into,
         candidate_count=len(link.candidates),
+        first_candidates=list(link.candidates[:LISTED_CANDIDATES]),
         last_event_at=link.last_event_at,
         last_synced_at=link.last_synced_at,
         updated_at=link.updated_at,
