@@ -86,6 +86,9 @@ class FaultRule:
     code: str | None = None
     body: str | None = None
     latency_ms: int = 0
+    # True: QBO carries the call out first and only its answer is replaced (a 504 from Intuit's edge after the
+    # save, or with `latency_ms` past the client's timeout, an answer that never arrives in time).
+    applied: bool = False
 
     def matches(self, realm_id: str | None, operation: str) -> bool:
         if self.realm_id is not None and self.realm_id != realm_id:
@@ -191,6 +194,12 @@ class EmulatorState:
         while str(candidate) in self._realms:
             candidate += 1
         return str(candidate)
+
+    def tokens_of(self, realm_id: str) -> list[str]:
+        """Every access and refresh token ever issued for the realm (what a leak check searches for)."""
+        with self.lock:
+            issued = [*self._access_tokens.items(), *self._refresh_tokens.items()]
+            return [token for token, grant in issued if grant.realm_id == realm_id]
 
     def issue_grant(self, realm_id: str) -> JsonObject:
         """A token endpoint response body for the realm."""
