@@ -12,7 +12,8 @@ with QBO's XML body (emulators/qbo/faults.py), whatever the Accept header asked 
 `POST /_emulator/faults` makes the next `count` matching calls fail with `status` after `latency_ms`; with
 `"applied": true` the call is carried out first and only its answer is lost (Intuit's edge answering 504
 after the save, or a `latency_ms` past the client's timeout): a retry with the same `requestid` then gets
-the stored answer, and one without meets the first one's name (6240), as on QBO.
+the stored answer, and one without meets the first one's name (6240), as on QBO. With `"seconds": n` the
+rule ends by itself after n seconds, used up or not (an outage of `count=10**9` for three minutes).
 """
 
 from __future__ import annotations
@@ -190,6 +191,7 @@ def _inject_fault(
             body=body.get("body"),
             latency_ms=int(body.get("latency_ms", 0)),
             applied=_flag(body, "applied"),
+            ends_at=None if body.get("seconds") is None else state.clock() + float(body["seconds"]),
         )
     )
     return empty_reply()

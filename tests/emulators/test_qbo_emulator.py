@@ -995,6 +995,21 @@ def test_an_applied_fault_without_a_requestid_lets_the_retry_hit_the_duplicate_n
     assert '"6240"' in again.text
 
 
+def test_an_outage_for_some_seconds_ends_by_itself_and_leaves_other_faults(
+    clock: FakeClock, company: Company, control: QboEmulatorControl
+) -> None:
+    # Given an outage of 180 seconds and, behind it, one 500 for creates
+    control.inject_fault(realm_id=company.realm_id, status=503, count=10**9, seconds=180)
+    control.inject_fault(realm_id=company.realm_id, operation="create", status=500)
+    # When calls are made during the outage and after it
+    during = company.query("SELECT * FROM Customer")
+    clock.advance(180)
+    after = [company.create({"DisplayName": "After"}), company.create({"DisplayName": "After"})]
+    # Then the outage answered 503 and ended on time, and the other fault was still there afterwards
+    assert during.status_code == 503
+    assert [response.status_code for response in after] == [500, 200]
+
+
 def test_control_lists_exclude_inactive_records_on_request(
     company: Company, control: QboEmulatorControl
 ) -> None:
