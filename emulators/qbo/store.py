@@ -201,8 +201,9 @@ class EmulatorState:
     def tokens_of(self, realm_id: str) -> list[str]:
         """Every access and refresh token ever issued for the realm (what a leak check searches for)."""
         with self.lock:
-            issued = [*self._access_tokens.items(), *self._refresh_tokens.items()]
-            return [token for token, grant in issued if grant.realm_id == realm_id]
+            access = [token for token, grant in self._access_tokens.items() if grant.realm_id == realm_id]
+            refresh = [token for token, grant in self._refresh_tokens.items() if grant.realm_id == realm_id]
+            return access + refresh
 
     def issue_grant(self, realm_id: str) -> JsonObject:
         """A token endpoint response body for the realm."""
