@@ -264,9 +264,9 @@ class Soak:
         draw = self.random.random()
         plan = self.plan
         is_update = index in self.customer_ids
-        if is_update and draw < plan.reorder_share / 2:
+        if is_update and draw < plan.reorder_share:
             # Two saves: the first one's webhook held back, the second's delivered at once, so the older event
-            # arrives after the newer one. (Half the share, as each reorder is two changes.)
+            # arrives after the newer one.
             self.save(index, hold=plan.reorder_hold_seconds)
             self.save(index)
             with self._lock:
