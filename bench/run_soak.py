@@ -87,6 +87,8 @@ def write_soak_md(results: dict[str, Any], path: Path) -> None:
         f"{webhooks['redelivered_later']} ({webhooks['redelivered_after_dedup_window']}) |",
         f"| webhooks reordered (an older one arriving after a newer one) | {webhooks['reordered']} |",
         f"| SyncFunction processes killed after QBO saved their write | {len(crashes['crashed'])} |",
+        f"| webhook deliveries without a 202 at first (PaySimple's retry delivered them) | "
+        f"{len(webhooks['refused'])} |",
         "",
         "What QBO answered over the run (operation and status, every company):",
         "",
@@ -101,6 +103,8 @@ def write_soak_md(results: dict[str, Any], path: Path) -> None:
         lines.append(f"| {check['name']} | {outcome} | {detail} |")
     if crashes["crashed"]:
         lines += ["", "Crashed writes: " + "; ".join(crashes["crashed"]) + "."]
+    if webhooks["refused"]:
+        lines += ["", "Deliveries without a 202 at first: " + "; ".join(webhooks["refused"]) + "."]
     lines.append("")
     path.write_text("\n".join(lines))
 

@@ -115,7 +115,7 @@ class Deliveries:
     redelivered_later: int = 0
     redelivered_after_dedup_window: int = 0
     reordered: int = 0
-    refused: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # deliveries without a 202 (PaySimple retries them)
     late: list[tuple[float, dict[str, Any], float]] = field(default_factory=list)  # (due, delivery, saved at)
 
 
@@ -252,7 +252,8 @@ class Soak:
                 self.deliveries.updates += 1
             for delivery in saved["deliveries"]:
                 if delivery.get("status_code") != 202:
-                    self.deliveries.refused.append(f"{delivery['event_id']}: {delivery.get('status_code')}")
+                    outcome = delivery.get("status_code") or delivery.get("error")
+                    self.deliveries.refused.append(f"{delivery['event_id']}: {outcome}")
             if duplicate == "at_once":
                 self.deliveries.duplicated_at_once += 1
             elif duplicate == "later" and saved["deliveries"]:
@@ -286,7 +287,10 @@ class Soak:
             while not self._stop.is_set():
                 self._room.wait()
                 with self._lock:
-                    index = next(work, None) if self._sent < self.plan.changes else None
+                    index = next(work, None)
+                    # Once the changes are made, only the customers not created yet are still saved.
+                    while index is not None and self._sent >= self.plan.changes and index in claimed:
+                        index = next(work, None)
                     if index is None:
                         return
                     is_create = index not in claimed
