@@ -3,6 +3,7 @@
 import socket
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -140,7 +141,7 @@ def test_a_crash_kills_the_environment_that_made_a_call_mid_invocation_and_the_n
     # Given a function whose invocation is waiting on a call to this test's server
     pool = pools("call_and_wait", max_concurrency=2)
     with socket.create_server(("127.0.0.1", 0)) as server:
-        result = {}
+        result: dict[str, Any] = {}
         waiting = threading.Thread(
             target=lambda: result.update(crashed=pool.invoke({"port": server.getsockname()[1]}))
         )
