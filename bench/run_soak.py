@@ -16,27 +16,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.qbo_timing import TimedQboEmulator
-from bench.run_bench import RESULTS_DIR, machine, say
+from bench.run_bench import RESULTS_DIR, machine, say, stack_settings
 from bench.soak import Soak, SoakChecks, SoakPlan, summary
-from bench.throughput import QBO_PER_MINUTE, QBO_PER_SECOND
+from bench.throughput import qbo_emulator_with_limits
 from local.cfn import PROJECT_ROOT
-from local.settings import LocalStackSettings
 from local.stack import Stack
 
 
 def soak(plan: SoakPlan, log_dir: Path) -> dict[str, Any]:
     """The whole soak on a fresh stack: its summary, checks included."""
-    settings = LocalStackSettings(
-        gateway_port=0,
-        moto_port=0,
-        qbo_emulator_port=0,
-        paysimple_emulator_port=0,
-        demo=False,
-        log_dir=log_dir,
-    )
-    qbo = TimedQboEmulator(rate_limit_per_minute=QBO_PER_MINUTE, rate_limit_per_second=QBO_PER_SECOND)
-    with Stack(settings, out=say, qbo_emulator=qbo) as stack:
+    qbo = qbo_emulator_with_limits()
+    with Stack(stack_settings(log_dir), out=say, qbo_emulator=qbo) as stack:
         run = Soak(stack, qbo, plan, say)
         say(f"soak: {plan.changes} changes, {plan.customers} customers, {plan.merchants} merchants")
         figures = run.run()

@@ -99,7 +99,6 @@ class FaultCounts:
     """What was injected, as the soak did it (the QBO call log tells what QBO answered)."""
 
     injected: Counter[str] = field(default_factory=Counter)
-    crashed_writes: list[str] = field(default_factory=list)
     outage_began: float | None = None
     outage_ended: float | None = None
 
