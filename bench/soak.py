@@ -78,6 +78,7 @@ class SoakPlan:
     changes: int = 3000
     merchants: int = 3
     outage_seconds: float = 180.0
+    outage_at: float = 0.35  # share of the changes sent when QBO goes down
     duplicate_share: float = 0.10
     reorder_share: float = 0.10
     server_errors: int = 24  # QBO 500, 502 and 503 answers, in three rounds
@@ -366,7 +367,7 @@ class Soak:
         for n in range(plan.token_expiries):
             share = 0.15 + 0.7 * n / max(1, plan.token_expiries)
             schedule.append((share, "access tokens expired", self._expire_tokens))
-        schedule.append((0.35, f"QBO outage for {plan.outage_seconds:.0f} s", self._outage))
+        schedule.append((plan.outage_at, f"QBO outage for {plan.outage_seconds:.0f} s", self._outage))
         for n in range(plan.crashes):
             share = 0.1 + 0.7 * n / max(1, plan.crashes)
             schedule.append((share, "crash armed", self._arm_crash(update=n % 2 == 1)))

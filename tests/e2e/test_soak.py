@@ -1,11 +1,17 @@
 """The soak's short version (`make soak` runs the full one, SOAK.md): the local stack of `make run` in its own
-processes, PaySimple's webhooks twice and out of order, QBO failing in every way the full soak makes it fail
-(fewer times), SyncFunction killed between the QBO write and the link write; then the same checks."""
+processes, PaySimple's webhooks twice and out of order, QBO failing as the full soak makes it fail (fewer
+times), SyncFunction killed between the QBO write and the link write; then the same checks.
+
+No 429 is injected here: each one leaves that company alone for QBO_THROTTLE_PAUSE_SECONDS (60 s), which
+would double the run. The full soak injects them, and test_local_stack.py's throttled burst meets QBO's own.
+"""
 
 import json
 import os
 import subprocess
 import sys
+
+import pytest
 
 from local.cfn import PROJECT_ROOT
 
@@ -14,9 +20,10 @@ SHORT_SOAK = [
     "--customers=30",
     "--merchants=2",
     "--outage-seconds=20",
+    "--outage-at=0.1",  # early, so the retries after it overlap the rest of the run
     "--server-errors=6",
-    "--throttles=1",
-    "--timeouts=2",
+    "--throttles=0",
+    "--timeouts=1",
     "--saved-then-504=2",
     "--token-expiries=2",
     "--crashes=2",
@@ -32,6 +39,9 @@ CHECKS = {
 }
 
 
+# The stack's start (seven functions initialised), a 20-second outage and the drain: about 1.5 minutes on
+# this 2-core machine when it is quiet, more when other suites share it.
+@pytest.mark.timeout(360)
 def test_a_short_soak_with_every_fault_leaves_every_customer_right_and_nothing_leaked(tmp_path):
     # Given the soak's short version on a fresh stack (free ports; SOAK.md is left alone)
     environment = {
@@ -60,5 +70,5 @@ def test_a_short_soak_with_every_fault_leaves_every_customer_right_and_nothing_l
     assert results["webhooks"]["duplicated_at_once"] + results["webhooks"]["redelivered_later"] > 0
     assert results["webhooks"]["reordered"] > 0
     answered = results["qbo_answers"]
-    for status in ("401", "429", "500", "502", "503", "504"):
+    for status in ("401", "500", "502", "503", "504"):
         assert any(answer.endswith(f" {status}") for answer in answered), (status, answered)
