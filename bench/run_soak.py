@@ -52,7 +52,7 @@ def write_soak_md(results: dict[str, Any], path: Path) -> None:
         f"## Run of {host['date']}",
         "",
         f"Machine: {host['cpus']} CPUs ({host['cpu_model']}), {host['memory_gib']} GiB RAM,",
-        f"{host['platform']}, Python {host['python']}; load average at start {load},",
+        f"{host['platform']}, Python {host['python']}; load average at start {load}",
         "(other work shared the machine).",
         f"Command: `{results['command']}`. Result: **{'PASSED' if results['passed'] else 'FAILED'}**.",
         "",
@@ -70,7 +70,11 @@ def write_soak_md(results: dict[str, Any], path: Path) -> None:
         "| fault | count |",
         "|---|---:|",
     ]
-    lines += [f"| {name} | {count} |" for name, count in sorted(soak_result["faults_injected"].items())]
+    outage = f"QBO outage ({soak_result['plan']['outage_seconds']:.0f} s, every company)"
+    lines += [
+        f"| {outage if name == 'QBO outage' else name} | {count} |"
+        for name, count in sorted(soak_result["faults_injected"].items())
+    ]
     lines += [
         f"| webhooks delivered twice at once | {webhooks['duplicated_at_once']} |",
         f"| webhooks redelivered later by PaySimple (of which after SQS's 5-minute dedup window) | "
