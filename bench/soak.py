@@ -569,6 +569,7 @@ class SoakChecks:
         )
         assert stack.resources is not None
         self.refs = stack.resources.resolver.refs
+        self.queued_messages = 0
 
     def table(self, logical_id: str) -> list[dict[str, Any]]:
         return [_item(raw) for raw in _scan_table(self.dynamodb, self.refs[logical_id])]
@@ -720,6 +721,7 @@ class SoakChecks:
         # moto keeps every SQS message ever sent (its model tracker): the queues' whole history.
         model_data = requests.get(soak.stack.moto.url + "/moto-api/data.json", timeout=120).json()
         messages = model_data.get("sqs", {}).get("Message", [])
+        self.queued_messages = len(messages)
         places["every message queued"] = json.dumps(
             [{"body": m.get("body"), "attributes": m.get("message_attributes")} for m in messages]
         )
@@ -763,10 +765,14 @@ class SoakChecks:
             for place, text in places.items()
         }
         secret_leaks = {place: labels for place, labels in secret_leaks.items() if labels}
+        # Every accepted webhook queued a message: fewer means moto no longer keeps them, and the search of
+        # the queues would be empty.
+        queues_searched = self.queued_messages >= self.soak.deliveries.saves
         return Check(
             "nothing planted leaks (card/bank numbers, secrets, tokens)",
-            not numbers and not secret_leaks,
-            f"searched {len(places)} places ({sum(len(t) for t in places.values()) // 1024} KiB) for "
+            not numbers and not secret_leaks and queues_searched,
+            f"searched {len(places)} places ({sum(len(t) for t in places.values()) // 1024} KiB, "
+            f"{self.queued_messages} messages ever queued) for "
             f"{len(PAYSIMPLE_PLANTED)} numbers and {len(secrets)} secrets"
             + (f"; numbers: {numbers}" if numbers else "")
             + (f"; secrets: {secret_leaks}" if secret_leaks else ""),
