@@ -101,6 +101,15 @@ BENCH_ARGS ?=
 bench: build
 	PYTHONPATH="layers/shared$${PYTHONPATH:+:$$PYTHONPATH}" $(BIN)/python -m bench.run_bench $(BENCH_ARGS)
 
+# The soak (SOAK.md): thousands of changes through the local stack with QBO faults, duplicate and reordered
+# webhooks and a sync crash, then every customer checked (bench/run_soak.py); fails when a check fails.
+# Options through SOAK_ARGS, e.g. `make soak SOAK_ARGS="--changes 600 --customers 120 --outage-seconds 60"`.
+SOAK_ARGS ?=
+
+.PHONY: soak
+soak: install
+	PYTHONPATH="layers/shared$${PYTHONPATH:+:$$PYTHONPATH}" $(BIN)/python -m bench.run_soak $(SOAK_ARGS)
+
 # The merchant console in AWS (README "Deploying"): console/ to the stack's private bucket, with a config.json
 # made from the stack's outputs (Cognito endpoint, user pool, public app client), then a CloudFront
 # invalidation. Needs the AWS CLI and credentials for the stack. STACK defaults to samconfig's stack name.

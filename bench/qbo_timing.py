@@ -1,5 +1,6 @@
 """A QBO emulator that notes when each customer write happened, so the benchmark can measure the latency from
-webhook accepted to QBO written. Everything else is the ordinary emulator."""
+webhook accepted to QBO written, and lets the soak act on a write before its answer leaves (`after_write`:
+the crash fault). Everything else is the ordinary emulator."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import io
 import json
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -26,11 +27,16 @@ class CustomerWrite:
     realm_id: str = ""
 
 
+# Called with a customer write QBO saved and the caller's TCP port, before the answer is sent.
+AfterWrite = Callable[[CustomerWrite, int], None]
+
+
 class TimedQboEmulator(QboEmulator):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self._lock = threading.Lock()
         self.writes: list[CustomerWrite] = []
+        self.after_write: AfterWrite | None = None
 
     def wsgi_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         is_write = environ["REQUEST_METHOD"] == "POST" and environ.get("PATH_INFO", "").endswith("/customer")
@@ -54,6 +60,8 @@ class TimedQboEmulator(QboEmulator):
             )
             with self._lock:
                 self.writes.append(write)
+            if self.after_write is not None:
+                self.after_write(write, int(environ.get("REMOTE_PORT") or 0))
         return chunks
 
     def take_writes(self, realm_id: str | None = None) -> list[CustomerWrite]:

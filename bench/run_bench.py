@@ -75,8 +75,9 @@ def timed(name: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def stack_scenarios(options: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
-    settings = LocalStackSettings(
+def stack_settings(log_dir: Path) -> LocalStackSettings:
+    """The local stack of `make run` on free ports, without the demo (the benchmark and the soak)."""
+    return LocalStackSettings(
         gateway_port=0,
         moto_port=0,
         qbo_emulator_port=0,
@@ -84,9 +85,12 @@ def stack_scenarios(options: argparse.Namespace, log_dir: Path) -> dict[str, Any
         demo=False,
         log_dir=log_dir,
     )
+
+
+def stack_scenarios(options: argparse.Namespace, log_dir: Path) -> dict[str, Any]:
     qbo = throughput.qbo_emulator_with_limits()
     results: dict[str, Any] = {}
-    with Stack(settings, out=say, qbo_emulator=qbo) as stack:
+    with Stack(stack_settings(log_dir), out=say, qbo_emulator=qbo) as stack:
         bench = throughput.Bench(stack, qbo)
         results["ceiling_and_fairness"] = timed(
             f"Drain of {options.backlog} new customers at QBO's limits, with a second merchant meanwhile",

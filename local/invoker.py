@@ -226,6 +226,22 @@ class FunctionPool:
             finally:
                 self._return_worker(worker)
 
+    def pids(self) -> list[int]:
+        """The processes of this function's execution environments."""
+        with self._lock:
+            return [worker.process.pid for worker in self._all if worker.alive]
+
+    def crash(self, pid: int) -> bool:
+        """Kill the environment running as process `pid`, mid-invocation if it is in one: a Lambda dying
+        halfway. Its invocation fails (Runtime.ExitError) and the environment is not reused. False if no
+        environment of this function runs as `pid`."""
+        with self._lock:
+            worker = next((worker for worker in self._all if worker.process.pid == pid), None)
+        if worker is None:
+            return False
+        worker.kill_process()
+        return True
+
     @property
     def peak_memory_mb(self) -> int:
         """The highest `Max Memory Used` (RSS high-water mark) any environment of this function reported."""

@@ -101,12 +101,21 @@ def _gate_and_run(
     if not state.admit(call.realm_id, call.cost, is_batch=call.operation == "batch"):
         return faults.throttled_reply(), False
     rule = state.take_fault(call.realm_id, call.operation)
-    if rule is not None:
+    if rule is not None and not rule.applied:
         _sleep_ms(rule.latency_ms)
         return faults.injected_api_fault_reply(rule.status, rule.code, rule.body, now), False
     if state.settings.require_json_accept and not _accepts_json(request):
         # Real QBO answers XML unless JSON is asked for; the emulator only speaks JSON, so it refuses.
         return Reply(406, b"Send 'Accept: application/json'.", TEXT_TYPE), False
+    reply, replayed = _run_once(state, call, requestid)
+    if rule is not None:  # carried out, but the caller never learns it
+        _sleep_ms(rule.latency_ms)
+        return faults.injected_api_fault_reply(rule.status, rule.code, rule.body, now), replayed
+    return reply, replayed
+
+
+def _run_once(state: EmulatorState, call: ApiCall, requestid: str | None) -> tuple[Reply, bool]:
+    """The call's own reply, or the stored one of an earlier call with the same requestid (replayed)."""
     with state.lock:  # a concurrent retry with the same requestid waits for the first to finish
         if requestid is not None:
             stored = state.stored_reply(call.realm_id, requestid)

@@ -107,9 +107,16 @@ class QboEmulatorControl:
         code: str | None = None,
         body: str | None = None,
         latency_ms: int = 0,
+        applied: bool = False,
+        seconds: float | None = None,
     ) -> None:
-        """The next `count` matching calls fail with `status` (operation None: any API call, not token)."""
+        """The next `count` matching calls fail with `status` after `latency_ms` (operation None: any API
+        call, not token). `applied`: each is carried out first and only its answer is lost (a 504 after the
+        save, or a `latency_ms` past the client's timeout). `seconds`: the rule ends by itself after that
+        long, used up or not (an outage that heals)."""
         rule = {
+            "applied": applied,
+            "seconds": seconds,
             "realm_id": realm_id,
             "operation": operation,
             "status": status,

@@ -8,6 +8,12 @@ Not part of QBO: no auth, not metered, not in the call log.
 `{"per_minute": 30}` enforces a lower one (fields left out keep QBO's value, `null` lifts one limit);
 `{"enabled": false}` lifts them all. Every realm's meter starts empty. Over a limit the API answers 429
 with QBO's XML body (emulators/qbo/faults.py), whatever the Accept header asked for.
+
+`POST /_emulator/faults` makes the next `count` matching calls fail with `status` after `latency_ms`; with
+`"applied": true` the call is carried out first and only its answer is lost (Intuit's edge answering 504
+after the save, or a `latency_ms` past the client's timeout): a retry with the same `requestid` then gets
+the stored answer, and one without meets the first one's name (6240), as on QBO. With `"seconds": n` the
+rule ends by itself after n seconds, used up or not (an outage of `count=10**9` for three minutes).
 """
 
 from __future__ import annotations
@@ -196,9 +202,18 @@ def _inject_fault(
             code=body.get("code"),
             body=body.get("body"),
             latency_ms=int(body.get("latency_ms", 0)),
+            applied=_flag(body, "applied"),
+            ends_at=None if body.get("seconds") is None else state.clock() + float(body["seconds"]),
         )
     )
     return empty_reply()
+
+
+def _flag(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise ValueError(f"{name} must be true or false")
+    return value
 
 
 def _clear_faults(

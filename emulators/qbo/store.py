@@ -96,8 +96,14 @@ class FaultRule:
     code: str | None = None
     body: str | None = None
     latency_ms: int = 0
+    # True: QBO carries the call out first and only its answer is replaced (a 504 from Intuit's edge after the
+    # save, or with `latency_ms` past the client's timeout, an answer that never arrives in time).
+    applied: bool = False
+    ends_at: float | None = None  # the emulator clock when the rule stops matching (an outage's end)
 
-    def matches(self, realm_id: str | None, operation: str) -> bool:
+    def matches(self, realm_id: str | None, operation: str, now: float) -> bool:
+        if self.ends_at is not None and now >= self.ends_at:
+            return False
         if self.realm_id is not None and self.realm_id != realm_id:
             return False
         if self.operation is None:
@@ -201,6 +207,13 @@ class EmulatorState:
         while str(candidate) in self._realms:
             candidate += 1
         return str(candidate)
+
+    def tokens_of(self, realm_id: str) -> list[str]:
+        """Every access and refresh token ever issued for the realm (what a leak check searches for)."""
+        with self.lock:
+            access = [token for token, grant in self._access_tokens.items() if grant.realm_id == realm_id]
+            refresh = [token for token, grant in self._refresh_tokens.items() if grant.realm_id == realm_id]
+            return access + refresh
 
     def issue_grant(self, realm_id: str) -> JsonObject:
         """A token endpoint response body for the realm."""
@@ -537,8 +550,10 @@ class EmulatorState:
     def take_fault(self, realm_id: str | None, operation: str) -> FaultRule | None:
         """The first rule matching the call, used up by one; None when the call should proceed."""
         with self.lock:
+            now = self.clock()
+            self._faults = [r for r in self._faults if r.ends_at is None or now < r.ends_at]
             for rule in self._faults:
-                if rule.remaining > 0 and rule.matches(realm_id, operation):
+                if rule.remaining > 0 and rule.matches(realm_id, operation, now):
                     rule.remaining -= 1
                     self._faults = [r for r in self._faults if r.remaining > 0]
                     return rule

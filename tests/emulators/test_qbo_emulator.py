@@ -961,6 +961,55 @@ def test_an_injected_fault_may_first_hang_for_its_latency(
     assert time.monotonic() - started >= 0.15
 
 
+def test_an_applied_fault_saves_the_call_and_loses_only_its_answer(
+    company: Company, control: QboEmulatorControl
+) -> None:
+    # Given the next create is saved by QBO but answered by Intuit's edge with a 504
+    control.inject_fault(realm_id=company.realm_id, operation="create", status=504, applied=True)
+    # When a create is sent with a requestid, then retried with the same requestid
+    lost = company.create({"DisplayName": "Saved Anyway"}, requestid="create-ps-7")
+    retried = company.create({"DisplayName": "Saved Anyway"}, requestid="create-ps-7")
+    # Then the first answer was the 504, the customer exists once, and the retry gets the stored answer
+    assert lost.status_code == 504
+    assert retried.status_code == 200
+    assert names(company.query("SELECT * FROM Customer")) == ["Saved Anyway"]
+    replays = [call["replayed"] for call in control.calls(company.realm_id) if call["operation"] == "create"]
+    assert replays == [False, True]
+
+
+def test_an_applied_fault_without_a_requestid_lets_the_retry_hit_the_duplicate_name(
+    company: Company, control: QboEmulatorControl
+) -> None:
+    # Given the next create is saved but its answer comes too late for the client
+    control.inject_fault(
+        realm_id=company.realm_id, operation="create", status=504, applied=True, latency_ms=150
+    )
+    # When it is sent without a requestid and sent again
+    started = time.monotonic()
+    lost = company.create({"DisplayName": "Late Answer"})
+    again = company.create({"DisplayName": "Late Answer"})
+    # Then the answer came after the delay, and the second create meets the first one's name
+    assert lost.status_code == 504
+    assert time.monotonic() - started >= 0.15
+    assert again.status_code == 400
+    assert '"6240"' in again.text
+
+
+def test_an_outage_for_some_seconds_ends_by_itself_and_leaves_other_faults(
+    clock: FakeClock, company: Company, control: QboEmulatorControl
+) -> None:
+    # Given an outage of 180 seconds and, behind it, one 500 for creates
+    control.inject_fault(realm_id=company.realm_id, status=503, count=10**9, seconds=180)
+    control.inject_fault(realm_id=company.realm_id, operation="create", status=500)
+    # When calls are made during the outage and after it
+    during = company.query("SELECT * FROM Customer")
+    clock.advance(180)
+    after = [company.create({"DisplayName": "After"}), company.create({"DisplayName": "After"})]
+    # Then the outage answered 503 and ended on time, and the other fault was still there afterwards
+    assert during.status_code == 503
+    assert [response.status_code for response in after] == [500, 200]
+
+
 def test_control_lists_exclude_inactive_records_on_request(
     company: Company, control: QboEmulatorControl
 ) -> None:

@@ -1,6 +1,7 @@
 """Tiny Lambda handlers the invoker tests run in real worker processes (imported there, not by pytest)."""
 
 import os
+import socket
 import time
 
 
@@ -25,3 +26,9 @@ def sleep(event, context):
 
 def unserialisable(event, context):
     return {"when": object()}
+
+
+def call_and_wait(event, context):
+    """Connects to 127.0.0.1:<port> and waits for an answer, as a handler waits on QBO."""
+    with socket.create_connection(("127.0.0.1", event["port"]), timeout=30) as connection:
+        return {"answer": connection.recv(16).decode()}

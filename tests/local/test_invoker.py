@@ -1,12 +1,15 @@
 """The local Lambda invoker: real worker processes running the handlers in tests/local/handlers.py."""
 
+import socket
 import threading
 import time
+from typing import Any
 
 import pytest
 
 from local.cfn import FunctionSpec
 from local.invoker import FunctionPool, lambda_environment
+from local.sockets import process_with_local_port
 
 
 def make_pool(tmp_path, attribute, *, timeout_seconds=5, max_concurrency=1, module="tests.local.handlers"):
@@ -132,3 +135,28 @@ def test_concurrent_invocations_wait_for_a_free_environment_beyond_the_concurren
     assert all(result.ok for result in results)
     assert 1.0 <= took < 3.0
     assert pool.peak_memory_mb > 0
+
+
+def test_a_crash_kills_the_environment_that_made_a_call_mid_invocation_and_the_next_gets_a_fresh_one(pools):
+    # Given a function whose invocation is waiting on a call to this test's server
+    pool = pools("call_and_wait", max_concurrency=2)
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        result: dict[str, Any] = {}
+        waiting = threading.Thread(
+            target=lambda: result.update(crashed=pool.invoke({"port": server.getsockname()[1]}))
+        )
+        waiting.start()
+        connection, (_, caller_port) = server.accept()
+
+        # When the process that holds the caller's socket is crashed
+        pid = process_with_local_port(caller_port, pool.pids())
+        assert pid is not None
+        assert pool.crash(pid)
+        waiting.join(timeout=10)
+        connection.close()
+
+    # Then its invocation failed as a runtime that exited, the process is gone, and the function still serves
+    assert result["crashed"].error["errorType"] == "Runtime.ExitError"
+    assert pid not in pool.pids()
+    assert not pool.crash(pid)
+    assert pool.invoke({"port": 1}).error["errorType"] == "ConnectionRefusedError"
