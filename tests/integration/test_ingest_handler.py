@@ -13,6 +13,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from customer_sync import composition
 from customer_sync.config import SecretNames
 from customer_sync.models.paysimple import PaySimpleCredentials
 from customer_sync.observability import logger as powertools_logger
@@ -462,3 +463,21 @@ def test_a_malformed_signing_key_secret_is_401_to_the_caller_and_an_error_for_op
     assert '"level":"ERROR"' in output
     assert "merchants/1225/webhook-signing-key' is invalid at: webhook_signing_key" in output
     assert "customer-sync-test-webhook" not in output
+
+
+def test_a_change_sqs_does_not_take_gets_503_with_retry_after_and_no_traceback(
+    env, merchant_1225, log_lines, monkeypatch
+):
+    # Given a signed webhook, and a queue SQS does not take it on (here: a queue URL SQS does not know)
+    event = committed("webhook_customer_created.json")
+    monkeypatch.setenv("CHANGES_QUEUE_URL", env["CHANGES_QUEUE_URL"] + "-gone")
+    composition.reset()
+    # When IngestFunction receives it
+    response = lambda_handler(event, LambdaContextStub("IngestFunction", remaining_millis=8_000))
+    # Then PaySimple is told to retry (503, Retry-After), operators get a metric, and nothing was queued
+    assert response["statusCode"] == 503
+    assert response["multiValueHeaders"]["Retry-After"] == ["5"]
+    assert json.loads(response["body"]) == {"message": "the change could not be queued; retry later"}
+    output = log_lines()
+    assert '"WebhookQueueUnavailable"' in output and "Traceback" not in output
+    assert queue_depth(env) == 0

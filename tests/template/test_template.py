@@ -29,7 +29,7 @@ from customer_sync.config import (
 )
 from customer_sync.domain.sync.retry_delay import JITTER, RetryDelays
 from customer_sync.errors import MerchantSecretInvalid
-from customer_sync.handlers.ingest_api import REJECTIONS
+from customer_sync.handlers.ingest_api import QUEUE_UNAVAILABLE_METRIC, REJECTIONS
 from local.cfn import PROJECT_ROOT, Resolver, function_spec, load_template, resources_of_type
 from tests.support.settings import sync_settings
 
@@ -662,6 +662,7 @@ def test_a_change_waiting_too_long_on_the_queue_alarms() -> None:
         "SyncParked",
         CONNECTION_BROKEN_METRIC,
         REJECTIONS[MerchantSecretInvalid][1],
+        QUEUE_UNAVAILABLE_METRIC,
     ],
 )
 def test_parked_changes_broken_connections_and_malformed_secrets_alarm_on_the_metric_the_code_emits(

@@ -284,6 +284,11 @@ class WebhookUnauthorized(WebhookRejected):
         self.merchant_id = merchant_id
 
 
+class QueueUnavailable(RuntimeError):
+    """SQS did not take an accepted change in time (a timeout, throttling, an outage). Nothing was queued;
+    the sender is asked to retry (503), which PaySimple does for 72 hours."""
+
+
 class UndecodableBody(ValueError):
     """API Gateway's body cannot be turned back into the bytes the client sent: flagged base64
     (`isBase64Encoded`) but not base64, or text holding a lone UTF-16 surrogate."""

@@ -6,7 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from customer_sync.adapters.aws_session import FAIL_FAST, aws_client
+from customer_sync.errors import QueueUnavailable
 from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.models.qbo_events import QboChangeMessage
 
@@ -40,12 +43,16 @@ class SqsChangePublisher:
         return self._client
 
     def publish(self, message: CustomerChangeMessage) -> None:
-        self._sqs().send_message(
-            QueueUrl=self._queue_url,
-            MessageBody=queue_body(message),
-            MessageGroupId=message.message_group_id,
-            MessageDeduplicationId=message.deduplication_id,
-        )
+        try:
+            self._sqs().send_message(
+                QueueUrl=self._queue_url,
+                MessageBody=queue_body(message),
+                MessageGroupId=message.message_group_id,
+                MessageDeduplicationId=message.deduplication_id,
+            )
+        except (BotoCoreError, ClientError) as error:
+            # A read timeout or SQS refusing: the change is not queued, so the sender must send it again.
+            raise QueueUnavailable(type(error).__name__) from error
 
 
 # SendMessageBatch takes at most 10 messages.

@@ -19,6 +19,7 @@ from customer_sync.domain.webhook_signature import SIGNATURE_HEADER
 from customer_sync.errors import (
     UNAUTHORIZED_MESSAGE,
     MerchantSecretInvalid,
+    QueueUnavailable,
     UndecodableBody,
     WebhookInvalid,
     WebhookNotJson,
@@ -93,6 +94,26 @@ def reject_webhook(
     logger.warning("webhook rejected", extra=details)
     return _json(status, {"message": str(error)})
 
+
+# PaySimple retries a 5xx; a 503 with Retry-After says "not now" without a traceback or a 502.
+QUEUE_RETRY_AFTER_SECONDS = 5
+QUEUE_UNAVAILABLE_METRIC = "WebhookQueueUnavailable"
+
+
+def queue_unavailable(error: QueueUnavailable) -> Response[dict[str, str]]:
+    metrics.add_metric(name=QUEUE_UNAVAILABLE_METRIC, unit=MetricUnit.Count, value=1)
+    logger.error(
+        "webhook not queued: SQS did not take it; the sender will retry", extra={"error": str(error)}
+    )
+    return Response(
+        status_code=HTTPStatus.SERVICE_UNAVAILABLE,
+        content_type=content_types.APPLICATION_JSON,
+        body={"message": "the change could not be queued; retry later"},
+        headers={"Retry-After": str(QUEUE_RETRY_AFTER_SECONDS)},
+    )
+
+
+app.exception_handler(QueueUnavailable)(queue_unavailable)
 
 # Registered for exactly the types of REJECTIONS (called rather than used as a decorator because
 # Powertools' decorator is untyped).
