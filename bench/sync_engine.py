@@ -86,6 +86,11 @@ class HandlerBench:
         os.environ.update(resources.function_environment("AdminFunction"))
         # QBO answers at once and without limits here; so does the request budget (this measures our cost).
         os.environ.update(UNLIMITED_QBO_BUDGET)
+        # The Metrics singleton was made when this process first imported customer_sync (the engine bench),
+        # before the environment above: give it the namespace Lambda's environment would have.
+        from customer_sync.observability import metrics
+
+        metrics.namespace = os.environ["POWERTOOLS_METRICS_NAMESPACE"]
         from functions.admin.app import lambda_handler as admin_handler
         from functions.sync.app import lambda_handler as sync_handler
 
