@@ -327,6 +327,13 @@ class InMemoryFailuresRepository(_FailureInjection):
     def remove_failure(self, merchant_id: str, paysimple_customer_id: str, event_id: str) -> bool:
         return self._failures.pop((merchant_id, paysimple_customer_id, event_id), None) is not None
 
+    def replace_failure(self, failure: ParkedFailure) -> bool:
+        key = (failure.merchant_id, failure.paysimple_customer_id, failure.event_id)
+        if key not in self._failures:
+            return False
+        self.park(failure)
+        return True
+
     def list_failures(
         self, merchant_id: str, *, cursor: str | None = None, limit: int = 50
     ) -> Page[ParkedFailure]:

@@ -1,4 +1,5 @@
-"""Listing and redriving failures: a failure is only removed after its re-send succeeded, each re-send
+"""Listing and redriving failures: a parked entry stays, waiting for the attempt sent (the sync removes it
+once that attempt is applied), a dead letter is only removed after its re-send succeeded, each re-send
 carries the next attempt number, and other merchants' dead letters are left alone."""
 
 from __future__ import annotations
@@ -96,19 +97,24 @@ def parked(message: CustomerChangeMessage) -> ParkedFailure:
     )
 
 
-def test_a_redrive_resends_with_the_next_attempt_and_then_removes_the_failure():
+def test_a_redrive_resends_with_the_next_attempt_and_the_parked_entry_waits_for_it():
+    # Given a parked change (redriven twice already) and a dead letter
     failures = InMemoryFailuresRepository()
     failures.park(parked(change("evt_1", attempt=2)))
     dead = FakeDeadLetters(queue_body(change("evt_2")))
     publisher = FakePublisher()
 
+    # When both are redriven
     result = admin(dead, publisher, failures).redrive("1225", None)
 
+    # Then both are sent with the next attempt; the parked entry stays, waiting for attempt 3
     assert [(m.event_id, m.redrive_attempt, m.deduplication_id) for m in publisher.sent] == [
         ("evt_1", 3, "evt_1#redrive-3"),
         ("evt_2", 1, "evt_2#redrive-1"),
     ]
-    assert failures.list_failures("1225").items == []
+    assert [(f.event_id, f.message.redrive_attempt) for f in failures.list_failures("1225").items] == [
+        ("evt_1", 3)
+    ]
     assert dead.messages == []
     assert [change.event_id for change in result.redriven] == ["evt_1", "evt_2"]
 
@@ -126,7 +132,9 @@ def test_a_failed_send_keeps_the_failure_and_is_reported():
         ("evt_1", "parked"),
         ("evt_2", "dead_letter"),
     ]
-    assert [failure.event_id for failure in failures.list_failures("1225").items] == ["evt_1"]
+    assert [(f.event_id, f.message.redrive_attempt) for f in failures.list_failures("1225").items] == [
+        ("evt_1", 0)
+    ]
     assert len(dead.messages) == 1
     assert result.redriven == []
 
@@ -152,7 +160,10 @@ def test_only_the_chosen_events_are_redriven_and_unknown_ones_reported():
 
     assert [message.event_id for message in publisher.sent] == ["evt_2"]
     assert result.not_found == ["evt_9"]
-    assert [failure.event_id for failure in failures.list_failures("1225").items] == ["evt_1"]
+    assert [(f.event_id, f.message.redrive_attempt) for f in failures.list_failures("1225").items] == [
+        ("evt_1", 0),
+        ("evt_2", 1),
+    ]
 
 
 def test_listing_shows_the_merchants_dead_letters_with_the_retries_reason():

@@ -896,6 +896,56 @@ def test_a_broken_qbo_connection_parks_the_change_until_a_redrive_after_reconnec
     assert h.failures.get_failure(MERCHANT, "42", message.event_id) is None
 
 
+def test_a_change_parked_before_a_pause_is_applied_when_redriven_after_the_resume(h: Harness):
+    # Given a change parked because the connection broke, while sync was on
+    h.paysimple.save(42, **ANN)
+    h.clients.disconnected.add(MERCHANT)
+    message = h.message(42)
+    assert h.service.process(message).action == "parked"
+    # When the admin pauses sync, reconnects, resumes, and redrives the change
+    h.clock.advance(minutes=5)
+    h.settings.update_settings(MERCHANT, SettingsChanges(sync_enabled=False), now=h.clock.now())
+    h.clients.disconnected.clear()
+    h.clock.advance(minutes=5)
+    h.settings.update_settings(MERCHANT, SettingsChanges(sync_enabled=True), now=h.clock.now())
+    h.clock.advance(minutes=1)
+    redriven = h.service.process(message.model_copy(update={"redrive_attempt": 1}))
+    # Then it is applied (it was saved while sync was on), and its parked entry is gone
+    assert redriven.action == "created"
+    assert h.failures.get_failure(MERCHANT, "42", message.event_id) is None
+
+
+def test_a_change_saved_during_a_pause_is_skipped_after_the_resume(h: Harness):
+    # Given sync paused and resumed, and a customer saved during the pause
+    h.settings.update_settings(MERCHANT, SettingsChanges(sync_enabled=False), now=h.clock.now())
+    h.clock.advance(minutes=5)
+    paused_save = h.clock.now()
+    h.paysimple.save(42, **ANN)
+    h.clock.advance(minutes=5)
+    h.settings.update_settings(MERCHANT, SettingsChanges(sync_enabled=True), now=h.clock.now())
+    # When its change arrives, then it is skipped: saved while sync was off
+    outcome = h.sync(42, at=paused_save)
+    assert (outcome.action, outcome.detail, outcome.qbo_calls) == ("skipped", "before_sync_enabled", 0)
+
+
+def test_a_change_redriven_while_sync_is_off_stays_parked_with_that_reason(h: Harness):
+    # Given a parked change, and sync switched off
+    h.paysimple.save(42, **ANN)
+    h.clients.disconnected.add(MERCHANT)
+    message = h.message(42)
+    h.service.process(message)
+    h.clients.disconnected.clear()
+    h.settings.update_settings(MERCHANT, SettingsChanges(sync_enabled=False), now=h.clock.now())
+    # When the admin redrives it
+    outcome = h.service.process(message.model_copy(update={"redrive_attempt": 1}))
+    # Then it is skipped, and its parked entry stays, with the new outcome as its reason
+    assert (outcome.action, outcome.detail) == ("skipped", "sync_disabled")
+    failure = h.failures.get_failure(MERCHANT, "42", message.event_id)
+    assert failure is not None
+    assert (failure.reason, failure.attempts, failure.message.redrive_attempt) == ("sync_disabled", 2, 1)
+    assert h.qbo.customers == {}
+
+
 def test_a_validation_error_on_update_is_parked_and_the_link_kept(h: Harness):
     # Given a linked customer, and QBO rejecting the next update (6000)
     linked_ann(h)

@@ -143,7 +143,8 @@ def test_redriving_chosen_events_resends_them_with_the_next_attempt_number(admin
         body={"event_ids": ["evt_parked", "evt_dead"]},
     )
 
-    # Then both are on the changes queue again, with new deduplication ids, and gone from where they were
+    # Then both are on the changes queue again, with new deduplication ids; the dead letter is gone from the
+    # DLQ, and the parked change stays listed, waiting for the attempt sent (the sync removes it once applied)
     assert response.status == 200, response.text
     assert sorted(
         (item["event_id"], item["source"], item["redrive_attempt"]) for item in response.json["redriven"]
@@ -157,7 +158,10 @@ def test_redriving_chosen_events_resends_them_with_the_next_attempt_number(admin
     assert resent["evt_parked"]["Attributes"]["MessageGroupId"] == f"{MERCHANT}:8053900"
     assert json.loads(resent["evt_dead"]["Body"])["redrive_attempt"] == 2
     remaining = call("GET", f"/admin/merchants/{MERCHANT}/failures").json
-    assert [item["event_id"] for item in remaining["parked"]] == ["evt_later"]
+    assert [(item["event_id"], item["redrive_attempt"]) for item in remaining["parked"]] == [
+        ("evt_parked", 1),
+        ("evt_later", 0),
+    ]
     assert remaining["dead_letter"] == []
     # and the customer's history notes the retry
     entries = DynamoDbHistoryRepository(admin_env["HISTORY_TABLE_NAME"]).list_for_customer(

@@ -231,6 +231,11 @@ class FailuresRepository(Protocol):
         """True if there was one to remove."""
         ...
 
+    def replace_failure(self, failure: ParkedFailure) -> bool:
+        """Store the failure only if one is stored for its customer and event (never bring back one the
+        sync has just resolved); True if it was."""
+        ...
+
     def list_failures(
         self, merchant_id: str, *, cursor: str | None = None, limit: int = 50
     ) -> Page[ParkedFailure]:

@@ -1,10 +1,9 @@
 """Failures of one merchant — changes parked after a permanent error and messages whose retries ran out (the
 DLQ) — and redriving them.
 
-A redrive re-sends the change to CustomerChangesQueue with `redrive_attempt + 1`, which gives it a new
-deduplication id (so neither SQS nor the sync's idempotency record of the failed attempt swallows it).
-The parked entry is removed, or the DLQ message deleted, only after the send succeeded: a failed send
-leaves the failure where it was.
+A redrive re-sends the change to CustomerChangesQueue with `redrive_attempt + 1` (domain.redrive). A
+parked entry stays listed, with the attempt it waits for, until the sync applies that attempt; a failed send
+leaves it as it was. A DLQ message is deleted only after the send succeeded.
 
 The DLQ is shared by every merchant and SQS cannot filter it, so it is scanned (received and held briefly,
 then made visible again, see adapters/sqs_dead_letters.py) and filtered by the message's merchant id.
@@ -12,12 +11,12 @@ then made visible again, see adapters/sqs_dead_letters.py) and filtered by the m
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import ValidationError
 
+from customer_sync.domain.redrive import all_parked, next_attempt, resend_parked
 from customer_sync.errors import InvalidCursor, InvalidRequest
 from customer_sync.models.admin import (
     DeadLetterView,
@@ -42,18 +41,11 @@ from customer_sync.ports import (
 DEFAULT_DLQ_SCAN_LIMIT = 500
 # History entries searched for the error that sent a dead-lettered change there.
 _HISTORY_LOOKBACK = 20
-_PARKED_PAGE = 100
 DEAD_LETTER_REASON = "retries exhausted: moved to the dead-letter queue after repeated transient failures"
 
 
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-def next_attempt(message: CustomerChangeMessage) -> CustomerChangeMessage:
-    return CustomerChangeMessage.model_validate(
-        {**message.model_dump(), "redrive_attempt": message.redrive_attempt + 1}
-    )
 
 
 def parse_dead_letter(message: DeadLetterMessage) -> CustomerChangeMessage | None:
@@ -121,14 +113,13 @@ class Failures:
         wanted = set(event_ids) if event_ids is not None else None
         sent: list[tuple[RedrivenChange, CustomerChangeMessage]] = []
         failed: list[RedriveFailure] = []
-        for failure in list(self._all_parked(merchant_id)):
+        for failure in list(all_parked(self._failures, merchant_id)):
             if wanted is None or failure.event_id in wanted:
-                outcome = self._send_again(failure.message, "parked")
+                outcome = self._send_again(failure.message, "parked", parked=failure)
                 if isinstance(outcome, RedriveFailure):
                     failed.append(outcome)
-                    continue
-                self._failures.remove_failure(merchant_id, failure.paysimple_customer_id, failure.event_id)
-                sent.append(outcome)
+                elif outcome is not None:
+                    sent.append(outcome)
         with self._dead_letters.scan(limit=self._dlq_scan_limit) as scan:
             for message in scan.messages:
                 change = parse_dead_letter(message)
@@ -139,9 +130,9 @@ class Failures:
                 outcome = self._send_again(change, "dead_letter")
                 if isinstance(outcome, RedriveFailure):
                     failed.append(outcome)
-                    continue
-                scan.delete(message)
-                sent.append(outcome)
+                elif outcome is not None:
+                    scan.delete(message)
+                    sent.append(outcome)
         for view, message_sent in sent:
             self._record_retry(merchant_id, view, message_sent)
         seen = {view.event_id for view, _ in sent} | {failure.event_id for failure in failed}
@@ -153,21 +144,21 @@ class Failures:
 
     # -- helpers -----------------------------------------------------------------------------------------
 
-    def _all_parked(self, merchant_id: str) -> Iterator[ParkedFailure]:
-        cursor: str | None = None
-        while True:
-            page = self._failures.list_failures(merchant_id, cursor=cursor, limit=_PARKED_PAGE)
-            yield from page.items
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
-
     def _send_again(
-        self, message: CustomerChangeMessage, origin: Literal["parked", "dead_letter"]
-    ) -> tuple[RedrivenChange, CustomerChangeMessage] | RedriveFailure:
+        self,
+        message: CustomerChangeMessage,
+        origin: Literal["parked", "dead_letter"],
+        *,
+        parked: ParkedFailure | None = None,
+    ) -> tuple[RedrivenChange, CustomerChangeMessage] | RedriveFailure | None:
+        """None: the parked change was resolved by the sync since it was listed."""
         again = next_attempt(message)
         try:
-            self._publisher.publish(again)
+            if parked is not None:
+                if resend_parked(parked, failures=self._failures, publisher=self._publisher) is None:
+                    return None
+            else:
+                self._publisher.publish(again)
         except Exception as error:  # any send failure: the failure stays where it is, reported per event
             logger.warning(
                 "redrive send failed",

@@ -2,9 +2,10 @@
 
 `SyncService.process(message)` runs these steps and returns what happened (domain.sync.outcomes.SyncOutcome):
 
-1. **Gate.** Sync off for the merchant, or the event happened before sync was (last) enabled: "skipped",
-   nothing fetched, no QBO call. This is the no-retroactive rule: enabling sync never touches existing QBO
-   customers; only saves made afterwards flow.
+1. **Gate.** Sync off for the merchant, or the event happened while sync was off (before it was first
+   enabled, or during a pause): "skipped", nothing fetched, no QBO call. This is the no-retroactive rule:
+   enabling sync never touches existing QBO customers; only saves made afterwards flow. A change saved in
+   any enabled period is applied, even when it is redriven (or delivered late) after a pause and a resume.
 2. **Fetch** the current PaySimple record (a 404 means deleted). Events carry ids only and the record is
    always fetched, so the newest PaySimple state wins whatever the delivery order. An event older than one
    already synced for the customer is skipped as superseded (it could only carry an older mapping).
@@ -80,6 +81,11 @@ Errors follow domain.sync.failure_policy: transient ones propagate (SQS delivers
 parked with their reason and the message is acknowledged. A company whose QBO budget is known to be used
 up is not called at all: its changes go back to the queue before anything is fetched.
 
+Redrives (`redrive_attempt` > 0, domain.redrive). The change's parked entry is removed in its completion
+when the change is done (applied, or decided: unlinked, superseded...). A redriven change that is parked
+again, or skipped because sync is off or it was saved while sync was off, keeps its entry, with that
+outcome as its reason: nothing an admin redrove disappears without being applied.
+
 Everything stored — link names and email, snapshot, history before/after (values read back from QBO
 included), candidates, failure texts — is scrubbed of card and bank numbers first. This module logs
 nothing.
@@ -88,6 +94,7 @@ nothing.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -263,7 +270,7 @@ class SyncService:
         """Why this change is not synced at all, or None."""
         if not settings.sync_enabled:
             return StepResult("skipped", detail=outcomes.SKIP_SYNC_DISABLED)
-        if settings.enabled_at is None or run.occurred_at < settings.enabled_at:
+        if not settings.was_enabled_at(run.occurred_at):
             return StepResult("skipped", detail=outcomes.SKIP_BEFORE_SYNC_ENABLED)
         if link is not None and link.status == "merged":
             # Recorded, never silently dropped: the history says where it went (an unmerge brings it back).
@@ -893,6 +900,16 @@ class SyncService:
             successful_sync_at=run.now if result.action in _SUCCESSFUL else None,
             resolves_parked_failure=bool(run.message.redrive_attempt),
         )
+        if (
+            run.message.redrive_attempt
+            and result.action == "skipped"
+            and result.detail in outcomes.SKIPS_NOT_APPLIED
+        ):
+            # A redriven change that is still not applied stays parked, with this outcome as its reason.
+            message = run.message
+            earlier = self._failures.get_failure(message.merchant_id, message.customer_id, message.event_id)
+            parked = parked_failure(run, reason=result.detail, code=result.action, earlier=earlier)
+            completion = dataclasses.replace(completion, parked=parked, resolves_parked_failure=False)
         self._complete(run, batch, completion)
         return outcome
 
