@@ -15,6 +15,10 @@
    sends) a receive iterating the in-flight set while another request changes it fails with "Set changed
    size during iteration", or worse. A lock around every SQS backend operation makes them atomic as in SQS;
    a long poll waiting for messages lets go of it meanwhile.
+5. DynamoDB requests are served one at a time. moto checks a write's condition and then writes, with
+   nothing in between holding other requests back: two conditional writes of the same item from two
+   threads (two sync pollers claiming the same new customer's name) could both pass their condition. A
+   lock around every DynamoDB backend operation makes each request atomic, as each is in DynamoDB.
 
 Only the local stack's moto server (local/moto_process.py) and the benchmark use them: `local_moto_patches()`.
 """
@@ -183,11 +187,47 @@ def serialized_sqs() -> Iterator[None]:
         yield
 
 
+# The DynamoDB backend operations a client's item request reaches (moto.dynamodb.responses calls these;
+# its batch reads and writes call them once per item).
+SERIALIZED_DYNAMODB_OPERATIONS = (
+    "put_item",
+    "get_item",
+    "update_item",
+    "delete_item",
+    "query",
+    "scan",
+    "transact_write_items",
+)
+
+
+@contextmanager
+def serialized_dynamodb() -> Iterator[None]:
+    """While active, moto's DynamoDB backends serve one item operation at a time (see 5. above)."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+
+    def serialized(operation: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(operation)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return operation(*args, **kwargs)
+
+        return run
+
+    with ExitStack() as patches:
+        for name in SERIALIZED_DYNAMODB_OPERATIONS:
+            original = getattr(DynamoDBBackend, name)
+            patches.enter_context(mock.patch.object(DynamoDBBackend, name, serialized(original)))
+        yield
+
+
 @contextmanager
 def local_moto_patches() -> Iterator[None]:
     with ExitStack() as patches:
         for patch in (
             cheaper_dynamodb_transactions,
+            serialized_dynamodb,  # after the patch above: it serializes the cheaper transactions
             cached_service_module_list,
             cheaper_sqs_retention_check,
             serialized_sqs,

@@ -16,11 +16,13 @@ from customer_sync.domain.mapping import default_mapping
 from customer_sync.domain.scrub import REDACTION_MARKER
 from customer_sync.domain.sync.outcomes import SyncOutcome
 from customer_sync.domain.sync.request_ids import create_request_id
-from customer_sync.domain.sync.service import SyncService
+from customer_sync.domain.sync.service import SyncService, claim_name
 from customer_sync.errors import (
+    NameClaimedElsewhere,
     PaySimpleAuthError,
     PaySimpleTransientError,
     QboBudgetExhausted,
+    QboConnectionBroken,
     QboError,
     QboThrottled,
     QboTransientError,
@@ -1015,6 +1017,79 @@ def test_mapping_rows_keep_their_targets(h: Harness):
     # When created, then the account reference is in the notes
     outcome = h.sync(42)
     assert h.qbo.customers[outcome.qbo_customer_id or ""]["Notes"] == "A-77"
+
+
+# -- one decision per name -----------------------------------------------------------------------------------
+
+ANN_LEE = claim_name("Ann", "Lee")
+
+
+def test_a_create_claims_its_name_and_releases_it_once_created(h: Harness):
+    # Given a new customer
+    h.paysimple.save(42, **ANN)
+    # When its change is synced
+    outcome = h.sync(42)
+    # Then it was created, and its claim on the name is held by it and released
+    assert outcome.action == "created"
+    owner, _, released_at = h.links.name_claims[(MERCHANT, ANN_LEE)]
+    assert owner == "42" and released_at is not None
+
+
+def test_a_name_another_customer_is_creating_waits_for_it_and_then_ends_as_if_one_after_the_other(
+    h: Harness,
+):
+    # Given customer 41 holds the claim on "Ann Lee" (its create is under way elsewhere)
+    h.links.name_claims[(MERCHANT, ANN_LEE)] = ("41", h.clock.now().timestamp() + 3600, None)
+    h.paysimple.save(42, **ANN)
+    message = h.message(42)
+    # When customer 42 of the same name arrives
+    with pytest.raises(NameClaimedElsewhere):
+        h.service.process(message)
+    # Then nothing was created, and the change is delivered again (transient)
+    assert h.qbo.customers == {}
+    # When 41's create is done (its QBO customer linked, its claim released) and 42 is delivered again
+    h.paysimple.save(41, **ANN)
+    h.links.name_claims.pop((MERCHANT, ANN_LEE))
+    first = h.sync(41)
+    h.clock.advance(seconds=5)
+    again = h.service.process(message, delivery=2)
+    # Then 42 waits on the unlinked list with 41's QBO customer, as it would have one after the other
+    assert (first.action, again.action, again.reason) == ("created", "unlinked", "already_linked")
+    assert [candidate.qbo_customer_id for candidate in h.link(42).candidates] == [first.qbo_customer_id]
+    assert len(h.qbo.customers) == 1
+
+
+def test_a_claim_released_after_the_lookup_means_the_lookup_is_made_again(h: Harness):
+    # Given 41's claim on the name, released a moment after 42's lookup would start
+    h.links.name_claims[(MERCHANT, ANN_LEE)] = (
+        "41",
+        h.clock.now().timestamp() + 3600,
+        h.clock.now().timestamp() + 2,
+    )
+    h.paysimple.save(42, **ANN)
+    # When 42 is synced, then it waits (its lookup may not have seen 41's customer)
+    with pytest.raises(NameClaimedElsewhere):
+        h.sync(42)
+
+
+def test_an_expired_claim_of_a_create_that_never_finished_is_taken_over(h: Harness):
+    # Given a claim whose create crashed for good more than an hour ago
+    h.links.name_claims[(MERCHANT, ANN_LEE)] = ("41", h.clock.now().timestamp() - 1, None)
+    h.paysimple.save(42, **ANN)
+    # When 42 is synced, then it creates the customer
+    assert h.sync(42).action == "created"
+    assert h.links.name_claims[(MERCHANT, ANN_LEE)][0] == "42"
+
+
+def test_a_create_the_broken_connection_interrupted_keeps_its_claim(h: Harness):
+    # Given a create decided, then QBO's connection breaks before the create is made
+    h.paysimple.save(42, **ANN)
+    h.qbo.fail_next(QboConnectionBroken("invalid_grant"), operation="create")
+    # When the change is parked
+    assert h.sync(42).action == "parked"
+    # Then the name stays claimed for the redrive that resumes the same create
+    owner, _, released_at = h.links.name_claims[(MERCHANT, ANN_LEE)]
+    assert (owner, released_at) == ("42", None)
 
 
 # -- batches -----------------------------------------------------------------------------------------------

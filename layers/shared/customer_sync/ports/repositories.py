@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from customer_sync.domain.sync.records import Completion, JournalPrefetch
     from customer_sync.models.common import Page
     from customer_sync.models.history import HistoryEntry, ParkedFailure
-    from customer_sync.models.links import CustomerLink, LinkStatus
+    from customer_sync.models.links import CustomerLink, LinkStatus, NameClaim
     from customer_sync.models.mapping import FieldMapping, MappingRow
     from customer_sync.models.messages import CustomerChangeMessage
     from customer_sync.models.settings import (
@@ -48,6 +48,13 @@ class LinksRepository(Protocol):
 
     def save_unlinked(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
         """Store an `unlinked` record (reason, candidates), releasing any QBO claim it held."""
+        ...
+
+    def save_create_intent(
+        self, link: CustomerLink, *, expected_version: int, claim: NameClaim
+    ) -> CustomerLink:
+        """Store an `unlinked` record saying a create is under way, together with the claim on its name;
+        raises NameClaimedElsewhere when another customer holds that claim (models.links.NameClaim)."""
         ...
 
     def update_snapshot(

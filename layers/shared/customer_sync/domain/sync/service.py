@@ -37,6 +37,16 @@ the same requestid, gets QBO's original answer, and links that customer: there i
 A create QBO rejects for good releases the intent (reason "create_rejected"), so the next save starts with
 a fresh requestid instead of having QBO replay the old failure.
 
+One decision per name. Two new customers of the same name arriving at once (two Lambdas) would both find
+no QBO customer and both create one (the second suffixed after 6240). So a create claims its normalised
+name (models.links.NameClaim) in the same transaction as its intent: the claim is refused while another
+customer's create of that name is under way, or when it ended after this change's name lookup (which then
+cannot have seen it). A refused change is delivered again (transient), looks the name up afresh, and finds
+the first one's QBO customer: it goes to the unlinked list ("already_linked"), exactly as it would have one
+after the other. The claim ends in the transaction that completes the create (created, or decided
+otherwise), not while the intent is kept (a broken connection); a claim whose create never finishes
+expires after an hour. No extra DynamoDB call: both ride on writes that were made anyway.
+
 Link, SyncToken and snapshot are written as one record; the links repository makes that write conditional
 on the version we read, together with the claim on the QBO customer and the email index.
 
@@ -157,6 +167,8 @@ from customer_sync.models.links import (
     REASON_UNLINKED_BY_ADMIN,
     CustomerLink,
     LinkCandidate,
+    NameClaim,
+    NameClaimRelease,
 )
 from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.models.qbo import QboCustomer
@@ -299,6 +311,7 @@ class SyncService:
         if link.status == "source_deleted" and link.qbo_customer_id:
             return self._update_linked(run, batch, link, source, settings, restored=True)
         if _needs_create(link):
+            run.name_claim = claim_name(link.first_name, link.last_name)
             return self._create(run, batch, link, source, settings)
         if _held_for_admin(link):
             return self._hold_for_admin(run, batch, link, source)
@@ -505,8 +518,9 @@ class SyncService:
             # A company just connected (or reconnected to another): its variants are built now, once.
             merchants = [run.merchant_id]
             variants = build_name_variants(qbo, self._variants, merchants, qbo.realm_id, now=run.now).kept
+        looked_up_at = self._clock.now()
         pool = look_up_names(qbo, customers, variants)
-        batch.keep_candidate_pool(run.merchant_id, pool)
+        batch.keep_candidate_pool(run.merchant_id, pool, looked_up_at=looked_up_at)
         self._save_intents_ahead(run, batch, source, ahead, pool)
         return pool
 
@@ -558,12 +572,27 @@ class SyncService:
     def _save_intent(
         self, run: SyncRun, batch: ChangeBatch, link: CustomerLink | None, source: SyncSource
     ) -> CustomerLink:
-        """The customer's record says a create is under way (crash safety, see the module docstring)."""
+        """The customer's record says a create is under way (crash safety, see the module docstring), and
+        the customer holds the claim on its name (one decision per name, see the module docstring)."""
         intent = self._unlinked(run, link, source, reason=outcomes.REASON_CREATING, candidates=[])
         if intent is None:
             assert link is not None
             return link
-        return batch.links.save_unlinked(intent.link, expected_version=intent.expected_version)
+        looked_up_at = batch.looked_up_at(run.merchant_id)
+        assert looked_up_at is not None, "a create is decided after the name lookup"
+        name = claim_name(intent.link.first_name, intent.link.last_name)
+        claim = NameClaim(
+            merchant_id=run.merchant_id,
+            name=name,
+            paysimple_customer_id=run.customer_id,
+            claimed_at=self._clock.now(),
+            looked_up_at=looked_up_at,
+        )
+        saved = batch.links.save_create_intent(
+            intent.link, expected_version=intent.expected_version, claim=claim
+        )
+        run.name_claim = name
+        return saved
 
     def _held_by_deleted(
         self,
@@ -899,6 +928,7 @@ class SyncService:
             link=result.store,
             successful_sync_at=run.now if result.action in _SUCCESSFUL else None,
             resolves_parked_failure=bool(run.message.redrive_attempt),
+            releases_name=self._name_claim_release(run, result.store.link if result.store else result.link),
         )
         if (
             run.message.redrive_attempt
@@ -930,9 +960,21 @@ class SyncService:
             outcome=outcome,
             history=history_entry(run, "parked", detail=failure.reason, error=failure.description),
             parked=parked_failure(run, reason=failure.reason, code=failure.code, earlier=earlier),
+            releases_name=self._name_claim_release(
+                run, batch.links.get(message.merchant_id, message.customer_id)
+            ),
         )
         self._complete(run, batch, completion)
         return outcome
+
+    def _name_claim_release(self, run: SyncRun, final: CustomerLink | None) -> NameClaimRelease | None:
+        """The end of the run's name claim, unless the customer's create is still under way (its intent
+        is kept: a broken connection, a crash)."""
+        if run.name_claim is None or (final is not None and _needs_create(final)):
+            return None
+        return NameClaimRelease(
+            merchant_id=run.merchant_id, name=run.name_claim, released_at=self._clock.now()
+        )
 
     def _complete(self, run: SyncRun, batch: ChangeBatch, completion: Completion) -> None:
         try:
@@ -974,3 +1016,8 @@ def _needs_match(link: CustomerLink | None) -> bool:
 
 def _name_of(source: SyncSource) -> tuple[str, str]:
     return name_key(source.customer.FirstName), name_key(source.customer.LastName)
+
+
+def claim_name(first_name: str, last_name: str) -> str:
+    """The name a create claims: first and last name normalised as matching compares them."""
+    return f"{name_key(first_name)}\x1f{name_key(last_name)}"
