@@ -176,6 +176,11 @@ class QboCallbackResponse(_Response):
     realm_id: str
     access_token_expires_at: UtcDatetime
     refresh_token_expires_at: UtcDatetime | None
+    requeued_changes: int = Field(
+        default=0,
+        ge=0,
+        description="Changes parked because the connection was broken, now sent to sync again",
+    )
 
 
 ConnectionHealth = Literal["healthy", "broken", "not_connected"]

@@ -17,6 +17,10 @@ Two more claims, both optional:
 
 A different company needs that confirmation (RealmChangeUnconfirmed, 409, before the state is used up).
 When confirmed, every linked customer is unlinked first: their QBO ids belong to the old company.
+
+Self-healing: once the new connection is stored, the merchant's changes parked because the connection was
+broken (or QBO refused the app's authorization) are sent to the queue again (domain.redrive), with no admin
+redrive. A send that fails leaves them parked (and listed) for a redrive; the connection stands either way.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+from customer_sync.domain.redrive import resend_all_parked
+from customer_sync.domain.sync.outcomes import PARK_QBO_AUTHORIZATION_FAILED, PARK_QBO_CONNECTION_BROKEN
 from customer_sync.errors import (
     AuthorizationRejected,
     Forbidden,
@@ -45,9 +51,12 @@ from customer_sync.errors import (
 )
 from customer_sync.models.admin import QboCallbackResponse, QboConnectionRequest, QboConnectResponse
 from customer_sync.models.settings import OAuthState
+from customer_sync.observability import logger
 from customer_sync.ports import (
+    ChangePublisher,
     Clock,
     ConnectionAudit,
+    FailuresRepository,
     LinksRepository,
     OAuthStateRepository,
     QboConnections,
@@ -60,6 +69,8 @@ DEFAULT_STATE_TTL = timedelta(minutes=10)
 MAX_STATE_LENGTH = 1024
 # Intuit's realm ids are numbers; anything else in a callback is not from Intuit.
 _REALM_ID = re.compile(r"^[0-9A-Za-z-]{1,64}$")
+# Parked changes a new connection heals.
+_PARKED_BY_THE_CONNECTION = frozenset({PARK_QBO_CONNECTION_BROKEN, PARK_QBO_AUTHORIZATION_FAILED})
 
 
 @dataclass(frozen=True)
@@ -144,6 +155,8 @@ class QboConnect:
         settings: SettingsRepository,
         links: LinksRepository,
         audit: ConnectionAudit,
+        failures: FailuresRepository,
+        publisher: ChangePublisher,
         clock: Clock,
         authorize_url: str,
         state_ttl: timedelta = DEFAULT_STATE_TTL,
@@ -154,6 +167,8 @@ class QboConnect:
         self._settings = settings
         self._links = links
         self._audit = audit
+        self._failures = failures
+        self._publisher = publisher
         self._clock = clock
         self._authorize_url = authorize_url
         self._state_ttl = state_ttl
@@ -296,7 +311,30 @@ class QboConnect:
             realm_id=connection.realm_id,
             access_token_expires_at=connection.access_token_expires_at,
             refresh_token_expires_at=connection.refresh_token_expires_at,
+            requeued_changes=self._requeue_parked(merchant_id),
         )
+
+    def _requeue_parked(self, merchant_id: str) -> int:
+        """The changes the broken connection parked, sent again; how many were."""
+        try:
+            sent = resend_all_parked(
+                self._failures,
+                self._publisher,
+                merchant_id,
+                chosen=lambda failure: failure.reason in _PARKED_BY_THE_CONNECTION,
+            )
+        except Exception as error:  # the connection is stored: the rest stay parked for a redrive
+            logger.warning(
+                "parked changes were not sent again after reconnecting",
+                extra={"merchant_id": merchant_id, "error": type(error).__name__},
+            )
+            return 0
+        if sent:
+            logger.info(
+                "parked changes sent again after reconnecting",
+                extra={"merchant_id": merchant_id, "count": len(sent)},
+            )
+        return len(sent)
 
     def _changes_realm(self, merchant_id: str, realm_id: str) -> str | None:
         """The realm the links point into, if `realm_id` is another one and links exist."""

@@ -170,6 +170,8 @@ class AdminService:
             settings=ports.settings,
             links=ports.links,
             audit=ports.connection_audit,
+            failures=ports.failures,
+            publisher=ports.publisher,
             clock=ports.clock,
             authorize_url=qbo_authorize_url,
         )
