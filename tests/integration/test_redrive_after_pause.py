@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+from functions.dead_letters.app import lambda_handler as dead_letter_handler
 from functions.sync.app import lambda_handler as sync_handler
 from tests.support.admin_api import Merchants, call
 from tests.support.sqs_events import QueueEventSource
@@ -44,21 +45,25 @@ def test_a_change_redriven_after_pause_reconnect_and_resume_is_applied(sync_stac
     assert sync_stack.deliver(message) == NO_FAILURES
     assert parked_event_ids(sync_stack) == [(message.event_id, 0)]
 
-    # When the admin pauses sync, reconnects QuickBooks, resumes sync and redrives the change
+    # When the admin pauses sync, reconnects QuickBooks (which sends the parked change again by itself),
+    # resumes sync, and redrives the change too
     set_sync(sync_stack, False)
     Merchants(sync_stack.qbo, sync_stack.paysimple).connect(sync_stack.merchant_id, sync_stack.realm_id)
     set_sync(sync_stack, True)
     redrive(sync_stack, message.event_id)
-    # (until the sync has run, the entry is listed, waiting for the attempt sent)
-    assert parked_event_ids(sync_stack) == [(message.event_id, 1)]
-    assert QueueEventSource(sync_stack.env["CHANGES_QUEUE_URL"], sync_handler).poll() == NO_FAILURES
+    # (until the sync has run, the entry is listed, waiting for the last attempt sent)
+    assert parked_event_ids(sync_stack) == [(message.event_id, 2)]
+    source = QueueEventSource(sync_stack.env["CHANGES_QUEUE_URL"], sync_handler)
+    while (response := source.poll()) is not None:
+        assert response == NO_FAILURES
 
-    # Then the customer is created in QBO and linked, and the parked entry is gone
+    # Then the customer is created in QBO once and linked, and the parked entry is gone
     link = sync_stack.link(customer_id)
     assert (link.status, link.reason) == ("linked", "created")
     assert [c["DisplayName"] for c in sync_stack.qbo_customers()] == ["Ann Lee"]
     assert parked_event_ids(sync_stack) == []
-    assert sync_stack.actions(customer_id)[-1] == "created"
+    # (the first attempt to arrive created it; the other found nothing left to change)
+    assert sync_stack.actions(customer_id)[-2:] == ["created", "unchanged"]
 
 
 def test_a_change_redriven_while_sync_is_off_stays_listed_with_why(sync_stack: SyncStack):
@@ -71,13 +76,35 @@ def test_a_change_redriven_while_sync_is_off_stays_listed_with_why(sync_stack: S
     set_sync(sync_stack, False)
     Merchants(sync_stack.qbo, sync_stack.paysimple).connect(sync_stack.merchant_id, sync_stack.realm_id)
 
-    # When the admin redrives it and the sync runs
+    # When the change the reconnect sent again is synced, and the admin redrives it too
+    source = QueueEventSource(sync_stack.env["CHANGES_QUEUE_URL"], sync_handler)
+    assert source.poll() == NO_FAILURES
     redrive(sync_stack, message.event_id)
-    assert QueueEventSource(sync_stack.env["CHANGES_QUEUE_URL"], sync_handler).poll() == NO_FAILURES
+    assert source.poll() == NO_FAILURES
 
     # Then nothing reached QBO, and the change is still listed, saying sync is off
     assert sync_stack.qbo_customers() == []
     listed = call("GET", f"/admin/merchants/{sync_stack.merchant_id}/failures").json["parked"]
     assert [(item["event_id"], item["reason"], item["redrive_attempt"]) for item in listed] == [
-        (message.event_id, "sync_disabled", 1)
+        (message.event_id, "sync_disabled", 2)
     ]
+
+
+def test_a_dead_lettered_change_is_listed_and_applied_when_redriven(sync_stack: SyncStack):
+    # Given a new customer's change that SQS moved to the DLQ (its retries ran out during an outage), and
+    # DeadLetterFunction recorded it as the merchant's failure
+    customer_id = sync_stack.save_customer(FirstName="Cy", LastName="Lee")
+    message = sync_stack.message(customer_id, event_type="customer_created")
+    QueueEventSource(sync_stack.env["CHANGES_DLQ_URL"], dead_letter_handler).send(message)
+    assert QueueEventSource(sync_stack.env["CHANGES_DLQ_URL"], dead_letter_handler).poll() == NO_FAILURES
+    listed = call("GET", f"/admin/merchants/{sync_stack.merchant_id}/failures").json
+    assert [item["event_id"] for item in listed["dead_letter"]] == [message.event_id]
+
+    # When the admin redrives it and the sync runs
+    redrive(sync_stack, message.event_id)
+    assert QueueEventSource(sync_stack.env["CHANGES_QUEUE_URL"], sync_handler).poll() == NO_FAILURES
+
+    # Then it is applied, and no failure is left
+    assert sync_stack.link(customer_id).status == "linked"
+    listed = call("GET", f"/admin/merchants/{sync_stack.merchant_id}/failures").json
+    assert (listed["parked"], listed["dead_letter"]) == ([], [])

@@ -384,16 +384,19 @@ class DeadLetterView(_Response):
     event_type: str
     occurred_at: UtcDatetime
     redrive_attempt: int
-    receive_count: int
-    sent_at: UtcDatetime | None
+    receive_count: int = Field(description="Deliveries before SQS moved it to the DLQ")
+    sent_at: UtcDatetime | None = Field(description="When it arrived in the DLQ")
     reason: str
 
 
 class FailuresResponse(_Response):
     parked: list[ParkedFailureView] = Field(description="Permanent failures, parked with their reason")
-    parked_next_cursor: str | None
-    dead_letter: list[DeadLetterView] = Field(description="Changes whose retries ran out (transient errors)")
-    dead_letter_scan_complete: bool = Field(description="false when the DLQ held more than one scan reads")
+    parked_next_cursor: str | None = Field(
+        description="The next page of both lists (failures of both kinds are kept in one list, by customer)"
+    )
+    dead_letter: list[DeadLetterView] = Field(
+        description="Changes whose retries ran out (transient errors), recorded from the DLQ"
+    )
 
 
 class RedriveRequest(_Request):
