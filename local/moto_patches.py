@@ -155,12 +155,8 @@ SERIALIZED_SQS_OPERATIONS = (
 )
 
 
-@contextmanager
-def serialized_sqs() -> Iterator[None]:
-    """While active, moto's SQS backends serve one operation at a time (see 4. above)."""
-    from moto.sqs.models import Queue, SQSBackend
-
-    lock = threading.RLock()
+def _under(lock: threading.RLock) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wraps an operation so that it runs holding `lock`."""
 
     def serialized(operation: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(operation)
@@ -170,6 +166,16 @@ def serialized_sqs() -> Iterator[None]:
 
         return run
 
+    return serialized
+
+
+@contextmanager
+def serialized_sqs() -> Iterator[None]:
+    """While active, moto's SQS backends serve one operation at a time (see 4. above)."""
+    from moto.sqs.models import Queue, SQSBackend
+
+    lock = threading.RLock()
+    serialized = _under(lock)
     original_wait = Queue.wait_for_messages
 
     def wait_for_messages(self: Any, timeout: int) -> None:
@@ -205,16 +211,7 @@ def serialized_dynamodb() -> Iterator[None]:
     """While active, moto's DynamoDB backends serve one item operation at a time (see 5. above)."""
     from moto.dynamodb.models import DynamoDBBackend
 
-    lock = threading.RLock()
-
-    def serialized(operation: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(operation)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return operation(*args, **kwargs)
-
-        return run
-
+    serialized = _under(threading.RLock())
     with ExitStack() as patches:
         for name in SERIALIZED_DYNAMODB_OPERATIONS:
             original = getattr(DynamoDBBackend, name)

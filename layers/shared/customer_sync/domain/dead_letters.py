@@ -14,12 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import ValidationError
-
-from customer_sync.errors import UnreadableMessage
-from customer_sync.models.common import invalid_fields
 from customer_sync.models.history import DeadLetterArrival, ParkedFailure
-from customer_sync.models.messages import CustomerChangeMessage
+from customer_sync.models.messages import CustomerChangeMessage, change_from_body
 from customer_sync.ports import Clock, FailuresRepository, HistoryRepository
 
 DEAD_LETTER_CODE = "dead_letter"
@@ -39,14 +35,6 @@ class DeadLetter:
     receive_count: int
 
 
-def change_of(letter: DeadLetter) -> CustomerChangeMessage:
-    try:
-        return CustomerChangeMessage.model_validate_json(letter.body)
-    except ValidationError as error:
-        fields = invalid_fields(error, whole="(body)")
-        raise UnreadableMessage(f"not a change message (fields: {fields})") from None
-
-
 class DeadLetterIntake:
     def __init__(self, *, failures: FailuresRepository, history: HistoryRepository, clock: Clock) -> None:
         self._failures = failures
@@ -56,7 +44,7 @@ class DeadLetterIntake:
     def take(self, letter: DeadLetter) -> tuple[DeadLetterOutcome, CustomerChangeMessage]:
         """Record the change as its merchant's failure; raises UnreadableMessage for one that is not a
         change."""
-        change = change_of(letter)
+        change = change_from_body(letter.body)
         earlier = self._failures.get_failure(change.merchant_id, change.customer_id, change.event_id)
         if (
             earlier is not None
