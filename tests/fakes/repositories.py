@@ -153,9 +153,11 @@ class InMemoryLinksRepository(_FailureInjection, LinkWrites):
 
     # -- writes (the transitions are LinkWrites'; here is how they are stored) ------------------------------
 
-    def store(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
+    def store(
+        self, link: CustomerLink, *, expected_version: int, name_check: NameClaim | None = None
+    ) -> CustomerLink:
         """The journal's link write, whatever the status (adapters/dynamodb_sync_journal.py)."""
-        return self._save(link, expected_version=expected_version)
+        return self._save(link, expected_version=expected_version, name_check=name_check)
 
     def release_name_claim(self, release: NameClaimRelease) -> None:
         key = (release.merchant_id, release.name)
@@ -169,6 +171,7 @@ class InMemoryLinksRepository(_FailureInjection, LinkWrites):
         expected_version: int,
         current: CustomerLink | None = None,
         name_claim: NameClaim | None = None,
+        name_check: NameClaim | None = None,
     ) -> CustomerLink:
         # The conditions are checked against what the store holds, as DynamoDB's conditions are.
         stored = self._links.get((link.merchant_id, link.paysimple_customer_id))
@@ -179,6 +182,14 @@ class InMemoryLinksRepository(_FailureInjection, LinkWrites):
             held = self.name_claims.get(key)
             if held is not None and not name_claim.may_replace(
                 owner=held[0], expires_at=held[1], released_at=held[2]
+            ):
+                raise NameClaimedElsewhere()
+        if name_check is not None:
+            held = self.name_claims.get((name_check.merchant_id, name_check.name))
+            if held is not None and not (
+                held[0] == name_check.paysimple_customer_id
+                or held[2] is not None
+                or held[1] < name_check.claimed_at.timestamp()
             ):
                 raise NameClaimedElsewhere()
         new_claim = link.claimed_qbo_customer_id
@@ -441,7 +452,9 @@ class InMemorySyncJournal(_FailureInjection):
         if completion.link is not None:
             # The link write goes first: its conditions are the ones that can fail.
             stored = self._links.store(
-                completion.link.link, expected_version=completion.link.expected_version
+                completion.link.link,
+                expected_version=completion.link.expected_version,
+                name_check=completion.link.name_check,
             )
         self._before_write()
         self._history.record(completion.history)

@@ -28,7 +28,7 @@ from customer_sync.errors import (
     QboTransientError,
     QboValidationError,
 )
-from customer_sync.models.links import CustomerLink
+from customer_sync.models.links import CustomerLink, NameClaim
 from customer_sync.models.mapping import MappingRow
 from customer_sync.models.messages import CustomerChangeMessage, CustomerEventType
 from customer_sync.models.settings import SettingsChanges
@@ -60,11 +60,13 @@ class CrashOnceLinks(InMemoryLinksRepository):
         super().__init__()
         self.crashed = False
 
-    def store(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
+    def store(
+        self, link: CustomerLink, *, expected_version: int, name_check: NameClaim | None = None
+    ) -> CustomerLink:
         if not self.crashed and link.reason == "created":
             self.crashed = True
             raise ConnectionError("the Lambda died before the link was written")
-        return super().store(link, expected_version=expected_version)
+        return super().store(link, expected_version=expected_version, name_check=name_check)
 
 
 @dataclass
@@ -1057,6 +1059,20 @@ def test_a_name_another_customer_is_creating_waits_for_it_and_then_ends_as_if_on
     assert (first.action, again.action, again.reason) == ("created", "unlinked", "already_linked")
     assert [candidate.qbo_customer_id for candidate in h.link(42).candidates] == [first.qbo_customer_id]
     assert len(h.qbo.customers) == 1
+
+
+def test_a_qbo_customer_another_customer_of_the_name_is_creating_is_never_linked_by_name(h: Harness):
+    # Given 41's create of "Ann Lee" is under way (claimed, not released) and its QBO customer exists
+    h.links.name_claims[(MERCHANT, ANN_LEE)] = ("41", h.clock.now().timestamp() + 3600, None)
+    h.qbo.seed_customer(**qbo_customer("Ann", "Lee"))
+    h.paysimple.save(42, **ANN)
+    # When 42 of the same name finds it by name, then it waits: 41's link is about to take it
+    with pytest.raises(NameClaimedElsewhere):
+        h.sync(42)
+    # And once 41's claim is released, 42 links it (nobody else did)
+    owner, expires_at, _ = h.links.name_claims[(MERCHANT, ANN_LEE)]
+    h.links.name_claims[(MERCHANT, ANN_LEE)] = (owner, expires_at, h.clock.now().timestamp())
+    assert h.sync(42).action == "linked"
 
 
 def test_a_claim_released_after_the_lookup_means_the_lookup_is_made_again(h: Harness):

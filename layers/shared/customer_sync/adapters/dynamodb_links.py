@@ -102,6 +102,24 @@ def name_claim_release(release: NameClaimRelease, table_name: str) -> TransactWr
     }
 
 
+def name_unclaimed_check(claim: NameClaim, table_name: str) -> TransactWriteItemTypeDef:
+    """A condition that no other customer's create of the name is under way (its claim is ours, released
+    or expired): a customer linked by name never takes the QBO customer another one is creating."""
+    return {
+        "ConditionCheck": {
+            "TableName": table_name,
+            "Key": string_key(pk=merchant_pk(claim.merchant_id), sk=name_claim_sk(claim.name)),
+            "ConditionExpression": (
+                "attribute_not_exists(pk) OR paysimple_customer_id = :me OR attribute_exists(released_at)"
+                " OR expires_at < :now"
+            ),
+            "ExpressionAttributeValues": to_item(
+                {":me": claim.paysimple_customer_id, ":now": claim.claimed_at.timestamp()}
+            ),
+        }
+    }
+
+
 def email_prefix(email: str) -> str:
     return f"EMAIL#{email_key(email)}#PS#"
 
@@ -290,10 +308,13 @@ class DynamoDbLinksRepository(LinkWrites):
         expected_version: int,
         current: CustomerLink | None = None,
         name_claim: NameClaim | None = None,
+        name_check: NameClaim | None = None,
     ) -> CustomerLink:
         transaction = self.link_transaction(link, expected_version=expected_version, current=current)
         if name_claim is not None:
             transaction.add(self._put_name_claim(name_claim), name_claim=True)
+        if name_check is not None:
+            transaction.add(name_unclaimed_check(name_check, self._table.name), name_claim=True)
         self.commit(transaction)
         assert transaction.stored is not None
         return transaction.stored

@@ -37,6 +37,7 @@ from customer_sync.adapters.dynamodb_links import (
     LinkTransaction,
     link_key,
     name_claim_release,
+    name_unclaimed_check,
 )
 from customer_sync.adapters.dynamodb_settings import LAST_SYNC_SK
 from customer_sync.domain.sync.outcomes import SyncOutcome
@@ -120,6 +121,8 @@ class DynamoDbSyncJournal:
             if written is not None
             else LinkTransaction()
         )
+        if written is not None and written.name_check is not None:
+            transaction.add(name_unclaimed_check(written.name_check, self._links.table_name), name_claim=True)
         message = completion.message
         history = to_item(entry_item(completion.history))
         transaction.add({"Put": {"TableName": self._history.name, "Item": history}})

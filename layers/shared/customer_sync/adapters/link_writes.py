@@ -33,6 +33,7 @@ class LinkWrites(ABC):
         expected_version: int,
         current: CustomerLink | None = None,
         name_claim: NameClaim | None = None,
+        name_check: NameClaim | None = None,
     ) -> CustomerLink:
         """Store `link` if the stored record is still at `expected_version` (`current`, when the caller
         has just read it) and no other customer holds its QBO customer, with `name_claim` if `claim` allows
@@ -52,10 +53,12 @@ class LinkWrites(ABC):
 
     # -- the writes ----------------------------------------------------------------------------------------
 
-    def save_linked(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
+    def save_linked(
+        self, link: CustomerLink, *, expected_version: int, name_check: NameClaim | None = None
+    ) -> CustomerLink:
         if link.status != "linked":
             raise ValueError("save_linked stores linked customers only")
-        return self._save(link, expected_version=expected_version)
+        return self._save(link, expected_version=expected_version, name_check=name_check)
 
     def save_unlinked(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
         if link.status != "unlinked":

@@ -39,8 +39,11 @@ class LinksRepository(Protocol):
 
     def get(self, merchant_id: str, paysimple_customer_id: str) -> CustomerLink | None: ...
 
-    def save_linked(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
-        """Store a `linked` record and claim its QBO customer (releasing any previous claim).
+    def save_linked(
+        self, link: CustomerLink, *, expected_version: int, name_check: NameClaim | None = None
+    ) -> CustomerLink:
+        """Store a `linked` record and claim its QBO customer (releasing any previous claim). With
+        `name_check`, only while no other customer's create of that name is under way (NameClaimedElsewhere).
 
         Raises QboCustomerAlreadyLinked if another PaySimple customer holds the QBO customer. Returns the
         stored record (version = expected_version + 1)."""

@@ -49,8 +49,12 @@ class BatchLinks:
             self._known[key] = self._repository.get(merchant_id, paysimple_customer_id)
         return self._known[key]
 
-    def save_linked(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
-        return self.stored(self._repository.save_linked(link, expected_version=expected_version))
+    def save_linked(
+        self, link: CustomerLink, *, expected_version: int, name_check: NameClaim | None = None
+    ) -> CustomerLink:
+        return self.stored(
+            self._repository.save_linked(link, expected_version=expected_version, name_check=name_check)
+        )
 
     def save_unlinked(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
         return self.stored(self._repository.save_unlinked(link, expected_version=expected_version))

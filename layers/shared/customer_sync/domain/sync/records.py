@@ -10,7 +10,7 @@ from datetime import datetime
 from customer_sync.domain.sync.outcomes import SyncAction, SyncOutcome
 from customer_sync.domain.sync.run import SyncRun
 from customer_sync.models.history import FieldChange, HistoryAction, HistoryEntry, ParkedFailure
-from customer_sync.models.links import CustomerLink, NameClaimRelease
+from customer_sync.models.links import CustomerLink, NameClaim, NameClaimRelease
 from customer_sync.models.messages import CustomerChangeMessage
 
 # A change is identified by its merchant, event and redrive attempt (an admin redrive is a new attempt).
@@ -32,6 +32,8 @@ class LinkWrite:
 
     link: CustomerLink
     expected_version: int
+    # Linked by name: written only while no other customer's create of that name is under way.
+    name_check: NameClaim | None = None
 
 
 @dataclass(frozen=True)

@@ -634,17 +634,27 @@ class SyncService:
             last_event_at=run.occurred_at,
         )
         expected_version = link.version if link is not None else 0
+        # Never the QBO customer another customer of this name is creating (its link is not written yet).
+        name_check = NameClaim(
+            merchant_id=run.merchant_id,
+            name=claim_name(linked.first_name, linked.last_name),
+            paysimple_customer_id=run.customer_id,
+            claimed_at=self._clock.now(),
+            looked_up_at=batch.looked_up_at(run.merchant_id) or run.now,
+        )
         if not changes:
             return StepResult(
                 "linked",
                 link=linked,
                 qbo_customer_id=target.Id,
                 reason=reason,
-                store=LinkWrite(linked, expected_version),
+                store=LinkWrite(linked, expected_version, name_check=name_check),
             )
         # Claim the QBO customer before writing to it: if someone else got it first, we write nothing.
         claimed = batch.links.save_linked(
-            linked.revised(snapshot={}, last_synced_at=None), expected_version=expected_version
+            linked.revised(snapshot={}, last_synced_at=None),
+            expected_version=expected_version,
+            name_check=name_check,
         )
         written, changes = self._write(run, batch, target.Id, target.SyncToken, changes, source.payload)
         done = claimed.revised(
