@@ -15,6 +15,10 @@
    sends) a receive iterating the in-flight set while another request changes it fails with "Set changed
    size during iteration", or worse. A lock around every SQS backend operation makes them atomic as in SQS;
    a long poll waiting for messages lets go of it meanwhile.
+5. DynamoDB requests are served one at a time. moto checks a write's condition and then writes, with
+   nothing in between holding other requests back: two conditional writes of the same item from two
+   threads (two sync pollers claiming the same new customer's name) could both pass their condition. A
+   lock around every DynamoDB backend operation makes each request atomic, as each is in DynamoDB.
 
 Only the local stack's moto server (local/moto_process.py) and the benchmark use them: `local_moto_patches()`.
 """
@@ -151,12 +155,8 @@ SERIALIZED_SQS_OPERATIONS = (
 )
 
 
-@contextmanager
-def serialized_sqs() -> Iterator[None]:
-    """While active, moto's SQS backends serve one operation at a time (see 4. above)."""
-    from moto.sqs.models import Queue, SQSBackend
-
-    lock = threading.RLock()
+def _under(lock: threading.RLock) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wraps an operation so that it runs holding `lock`."""
 
     def serialized(operation: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(operation)
@@ -166,6 +166,16 @@ def serialized_sqs() -> Iterator[None]:
 
         return run
 
+    return serialized
+
+
+@contextmanager
+def serialized_sqs() -> Iterator[None]:
+    """While active, moto's SQS backends serve one operation at a time (see 4. above)."""
+    from moto.sqs.models import Queue, SQSBackend
+
+    lock = threading.RLock()
+    serialized = _under(lock)
     original_wait = Queue.wait_for_messages
 
     def wait_for_messages(self: Any, timeout: int) -> None:
@@ -183,11 +193,38 @@ def serialized_sqs() -> Iterator[None]:
         yield
 
 
+# The DynamoDB backend operations a client's item request reaches (moto.dynamodb.responses calls these;
+# its batch reads and writes call them once per item).
+SERIALIZED_DYNAMODB_OPERATIONS = (
+    "put_item",
+    "get_item",
+    "update_item",
+    "delete_item",
+    "query",
+    "scan",
+    "transact_write_items",
+)
+
+
+@contextmanager
+def serialized_dynamodb() -> Iterator[None]:
+    """While active, moto's DynamoDB backends serve one item operation at a time (see 5. above)."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    serialized = _under(threading.RLock())
+    with ExitStack() as patches:
+        for name in SERIALIZED_DYNAMODB_OPERATIONS:
+            original = getattr(DynamoDBBackend, name)
+            patches.enter_context(mock.patch.object(DynamoDBBackend, name, serialized(original)))
+        yield
+
+
 @contextmanager
 def local_moto_patches() -> Iterator[None]:
     with ExitStack() as patches:
         for patch in (
             cheaper_dynamodb_transactions,
+            serialized_dynamodb,  # after the patch above: it serializes the cheaper transactions
             cached_service_module_list,
             cheaper_sqs_retention_check,
             serialized_sqs,

@@ -20,10 +20,23 @@ from customer_sync.domain.mapping import default_mapping, mapping_in_effect
 from customer_sync.domain.names import email_key
 from customer_sync.domain.sync.outcomes import SyncOutcome
 from customer_sync.domain.sync.records import ChangeKey, Completion, JournalPrefetch, change_key, customer_key
-from customer_sync.errors import ConcurrentModification, InvalidCursor, QboCustomerAlreadyLinked
+from customer_sync.errors import (
+    ConcurrentModification,
+    InvalidCursor,
+    NameClaimedElsewhere,
+    QboCustomerAlreadyLinked,
+)
 from customer_sync.models.common import Page, iso_utc
 from customer_sync.models.history import HistoryEntry, ParkedFailure
-from customer_sync.models.links import CustomerLink, LinkStatus, list_order_key, normalize_query, search_text
+from customer_sync.models.links import (
+    CustomerLink,
+    LinkStatus,
+    NameClaim,
+    NameClaimRelease,
+    list_order_key,
+    normalize_query,
+    search_text,
+)
 from customer_sync.models.mapping import FieldMapping, MappingRow
 from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.models.settings import MerchantSettings, MerchantSyncConfig, OAuthState, SettingsChanges
@@ -91,6 +104,8 @@ class InMemoryLinksRepository(_FailureInjection, LinkWrites):
         super().__init__()
         self._links: dict[tuple[str, str], CustomerLink] = {}
         self._claims: dict[tuple[str, str], str] = {}
+        # (merchant, name) -> (owner, expires_at, released_at)
+        self.name_claims: dict[tuple[str, str], tuple[str, float, float | None]] = {}
 
     # -- reads -----------------------------------------------------------------------------------------
 
@@ -138,17 +153,45 @@ class InMemoryLinksRepository(_FailureInjection, LinkWrites):
 
     # -- writes (the transitions are LinkWrites'; here is how they are stored) ------------------------------
 
-    def store(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
+    def store(
+        self, link: CustomerLink, *, expected_version: int, name_check: NameClaim | None = None
+    ) -> CustomerLink:
         """The journal's link write, whatever the status (adapters/dynamodb_sync_journal.py)."""
-        return self._save(link, expected_version=expected_version)
+        return self._save(link, expected_version=expected_version, name_check=name_check)
+
+    def release_name_claim(self, release: NameClaimRelease) -> None:
+        key = (release.merchant_id, release.name)
+        owner, expires_at, _ = self.name_claims.get(key, ("", 0.0, None))
+        self.name_claims[key] = (owner, expires_at, release.released_at.timestamp())
 
     def _save(
-        self, link: CustomerLink, *, expected_version: int, current: CustomerLink | None = None
+        self,
+        link: CustomerLink,
+        *,
+        expected_version: int,
+        current: CustomerLink | None = None,
+        name_claim: NameClaim | None = None,
+        name_check: NameClaim | None = None,
     ) -> CustomerLink:
         # The conditions are checked against what the store holds, as DynamoDB's conditions are.
         stored = self._links.get((link.merchant_id, link.paysimple_customer_id))
         if (stored.version if stored else 0) != expected_version:
             raise ConcurrentModification(f"PaySimple customer {link.paysimple_customer_id}")
+        if name_claim is not None:
+            key = (name_claim.merchant_id, name_claim.name)
+            held = self.name_claims.get(key)
+            if held is not None and not name_claim.may_replace(
+                owner=held[0], expires_at=held[1], released_at=held[2]
+            ):
+                raise NameClaimedElsewhere()
+        if name_check is not None:
+            held = self.name_claims.get((name_check.merchant_id, name_check.name))
+            if held is not None and not (
+                held[0] == name_check.paysimple_customer_id
+                or held[2] is not None
+                or held[1] < name_check.claimed_at.timestamp()
+            ):
+                raise NameClaimedElsewhere()
         new_claim = link.claimed_qbo_customer_id
         old_claim = stored.claimed_qbo_customer_id if stored else None
         if new_claim is not None and new_claim != old_claim:
@@ -156,6 +199,12 @@ class InMemoryLinksRepository(_FailureInjection, LinkWrites):
             if owner is not None and owner != link.paysimple_customer_id:
                 raise QboCustomerAlreadyLinked(new_claim, owner)
         self._before_write()
+        if name_claim is not None:
+            self.name_claims[(name_claim.merchant_id, name_claim.name)] = (
+                name_claim.paysimple_customer_id,
+                name_claim.expires_at(),
+                None,
+            )
         return self._apply(link, stored)
 
     def _save_merge(
@@ -327,6 +376,13 @@ class InMemoryFailuresRepository(_FailureInjection):
     def remove_failure(self, merchant_id: str, paysimple_customer_id: str, event_id: str) -> bool:
         return self._failures.pop((merchant_id, paysimple_customer_id, event_id), None) is not None
 
+    def replace_failure(self, failure: ParkedFailure) -> bool:
+        key = (failure.merchant_id, failure.paysimple_customer_id, failure.event_id)
+        if key not in self._failures:
+            return False
+        self.park(failure)
+        return True
+
     def list_failures(
         self, merchant_id: str, *, cursor: str | None = None, limit: int = 50
     ) -> Page[ParkedFailure]:
@@ -396,13 +452,17 @@ class InMemorySyncJournal(_FailureInjection):
         if completion.link is not None:
             # The link write goes first: its conditions are the ones that can fail.
             stored = self._links.store(
-                completion.link.link, expected_version=completion.link.expected_version
+                completion.link.link,
+                expected_version=completion.link.expected_version,
+                name_check=completion.link.name_check,
             )
         self._before_write()
         self._history.record(completion.history)
         message = completion.message
         if completion.successful_sync_at is not None:
             self._settings.set_last_sync(message.merchant_id, completion.successful_sync_at)
+        if completion.releases_name is not None:
+            self._links.release_name_claim(completion.releases_name)
         if completion.parked is not None:
             self._failures.park(completion.parked)
         elif completion.resolves_parked_failure:

@@ -10,6 +10,7 @@ class FixedTokens:
     def __init__(self, access_token: str) -> None:
         self.token = access_token
         self.refreshes: list[str] = []
+        self.broken: list[str] = []
 
     def access_token(self) -> str:
         return self.token
@@ -17,3 +18,6 @@ class FixedTokens:
     def refresh_after_unauthorized(self, stale_access_token: str) -> str:
         self.refreshes.append(stale_access_token)
         return self.token
+
+    def connection_broken(self, reason: str) -> None:
+        self.broken.append(reason)

@@ -9,9 +9,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from customer_sync.adapters.clock import SystemClock
 from customer_sync.adapters.dynamodb_connection import DynamoDbConnectionState
 from customer_sync.observability import metrics
+from functions.sync.app import lambda_handler as sync_handler
 from tests.fakes.merchant_clients import SettableClock
+from tests.support.admin_api import Merchants
+from tests.support.sqs_events import QueueEventSource
 from tests.support.sync_stack import CapturedOutput, SyncStack
 
 NO_FAILURES: dict[str, list[dict[str, str]]] = {"batchItemFailures": []}
@@ -110,3 +114,56 @@ def test_a_company_name_is_kept_only_for_the_company_still_connected_and_survive
     state.record_company_name(MERCHANT, "222", "Beta Books")
     current = state.current(MERCHANT)
     assert current is not None and current.company_name == "Beta Books"
+
+
+def test_changes_a_revoked_connection_parked_are_applied_once_the_merchant_reconnects(
+    sync_stack: SyncStack,
+):
+    # Given two new customers whose changes were parked because QBO revoked the connection
+    sync_stack.qbo.expire_access_tokens(sync_stack.realm_id)
+    sync_stack.qbo.revoke_refresh_tokens(sync_stack.realm_id)
+    customers = [sync_stack.save_customer(FirstName=name, LastName="Reyes") for name in ("Ana", "Ben")]
+    for customer_id in customers:
+        assert (
+            sync_stack.deliver(sync_stack.message(customer_id, event_type="customer_created")) == NO_FAILURES
+        )
+    assert len(sync_stack.failures()) == 2
+
+    # When the merchant reconnects QuickBooks (the connect callback), and the sync takes what is queued
+    Merchants(sync_stack.qbo, sync_stack.paysimple).connect(sync_stack.merchant_id, sync_stack.realm_id)
+    source = QueueEventSource(sync_stack.env["CHANGES_QUEUE_URL"], sync_handler)
+    while source.poll() is not None:
+        pass
+
+    # Then both are created in QBO with no admin redrive, and nothing is parked any more
+    assert sorted(c["DisplayName"] for c in sync_stack.qbo_customers()) == ["Ana Reyes", "Ben Reyes"]
+    assert [sync_stack.link(customer_id).status for customer_id in customers] == ["linked", "linked"]
+    assert sync_stack.failures() == []
+    connection = DynamoDbConnectionState(sync_stack.env["SETTINGS_TABLE_NAME"], clock=SystemClock()).current(
+        sync_stack.merchant_id
+    )
+    assert connection is not None and connection.status == "connected"
+
+
+def test_a_qbo_401_with_fault_120_marks_the_connection_broken_once(
+    sync_stack: SyncStack, captured_output: CapturedOutput
+):
+    # Given QBO answers that the user who connected lost access (401, fault code 120)
+    sync_stack.qbo.inject_fault(realm_id=sync_stack.realm_id, status=401, code="120", count=10)
+    customers = [sync_stack.save_customer(FirstName=name, LastName="Ortiz") for name in ("Cal", "Dee")]
+    captured_output.clear()
+
+    # When two changes meet it
+    for customer_id in customers:
+        assert (
+            sync_stack.deliver(sync_stack.message(customer_id, event_type="customer_created")) == NO_FAILURES
+        )
+
+    # Then both are parked, and the connection is recorded broken (counted once)
+    assert [failure.reason for failure in sync_stack.failures()] == ["qbo_connection_broken"] * 2
+    connection = DynamoDbConnectionState(sync_stack.env["SETTINGS_TABLE_NAME"], clock=SystemClock()).current(
+        sync_stack.merchant_id
+    )
+    assert connection is not None and connection.status == "broken"
+    assert "fault 120" in (connection.reason or "")
+    assert captured_output.metric_counts()["QboConnectionBroken"] == 1.0

@@ -6,8 +6,9 @@ in a burst of 10 (one name query for the batch).
 
 Where a change's DynamoDB calls go: one batch read of the batch's links and done outcomes (BatchGetItem),
 one read of the merchant's settings and mappings (Query), one draw on the company's QBO budget per QBO call
-(UpdateItem), a create's intent before it is made (TransactWriteItems: the link and its email entry), and one
-transaction at the end holding the link, the history entry, the last successful sync and the outcome."""
+(UpdateItem), a create's intent before it is made (TransactWriteItems: the link, its email entry and the claim
+on its name), and one transaction at the end holding the link, the history entry, the last successful sync,
+the outcome and the release of the name's claim."""
 
 from __future__ import annotations
 
@@ -90,13 +91,11 @@ def test_a_burst_of_ten_new_customers_costs_one_name_query_and_one_create_each(s
     assert operations == ["query"] + ["create"] * 10
     assert len(operations) / len(customers) <= 1.2
     # And DynamoDB about three calls per change: the batch's reads once, then a budget draw, the intent
-    # (one PutItem: these customers have no email to index; nine stored by the batch's lookup), and the
-    # completion
+    # with the claim on its name (one transaction; nine stored by the batch's lookup), and the completion
     assert calls.operations("dynamodb") == {
         "BatchGetItem": 1,
         "Query": 1,
-        "PutItem": 10,
-        "TransactWriteItems": 10,
+        "TransactWriteItems": 20,
         "UpdateItem": 11,
     }
     assert calls.of("dynamodb") / len(customers) <= 3.5

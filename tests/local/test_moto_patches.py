@@ -13,6 +13,7 @@ import os
 import re
 import threading
 import time
+from typing import Any
 from unittest import mock
 
 import boto3
@@ -20,10 +21,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local.moto_patches import (
+    SERIALIZED_DYNAMODB_OPERATIONS,
     SERIALIZED_SQS_OPERATIONS,
     cached_service_module_list,
     cheaper_dynamodb_transactions,
     cheaper_sqs_retention_check,
+    serialized_dynamodb,
     serialized_sqs,
 )
 
@@ -331,3 +334,65 @@ def test_the_sqs_internals_the_serializing_patch_relies_on_are_still_there():
     # and a long poll still waits in Queue.wait_for_messages, which the patch lets go of the lock around
     assert _parameters(Queue.wait_for_messages) == ["self", "timeout"]
     assert ".wait_for_messages(" in inspect.getsource(SQSBackend.receive_message)
+
+
+def test_concurrent_conditional_writes_of_one_item_let_exactly_one_win(aws):
+    # Given a table, and moto's DynamoDB serialized
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName="claims",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    clients = [boto3.client("dynamodb") for _ in range(6)]
+    winners: list[list[int]] = []
+    errors: list[Exception] = []
+
+    def claim(
+        client: Any, round_number: int, contender: int, start: threading.Barrier, won: list[int]
+    ) -> None:
+        start.wait()
+        try:
+            client.put_item(
+                TableName="claims",
+                Item={"pk": {"S": f"name-{round_number}"}, "owner": {"N": str(contender)}},
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            won.append(contender)
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                errors.append(error)
+
+    # When six threads claim the same new item at once, twenty times over
+    with serialized_dynamodb():
+        for round_number in range(20):
+            start, won = threading.Barrier(len(clients)), list[int]()
+            threads = [
+                threading.Thread(target=claim, args=(client, round_number, n, start, won))
+                for n, client in enumerate(clients)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            winners.append(won)
+
+    # Then each time exactly one of them got it, and the others were refused by the condition
+    assert errors == []
+    assert [len(won) for won in winners] == [1] * 20
+
+
+def test_the_dynamodb_operations_the_serializing_patch_wraps_are_still_there():
+    from moto.dynamodb.models import DynamoDBBackend
+
+    missing = [
+        name for name in SERIALIZED_DYNAMODB_OPERATIONS if not callable(getattr(DynamoDBBackend, name, None))
+    ]
+    assert missing == []
+    # and moto's responses still reach the backend through them (a request moto served some other way
+    # would not be serialized)
+    from moto.dynamodb import responses
+
+    reached = set(re.findall(r"dynamodb_backend\.(\w+)\(", inspect.getsource(responses)))
+    assert set(SERIALIZED_DYNAMODB_OPERATIONS) <= reached

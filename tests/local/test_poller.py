@@ -50,7 +50,12 @@ def mapping(stack):
     queues = ("CustomerChangesQueue", "CustomerChangesDLQ", "QboChangesQueue", "QboChangesDLQ")
     queue_urls = {name: stack.resolver.refs[name] for name in queues}
     mappings = event_source_mappings(stack.template, stack.resolver.resolve, queue_urls)
-    assert {m.function_logical_id for m in mappings} == {"SyncFunction", "QboChangesFunction"}
+    # (`make run` polls each of them as Lambda would: the DLQ's consumer too)
+    assert {m.function_logical_id for m in mappings} == {
+        "SyncFunction",
+        "QboChangesFunction",
+        "DeadLetterFunction",
+    }
     [sync_mapping] = [m for m in mappings if m.function_logical_id == "SyncFunction"]
     return sync_mapping
 

@@ -89,4 +89,5 @@ def test_each_function_gets_the_environment_the_template_gives_it(external_servi
         "functions.qbo_changes.app",
         "functions.qbo_cdc.app",
         "functions.qbo_keep_alive.app",
+        "functions.dead_letters.app",
     }

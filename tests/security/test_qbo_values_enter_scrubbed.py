@@ -33,6 +33,9 @@ class _StoredToken:
     def refresh_after_unauthorized(self, stale_access_token: str) -> str:
         raise AssertionError("the emulator's token is fresh")
 
+    def connection_broken(self, reason: str) -> None:
+        raise AssertionError("the emulator's connection is sound")
+
 
 @pytest.fixture
 def client(sync_stack: SyncStack) -> QboClient:

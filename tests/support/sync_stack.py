@@ -9,6 +9,7 @@ reach every test; the emulators they use come from tests/support/emulators.py.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import io
 import itertools
 import json
@@ -29,6 +30,7 @@ from customer_sync.adapters.dynamodb_realms import DynamoDbNameVariants
 from customer_sync.adapters.dynamodb_settings import DynamoDbMappingRepository, DynamoDbSettingsRepository
 from customer_sync.adapters.qbo_client import QboClient
 from customer_sync.adapters.secrets import SecretsStore
+from customer_sync.composition.sync import sync_components
 from customer_sync.config import SecretNames
 from customer_sync.domain.mapping import default_mapping
 from customer_sync.models.history import HistoryEntry, ParkedFailure
@@ -43,6 +45,7 @@ from emulators.paysimple.server import PaySimpleEmulator
 from emulators.qbo.control import QboEmulatorControl
 from emulators.qbo.server import QboEmulator
 from functions.qbo_cdc.app import lambda_handler as cdc_handler
+from functions.sync import app as sync_app
 from functions.sync.app import lambda_handler
 from local.bootstrap import LocalStack
 from tests.fakes.tokens import FixedTokens
@@ -121,6 +124,20 @@ class SyncStack:
         result = cdc_handler({}, LambdaContextStub(function_name="QboCdcFunction"))
         [company] = [entry for entry in result["companies"] if entry["realm_id"] == self.realm_id]
         return dict(company)
+
+    @staticmethod
+    def another_container() -> Callable[[dict[str, Any], LambdaContextStub], dict[str, Any]]:
+        """SyncFunction's handler as another Lambda container runs it: functions/sync/app.py loaded afresh
+        (its own batch processor) over objects of its own (composition), so two threads can invoke two
+        containers at once, as Lambda does; one container never runs two invocations at once."""
+        spec = importlib.util.spec_from_file_location(f"sync_app_{uuid.uuid4().hex}", sync_app.__file__)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        components = sync_components.__wrapped__()  # type: ignore[attr-defined]
+        setattr(module, "sync_components", lambda: components)  # noqa: B010 (a module made at run time)
+        handler: Callable[[dict[str, Any], LambdaContextStub], dict[str, Any]] = module.lambda_handler
+        return handler
 
     # -- QBO ---------------------------------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import ast
 import fnmatch
-import itertools
 import json
 import math
 import re
@@ -19,6 +18,7 @@ from pydantic_settings import BaseSettings
 from customer_sync.adapters.dynamodb_connection import CONNECTION_BROKEN_METRIC
 from customer_sync.config import (
     AdminSettings,
+    DeadLetterSettings,
     IngestSettings,
     QboChangesSettings,
     QboFollowSettings,
@@ -29,6 +29,7 @@ from customer_sync.config import (
 )
 from customer_sync.domain.sync.retry_delay import JITTER, RetryDelays
 from customer_sync.errors import MerchantSecretInvalid
+from customer_sync.handlers.dead_letter_batch import DEAD_LETTER_ARRIVALS_METRIC
 from customer_sync.handlers.ingest_api import QUEUE_UNAVAILABLE_METRIC, REJECTIONS
 from local.cfn import PROJECT_ROOT, Resolver, function_spec, load_template, resources_of_type
 from tests.support.settings import sync_settings
@@ -47,6 +48,7 @@ SETTINGS_OF_FUNCTION: dict[str, type[BaseSettings]] = {
     "QboChangesFunction": QboChangesSettings,
     "QboCdcFunction": QboFollowSettings,
     "QboKeepAliveFunction": QboKeepAliveSettings,
+    "DeadLetterFunction": DeadLetterSettings,
 }
 PUBLIC_ROUTES = {("/webhooks/paysimple", "post"), ("/webhooks/qbo", "post"), ("/oauth/qbo/callback", "get")}
 
@@ -613,33 +615,63 @@ def test_the_alarm_email_is_an_optional_parameter_subscribed_to_the_topic() -> N
 
 
 def test_a_change_arriving_in_the_dlq_notifies_each_time_not_once() -> None:
-    # Given the alarm on the DLQ: it reads the DLQ's depth, visible and in flight, per minute (QboChangesDLQ
-    # has one of the same shape: tests/template/test_qbo_side_template.py)
-    dlq = [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["CustomerChangesDLQ", "QueueName"]}}]
-    (alarm,) = [
-        alarm
-        for alarm in alarms_reading("AWS/SQS", "ApproximateNumberOfMessagesNotVisible")
-        if all(stat["Dimensions"] == dlq for stat in metric_stats(alarm))
-    ]
-    assert sorted(stat["MetricName"] for stat in metric_stats(alarm)) == [
-        "ApproximateNumberOfMessagesNotVisible",
-        "ApproximateNumberOfMessagesVisible",
-    ]
-    assert all(stat["Dimensions"] == dlq for stat in metric_stats(alarm))
-    assert {query["MetricStat"]["Period"] for query in alarm["Metrics"] if "MetricStat" in query} == {60}
-    assert returned_expression(alarm) == "DIFF(visible + inflight)"
+    # Given the alarm on the arrivals DeadLetterFunction counts (the DLQ itself stays near empty: the
+    # function moves each change into the failures table at once)
+    namespace = GLOBAL_ENV["POWERTOOLS_METRICS_NAMESPACE"]
+    alarm = only_alarm_reading(namespace, DEAD_LETTER_ARRIVALS_METRIC)
+    assert alarm["Dimensions"] == APPLICATION_METRIC_DIMENSIONS
+    assert (alarm["Statistic"], alarm["Period"], float(alarm["Threshold"])) == ("Sum", 60, 0.0)
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
 
-    # When one change arrives, then another two minutes later, then a third two minutes after that, and
-    # then an admin redrives them all
-    depth = [0, 1, 1, 1, 2, 2, 3, 0]
-    arrivals = [later - earlier for earlier, later in itertools.pairwise(depth)]
-    states = alarm_states(alarm, arrivals)
+    # When one change arrives, then another two minutes later, then a third two minutes after that
+    arrivals_per_minute = [1, 0, 0, 1, 0, 1, 0]
+    states = ["ALARM" if count > 0 else "OK" for count in arrivals_per_minute]
 
     # Then on-call is notified of each arrival, and the alarm is back to OK in between and at the end
     assert notifications(states) == 3
     assert states[-1] == "OK"
-    # (an alarm on the depth itself would have notified once and stayed in ALARM through all three)
-    assert notifications(["ALARM" if count > 0 else "OK" for count in depth[1:]]) == 1
+
+
+def test_the_dlq_consumer_reads_the_dlq_and_writes_failures_and_nothing_else() -> None:
+    # Given DeadLetterFunction's event source and permissions
+    function = props("DeadLetterFunction")
+    [event] = function["Events"].values()
+    statements = function["Policies"][0]["Statement"]
+
+    # Then it consumes CustomerChangesDLQ, reporting failed records (they stay in the DLQ)
+    assert event["Properties"]["Queue"] == {"Fn::GetAtt": ["CustomerChangesDLQ", "Arn"]}
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    # and may do exactly that: receive and delete from the DLQ, read and write HistoryTable (the failure,
+    # the sync's last error); no other queue, table or secret
+    granted = {
+        (action, json.dumps(statement["Resource"], sort_keys=True))
+        for statement in statements
+        for action in statement["Action"]
+    }
+    dlq = json.dumps({"Fn::GetAtt": ["CustomerChangesDLQ", "Arn"]})
+    history = json.dumps({"Fn::GetAtt": ["HistoryTable", "Arn"]})
+    assert granted == {
+        ("sqs:ReceiveMessage", dlq),
+        ("sqs:DeleteMessage", dlq),
+        ("sqs:GetQueueAttributes", dlq),
+        ("sqs:ChangeMessageVisibility", dlq),
+        ("dynamodb:GetItem", history),
+        ("dynamodb:PutItem", history),
+        ("dynamodb:Query", history),
+    }
+
+
+def test_the_admin_api_never_receives_from_the_dlq() -> None:
+    # Given every permission AdminFunction has on the DLQ
+    dlq = {"Fn::GetAtt": ["CustomerChangesDLQ", "Arn"]}
+    actions = {
+        action
+        for statement in props("AdminFunction")["Policies"][0]["Statement"]
+        if statement["Resource"] == dlq
+        for action in statement["Action"]
+    }
+    # Then it can read the DLQ's depth (the status route) and nothing more: listing has no side effects
+    assert actions == {"sqs:GetQueueAttributes"}
 
 
 def test_a_change_waiting_too_long_on_the_queue_alarms() -> None:

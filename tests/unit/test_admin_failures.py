@@ -1,21 +1,19 @@
-"""Listing and redriving failures: a failure is only removed after its re-send succeeded, each re-send
-carries the next attempt number, and other merchants' dead letters are left alone."""
+"""Listing and redriving failures, from the failures table only: parked changes and changes recorded from
+the DLQ are listed apart; a redrive sends each with the next attempt number, and its entry stays, waiting
+for that attempt (the sync removes it once the attempt is applied); a failed send leaves it as it was."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
 
-from customer_sync.adapters.sqs import queue_body
 from customer_sync.domain.admin.failures import Failures
 from customer_sync.errors import InvalidRequest
-from customer_sync.models.history import ParkedFailure
+from customer_sync.models.history import DeadLetterArrival, ParkedFailure
 from customer_sync.models.messages import CustomerChangeMessage
-from customer_sync.ports import DeadLetterMessage
 from tests.fakes.merchant_clients import SettableClock
+from tests.fakes.qbo_side import RecordingChangePublisher
 from tests.fakes.repositories import InMemoryFailuresRepository, InMemoryHistoryRepository
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -32,144 +30,119 @@ def change(event_id: str, merchant_id: str = "1225", attempt: int = 0) -> Custom
     )
 
 
-class FakeScan:
-    def __init__(self, messages: list[DeadLetterMessage]) -> None:
-        self._messages = messages
-        self.deleted: list[str] = []
-
-    @property
-    def messages(self) -> Sequence[DeadLetterMessage]:
-        return list(self._messages)
-
-    @property
-    def complete(self) -> bool:
-        return True
-
-    def delete(self, message: DeadLetterMessage) -> None:
-        self.deleted.append(message.message_id)
-        self._messages.remove(message)
-
-
-class FakeDeadLetters:
-    def __init__(self, *bodies: str) -> None:
-        self.messages = [
-            DeadLetterMessage(message_id=f"m{n}", body=body, receive_count=5, sent_at=NOW, receipt=f"r{n}")
-            for n, body in enumerate(bodies)
-        ]
-        self.scans = 0
-
-    @contextmanager
-    def scan(self, *, limit: int) -> Iterator[FakeScan]:
-        self.scans += 1
-        yield FakeScan(self.messages)
-
-
-class FakePublisher:
-    def __init__(self) -> None:
-        self.sent: list[CustomerChangeMessage] = []
-        self.failing: set[str] = set()
-
+class FailingPublisher(RecordingChangePublisher):
     def publish(self, message: CustomerChangeMessage) -> None:
-        if message.event_id in self.failing:
-            raise ConnectionError("queue unreachable")
-        self.sent.append(message)
+        raise ConnectionError("queue unreachable")
 
 
-def admin(dead_letters: FakeDeadLetters, publisher: FakePublisher, failures: InMemoryFailuresRepository):
+def admin(
+    failures: InMemoryFailuresRepository, publisher: RecordingChangePublisher | None = None
+) -> Failures:
     return Failures(
         failures=failures,
         history=InMemoryHistoryRepository(),
-        dead_letters=dead_letters,
-        publisher=publisher,
+        publisher=publisher or RecordingChangePublisher(),
         clock=SettableClock(NOW),
     )
 
 
-def parked(message: CustomerChangeMessage) -> ParkedFailure:
+def failure(message: CustomerChangeMessage, *, dead_lettered: bool = False) -> ParkedFailure:
     return ParkedFailure(
         merchant_id=message.merchant_id,
         paysimple_customer_id=message.customer_id,
         event_id=message.event_id,
         message=message,
-        reason="QBO error 6000",
+        reason="retries exhausted" if dead_lettered else "QBO error 6000",
         parked_at=NOW,
+        dead_letter=DeadLetterArrival(message_id="m-1", receive_count=1000, arrived_at=NOW)
+        if dead_lettered
+        else None,
     )
 
 
-def test_a_redrive_resends_with_the_next_attempt_and_then_removes_the_failure():
-    failures = InMemoryFailuresRepository()
-    failures.park(parked(change("evt_1", attempt=2)))
-    dead = FakeDeadLetters(queue_body(change("evt_2")))
-    publisher = FakePublisher()
+def stored(*failures: ParkedFailure) -> InMemoryFailuresRepository:
+    repository = InMemoryFailuresRepository()
+    for each in failures:
+        repository.park(each)
+    return repository
 
-    result = admin(dead, publisher, failures).redrive("1225", None)
 
-    assert [(m.event_id, m.redrive_attempt, m.deduplication_id) for m in publisher.sent] == [
+def test_a_redrive_resends_with_the_next_attempt_and_each_entry_waits_for_it():
+    # Given a parked change (redriven twice already) and a dead-lettered one
+    failures = stored(failure(change("evt_1", attempt=2)), failure(change("evt_2"), dead_lettered=True))
+    publisher = RecordingChangePublisher()
+
+    # When both are redriven
+    result = admin(failures, publisher).redrive("1225", None)
+
+    # Then both are sent with the next attempt, and both entries stay, waiting for that attempt
+    assert [(m.event_id, m.redrive_attempt, m.deduplication_id) for m in publisher.changes] == [
         ("evt_1", 3, "evt_1#redrive-3"),
         ("evt_2", 1, "evt_2#redrive-1"),
     ]
-    assert failures.list_failures("1225").items == []
-    assert dead.messages == []
-    assert [change.event_id for change in result.redriven] == ["evt_1", "evt_2"]
-
-
-def test_a_failed_send_keeps_the_failure_and_is_reported():
-    failures = InMemoryFailuresRepository()
-    failures.park(parked(change("evt_1")))
-    dead = FakeDeadLetters(queue_body(change("evt_2")))
-    publisher = FakePublisher()
-    publisher.failing = {"evt_1", "evt_2"}
-
-    result = admin(dead, publisher, failures).redrive("1225", None)
-
-    assert [(failure.event_id, failure.source) for failure in result.failed] == [
+    assert [(f.event_id, f.message.redrive_attempt) for f in failures.list_failures("1225").items] == [
+        ("evt_1", 3),
+        ("evt_2", 1),
+    ]
+    assert [(view.event_id, view.source) for view in result.redriven] == [
         ("evt_1", "parked"),
         ("evt_2", "dead_letter"),
     ]
-    assert [failure.event_id for failure in failures.list_failures("1225").items] == ["evt_1"]
-    assert len(dead.messages) == 1
+
+
+def test_a_failed_send_keeps_the_failure_as_it_was_and_is_reported():
+    failures = stored(failure(change("evt_1")), failure(change("evt_2"), dead_lettered=True))
+
+    result = admin(failures, FailingPublisher()).redrive("1225", None)
+
+    assert [(item.event_id, item.source) for item in result.failed] == [
+        ("evt_1", "parked"),
+        ("evt_2", "dead_letter"),
+    ]
+    assert [(f.event_id, f.message.redrive_attempt) for f in failures.list_failures("1225").items] == [
+        ("evt_1", 0),
+        ("evt_2", 0),
+    ]
     assert result.redriven == []
 
 
-def test_other_merchants_and_unreadable_dead_letters_are_left_alone():
-    dead = FakeDeadLetters(queue_body(change("evt_other", merchant_id="9999")), "not a change message")
-    publisher = FakePublisher()
+def test_another_merchants_failures_are_neither_listed_nor_redriven():
+    failures = stored(failure(change("evt_other", merchant_id="9999"), dead_lettered=True))
+    publisher = RecordingChangePublisher()
 
-    result = admin(dead, publisher, InMemoryFailuresRepository()).redrive("1225", None)
+    result = admin(failures, publisher).redrive("1225", None)
+    listing = admin(failures).list_failures("1225", cursor=None, limit=50)
 
-    assert publisher.sent == []
-    assert len(dead.messages) == 2
-    assert result.redriven == []
+    assert publisher.changes == [] and result.redriven == []
+    assert listing.parked == [] and listing.dead_letter == []
 
 
 def test_only_the_chosen_events_are_redriven_and_unknown_ones_reported():
-    failures = InMemoryFailuresRepository()
-    failures.park(parked(change("evt_1")))
-    failures.park(parked(change("evt_2")))
-    publisher = FakePublisher()
+    failures = stored(failure(change("evt_1")), failure(change("evt_2")))
+    publisher = RecordingChangePublisher()
 
-    result = admin(FakeDeadLetters(), publisher, failures).redrive("1225", ["evt_2", "evt_9"])
+    result = admin(failures, publisher).redrive("1225", ["evt_2", "evt_9"])
 
-    assert [message.event_id for message in publisher.sent] == ["evt_2"]
+    assert [message.event_id for message in publisher.changes] == ["evt_2"]
     assert result.not_found == ["evt_9"]
-    assert [failure.event_id for failure in failures.list_failures("1225").items] == ["evt_1"]
+    assert [(f.event_id, f.message.redrive_attempt) for f in failures.list_failures("1225").items] == [
+        ("evt_1", 0),
+        ("evt_2", 1),
+    ]
 
 
-def test_listing_shows_the_merchants_dead_letters_with_the_retries_reason():
-    dead = FakeDeadLetters(queue_body(change("evt_1")), queue_body(change("evt_other", merchant_id="9999")))
+def test_listing_shows_parked_and_dead_lettered_changes_apart():
+    failures = stored(failure(change("evt_1")), failure(change("evt_2"), dead_lettered=True))
 
-    listing = admin(dead, FakePublisher(), InMemoryFailuresRepository()).list_failures(
-        "1225", cursor=None, limit=50
-    )
+    listing = admin(failures).list_failures("1225", cursor=None, limit=50)
 
-    assert [(item.event_id, item.receive_count) for item in listing.dead_letter] == [("evt_1", 5)]
+    assert [item.event_id for item in listing.parked] == ["evt_1"]
+    assert [(item.event_id, item.receive_count, item.message_id) for item in listing.dead_letter] == [
+        ("evt_2", 1000, "m-1")
+    ]
     assert "retries exhausted" in listing.dead_letter[0].reason
-    assert len(dead.messages) == 2
 
 
-def test_a_foreign_cursor_is_refused_naming_the_field():
-    failures_admin = admin(FakeDeadLetters(), FakePublisher(), InMemoryFailuresRepository())
-
-    with pytest.raises(InvalidRequest) as refused:
-        failures_admin.list_failures("1225", cursor="bm9wZQ", limit=50)
-    assert refused.value.field == "query.cursor"
+def test_a_cursor_not_handed_out_is_invalid_request():
+    with pytest.raises(InvalidRequest):
+        admin(InMemoryFailuresRepository()).list_failures("1225", cursor="bogus", limit=50)

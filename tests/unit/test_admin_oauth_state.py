@@ -31,13 +31,17 @@ from customer_sync.errors import (
     RealmChangeUnconfirmed,
 )
 from customer_sync.models.admin import QboCallbackResponse, QboConnectionRequest
+from customer_sync.models.history import ParkedFailure
 from customer_sync.models.links import CustomerLink
+from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.models.qbo import QboAppCredentials, QboConnection
 from customer_sync.models.settings import OAuthState
 from customer_sync.ports import ConnectionRecord
 from tests.fakes.merchant_clients import FakeMerchantClients, SettableClock
 from tests.fakes.qbo import FakeQboCustomers
+from tests.fakes.qbo_side import RecordingChangePublisher
 from tests.fakes.repositories import (
+    InMemoryFailuresRepository,
     InMemoryLinksRepository,
     InMemoryOAuthStateRepository,
     InMemorySettingsRepository,
@@ -95,6 +99,8 @@ class Parts:
     states: InMemoryOAuthStateRepository
     audit: FakeConnectionAudit
     qbo: FakeQboCustomers
+    failures: InMemoryFailuresRepository
+    publisher: RecordingChangePublisher
 
     def __iter__(self):
         return iter((self.flow, self.connections, self.clock, self.links))
@@ -112,6 +118,7 @@ def parts() -> Parts:
     clients = FakeMerchantClients()
     _, qbo = clients.add_merchant("1225")
     qbo.company_name = "Doe Plumbing <Supplies>"
+    failures, publisher = InMemoryFailuresRepository(), RecordingChangePublisher()
     flow = QboConnect(
         connections=connections,
         states=states,
@@ -119,10 +126,12 @@ def parts() -> Parts:
         links=links,
         audit=audit,
         clients=clients,
+        failures=failures,
+        publisher=publisher,
         clock=clock,
         authorize_url="https://appcenter.example/connect/oauth2",
     )
-    return Parts(flow, connections, clock, links, states, audit, qbo)
+    return Parts(flow, connections, clock, links, states, audit, qbo, failures, publisher)
 
 
 class FakeConnectionAudit:
@@ -259,6 +268,70 @@ def test_a_company_name_qbo_does_not_give_leaves_the_connect_standing_and_the_na
     assert "1225" in connections.stored
     assert parts.audit.connected_by("1225") == ConnectionRecord("ops@example.com", NOW)
     assert parts.audit.company_names == {}
+
+
+def parked(event_id: str, reason: str, merchant_id: str = "1225") -> ParkedFailure:
+    message = CustomerChangeMessage(
+        merchant_id=merchant_id,
+        customer_id="42",
+        event_type="customer_updated",
+        event_id=event_id,
+        occurred_at=NOW,
+    )
+    return ParkedFailure(
+        merchant_id=merchant_id,
+        paysimple_customer_id="42",
+        event_id=event_id,
+        message=message,
+        reason=reason,
+        parked_at=NOW,
+    )
+
+
+def test_reconnecting_sends_the_changes_the_broken_connection_parked_again(parts):
+    # Given changes parked for the broken connection, one for a validation error, one of another merchant
+    flow, connections, _, _ = parts
+    for failure in (
+        parked("evt_broken", "qbo_connection_broken"),
+        parked("evt_refused", "qbo_authorization_failed"),
+        parked("evt_invalid", "qbo_validation_error"),
+        parked("evt_other", "qbo_connection_broken", merchant_id="1226"),
+    ):
+        parts.failures.park(failure)
+    connections.codes["code-1"] = "42"
+
+    # When the merchant reconnects
+    result = complete(flow, state=started_state(flow), code="code-1", realm_id="42")
+
+    # Then the two the connection parked are sent again, as a redrive would, and stay listed until applied
+    assert result.requeued_changes == 2
+    assert sorted((m.event_id, m.redrive_attempt) for m in parts.publisher.changes) == [
+        ("evt_broken", 1),
+        ("evt_refused", 1),
+    ]
+    assert sorted(
+        (f.event_id, f.message.redrive_attempt) for f in parts.failures.list_failures("1225").items
+    ) == [("evt_broken", 1), ("evt_invalid", 0), ("evt_refused", 1)]
+
+
+def test_a_reconnect_whose_requeue_fails_still_connects_and_leaves_the_changes_parked(parts):
+    # Given a parked change, and a queue that cannot be reached
+    flow, connections, _, _ = parts
+    parts.failures.park(parked("evt_broken", "qbo_connection_broken"))
+    parts.publisher.publish = failing_publish
+    connections.codes["code-1"] = "42"
+
+    # When the merchant reconnects
+    result = complete(flow, state=started_state(flow), code="code-1", realm_id="42")
+
+    # Then it is connected, and the change is still parked as it was, for a redrive
+    assert (result.realm_id, result.requeued_changes) == ("42", 0)
+    [failure] = parts.failures.list_failures("1225").items
+    assert (failure.event_id, failure.message.redrive_attempt) == ("evt_broken", 0)
+
+
+def failing_publish(message: CustomerChangeMessage) -> None:
+    raise ConnectionError("queue unreachable")
 
 
 def test_a_state_is_used_once(parts):

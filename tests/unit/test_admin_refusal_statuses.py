@@ -65,6 +65,7 @@ STATUS_OF: list[tuple[Exception, int]] = [
     (InvalidMapping(["GivenName takes one source"]), 422),
     (QboCustomerAlreadyLinked("7", linked_to="41"), 409),
     (ConcurrentModification("customer 42"), 409),
+    (errors.NameClaimedElsewhere(), 409),
     (LinkNotFound("1225", "42"), 404),
     (QboConnectionBroken("broken"), 409),
     (QboAuthorizationFailed("3100"), 409),

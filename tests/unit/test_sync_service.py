@@ -16,17 +16,19 @@ from customer_sync.domain.mapping import default_mapping
 from customer_sync.domain.scrub import REDACTION_MARKER
 from customer_sync.domain.sync.outcomes import SyncOutcome
 from customer_sync.domain.sync.request_ids import create_request_id
-from customer_sync.domain.sync.service import SyncService
+from customer_sync.domain.sync.service import SyncService, claim_name
 from customer_sync.errors import (
+    NameClaimedElsewhere,
     PaySimpleAuthError,
     PaySimpleTransientError,
     QboBudgetExhausted,
+    QboConnectionBroken,
     QboError,
     QboThrottled,
     QboTransientError,
     QboValidationError,
 )
-from customer_sync.models.links import CustomerLink
+from customer_sync.models.links import CustomerLink, NameClaim
 from customer_sync.models.mapping import MappingRow
 from customer_sync.models.messages import CustomerChangeMessage, CustomerEventType
 from customer_sync.models.settings import SettingsChanges
@@ -58,11 +60,13 @@ class CrashOnceLinks(InMemoryLinksRepository):
         super().__init__()
         self.crashed = False
 
-    def store(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
+    def store(
+        self, link: CustomerLink, *, expected_version: int, name_check: NameClaim | None = None
+    ) -> CustomerLink:
         if not self.crashed and link.reason == "created":
             self.crashed = True
             raise ConnectionError("the Lambda died before the link was written")
-        return super().store(link, expected_version=expected_version)
+        return super().store(link, expected_version=expected_version, name_check=name_check)
 
 
 @dataclass
@@ -896,6 +900,56 @@ def test_a_broken_qbo_connection_parks_the_change_until_a_redrive_after_reconnec
     assert h.failures.get_failure(MERCHANT, "42", message.event_id) is None
 
 
+def test_a_change_parked_before_a_pause_is_applied_when_redriven_after_the_resume(h: Harness):
+    # Given a change parked because the connection broke, while sync was on
+    h.paysimple.save(42, **ANN)
+    h.clients.disconnected.add(MERCHANT)
+    message = h.message(42)
+    assert h.service.process(message).action == "parked"
+    # When the admin pauses sync, reconnects, resumes, and redrives the change
+    h.clock.advance(minutes=5)
+    h.settings.update_settings(MERCHANT, SettingsChanges(sync_enabled=False), now=h.clock.now())
+    h.clients.disconnected.clear()
+    h.clock.advance(minutes=5)
+    h.settings.update_settings(MERCHANT, SettingsChanges(sync_enabled=True), now=h.clock.now())
+    h.clock.advance(minutes=1)
+    redriven = h.service.process(message.model_copy(update={"redrive_attempt": 1}))
+    # Then it is applied (it was saved while sync was on), and its parked entry is gone
+    assert redriven.action == "created"
+    assert h.failures.get_failure(MERCHANT, "42", message.event_id) is None
+
+
+def test_a_change_saved_during_a_pause_is_skipped_after_the_resume(h: Harness):
+    # Given sync paused and resumed, and a customer saved during the pause
+    h.settings.update_settings(MERCHANT, SettingsChanges(sync_enabled=False), now=h.clock.now())
+    h.clock.advance(minutes=5)
+    paused_save = h.clock.now()
+    h.paysimple.save(42, **ANN)
+    h.clock.advance(minutes=5)
+    h.settings.update_settings(MERCHANT, SettingsChanges(sync_enabled=True), now=h.clock.now())
+    # When its change arrives, then it is skipped: saved while sync was off
+    outcome = h.sync(42, at=paused_save)
+    assert (outcome.action, outcome.detail, outcome.qbo_calls) == ("skipped", "before_sync_enabled", 0)
+
+
+def test_a_change_redriven_while_sync_is_off_stays_parked_with_that_reason(h: Harness):
+    # Given a parked change, and sync switched off
+    h.paysimple.save(42, **ANN)
+    h.clients.disconnected.add(MERCHANT)
+    message = h.message(42)
+    h.service.process(message)
+    h.clients.disconnected.clear()
+    h.settings.update_settings(MERCHANT, SettingsChanges(sync_enabled=False), now=h.clock.now())
+    # When the admin redrives it
+    outcome = h.service.process(message.model_copy(update={"redrive_attempt": 1}))
+    # Then it is skipped, and its parked entry stays, with the new outcome as its reason
+    assert (outcome.action, outcome.detail) == ("skipped", "sync_disabled")
+    failure = h.failures.get_failure(MERCHANT, "42", message.event_id)
+    assert failure is not None
+    assert (failure.reason, failure.attempts, failure.message.redrive_attempt) == ("sync_disabled", 2, 1)
+    assert h.qbo.customers == {}
+
+
 def test_a_validation_error_on_update_is_parked_and_the_link_kept(h: Harness):
     # Given a linked customer, and QBO rejecting the next update (6000)
     linked_ann(h)
@@ -965,6 +1019,93 @@ def test_mapping_rows_keep_their_targets(h: Harness):
     # When created, then the account reference is in the notes
     outcome = h.sync(42)
     assert h.qbo.customers[outcome.qbo_customer_id or ""]["Notes"] == "A-77"
+
+
+# -- one decision per name -----------------------------------------------------------------------------------
+
+ANN_LEE = claim_name("Ann", "Lee")
+
+
+def test_a_create_claims_its_name_and_releases_it_once_created(h: Harness):
+    # Given a new customer
+    h.paysimple.save(42, **ANN)
+    # When its change is synced
+    outcome = h.sync(42)
+    # Then it was created, and its claim on the name is held by it and released
+    assert outcome.action == "created"
+    owner, _, released_at = h.links.name_claims[(MERCHANT, ANN_LEE)]
+    assert owner == "42" and released_at is not None
+
+
+def test_a_name_another_customer_is_creating_waits_for_it_and_then_ends_as_if_one_after_the_other(
+    h: Harness,
+):
+    # Given customer 41 holds the claim on "Ann Lee" (its create is under way elsewhere)
+    h.links.name_claims[(MERCHANT, ANN_LEE)] = ("41", h.clock.now().timestamp() + 3600, None)
+    h.paysimple.save(42, **ANN)
+    message = h.message(42)
+    # When customer 42 of the same name arrives
+    with pytest.raises(NameClaimedElsewhere):
+        h.service.process(message)
+    # Then nothing was created, and the change is delivered again (transient)
+    assert h.qbo.customers == {}
+    # When 41's create is done (its QBO customer linked, its claim released) and 42 is delivered again
+    h.paysimple.save(41, **ANN)
+    h.links.name_claims.pop((MERCHANT, ANN_LEE))
+    first = h.sync(41)
+    h.clock.advance(seconds=5)
+    again = h.service.process(message, delivery=2)
+    # Then 42 waits on the unlinked list with 41's QBO customer, as it would have one after the other
+    assert (first.action, again.action, again.reason) == ("created", "unlinked", "already_linked")
+    assert [candidate.qbo_customer_id for candidate in h.link(42).candidates] == [first.qbo_customer_id]
+    assert len(h.qbo.customers) == 1
+
+
+def test_a_qbo_customer_another_customer_of_the_name_is_creating_is_never_linked_by_name(h: Harness):
+    # Given 41's create of "Ann Lee" is under way (claimed, not released) and its QBO customer exists
+    h.links.name_claims[(MERCHANT, ANN_LEE)] = ("41", h.clock.now().timestamp() + 3600, None)
+    h.qbo.seed_customer(**qbo_customer("Ann", "Lee"))
+    h.paysimple.save(42, **ANN)
+    # When 42 of the same name finds it by name, then it waits: 41's link is about to take it
+    with pytest.raises(NameClaimedElsewhere):
+        h.sync(42)
+    # And once 41's claim is released, 42 links it (nobody else did)
+    owner, expires_at, _ = h.links.name_claims[(MERCHANT, ANN_LEE)]
+    h.links.name_claims[(MERCHANT, ANN_LEE)] = (owner, expires_at, h.clock.now().timestamp())
+    assert h.sync(42).action == "linked"
+
+
+def test_a_claim_released_after_the_lookup_means_the_lookup_is_made_again(h: Harness):
+    # Given 41's claim on the name, released a moment after 42's lookup would start
+    h.links.name_claims[(MERCHANT, ANN_LEE)] = (
+        "41",
+        h.clock.now().timestamp() + 3600,
+        h.clock.now().timestamp() + 2,
+    )
+    h.paysimple.save(42, **ANN)
+    # When 42 is synced, then it waits (its lookup may not have seen 41's customer)
+    with pytest.raises(NameClaimedElsewhere):
+        h.sync(42)
+
+
+def test_an_expired_claim_of_a_create_that_never_finished_is_taken_over(h: Harness):
+    # Given a claim whose create crashed for good more than an hour ago
+    h.links.name_claims[(MERCHANT, ANN_LEE)] = ("41", h.clock.now().timestamp() - 1, None)
+    h.paysimple.save(42, **ANN)
+    # When 42 is synced, then it creates the customer
+    assert h.sync(42).action == "created"
+    assert h.links.name_claims[(MERCHANT, ANN_LEE)][0] == "42"
+
+
+def test_a_create_the_broken_connection_interrupted_keeps_its_claim(h: Harness):
+    # Given a create decided, then QBO's connection breaks before the create is made
+    h.paysimple.save(42, **ANN)
+    h.qbo.fail_next(QboConnectionBroken("invalid_grant"), operation="create")
+    # When the change is parked
+    assert h.sync(42).action == "parked"
+    # Then the name stays claimed for the redrive that resumes the same create
+    owner, _, released_at = h.links.name_claims[(MERCHANT, ANN_LEE)]
+    assert (owner, released_at) == ("42", None)
 
 
 # -- batches -----------------------------------------------------------------------------------------------

@@ -178,6 +178,10 @@ class QboChangesSettings(QboFollowSettings):
     idempotency_table_name: str = Field(min_length=1)
 
 
+class DeadLetterSettings(TableNames):
+    """DeadLetterFunction: records CustomerChangesDLQ's changes as failures (HistoryTable)."""
+
+
 class QboKeepAliveSettings(SecretNames, TableNames, ServiceUrls, QboBudgetSettings):
     secrets_cache_seconds: int = Field(default=300, ge=0)
     keep_alive_refresh_within_days: int = Field(

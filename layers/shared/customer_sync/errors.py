@@ -223,6 +223,14 @@ class QboCustomerAlreadyLinked(RepositoryError):
         self.linked_to = linked_to
 
 
+class NameClaimedElsewhere(ConcurrentModification):
+    """Another PaySimple customer of the same name is having its QBO customer created
+    (models.links.NameClaim): transient, this change looks the name up again on its next delivery."""
+
+    def __init__(self) -> None:
+        super().__init__("the claim on a new customer's name")
+
+
 class LinkNotFound(RepositoryError):
     def __init__(self, merchant_id: str, paysimple_customer_id: str) -> None:
         super().__init__(f"no record of PaySimple customer {paysimple_customer_id}")

@@ -1,5 +1,6 @@
-"""AdminFunction: a merchant's failures — changes parked after a permanent error and changes in the DLQ —
-listed with their reasons, and redriven to CustomerChangesQueue (moto SQS FIFO queues)."""
+"""AdminFunction: a merchant's failures — changes parked after a permanent error and changes that arrived in
+the DLQ (recorded by DeadLetterFunction) — listed with their reasons from the failures table alone, and
+redriven to CustomerChangesQueue (moto SQS FIFO queues, the real handlers)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,10 @@ from customer_sync.adapters.dynamodb_history import DynamoDbFailuresRepository, 
 from customer_sync.adapters.sqs import queue_body
 from customer_sync.models.history import HistoryEntry, ParkedFailure
 from customer_sync.models.messages import CustomerChangeMessage
+from functions.dead_letters.app import lambda_handler as dead_letter_handler
 from tests.support.admin_api import call, stored_state
+from tests.support.lambda_context import LambdaContextStub
+from tests.support.sqs_events import QueueEventSource, sqs_event, sqs_record
 
 MERCHANT = "1225"
 OTHER_MERCHANT = "1226"
@@ -46,7 +50,7 @@ def park(env, message: CustomerChangeMessage, reason: str = "QBO error 6000: bus
     )
 
 
-def dead_letter(env, message: CustomerChangeMessage) -> None:
+def arrive_in_dlq(env, message: CustomerChangeMessage) -> None:
     """A change whose retries ran out, as SQS moves it to the DLQ (same body, group and deduplication id)."""
     boto3.client("sqs").send_message(
         QueueUrl=env["CHANGES_DLQ_URL"],
@@ -54,6 +58,12 @@ def dead_letter(env, message: CustomerChangeMessage) -> None:
         MessageGroupId=message.message_group_id,
         MessageDeduplicationId=message.deduplication_id,
     )
+
+
+def dead_letter(env, message: CustomerChangeMessage) -> None:
+    """... and DeadLetterFunction records it as its merchant's failure."""
+    arrive_in_dlq(env, message)
+    assert QueueEventSource(env["CHANGES_DLQ_URL"], dead_letter_handler).poll() == {"batchItemFailures": []}
 
 
 def queued(url: str) -> list[Any]:
@@ -76,8 +86,6 @@ def merchant(merchants):
 def test_failures_lists_parked_changes_and_dead_letters_of_the_merchant_with_reasons(admin_env, merchant):
     # Given a parked change, a dead-lettered one whose last error the sync recorded, and another merchant's
     park(admin_env, change("evt_parked"))
-    dead_letter(admin_env, change("evt_dead", customer_id="8053901"))
-    dead_letter(admin_env, change("evt_other", merchant_id=OTHER_MERCHANT))
     DynamoDbHistoryRepository(admin_env["HISTORY_TABLE_NAME"]).append(
         HistoryEntry(
             merchant_id=MERCHANT,
@@ -90,6 +98,8 @@ def test_failures_lists_parked_changes_and_dead_letters_of_the_merchant_with_rea
             error="QBO unavailable (HTTP 503)",
         )
     )
+    dead_letter(admin_env, change("evt_dead", customer_id="8053901"))
+    dead_letter(admin_env, change("evt_other", merchant_id=OTHER_MERCHANT))
 
     # When the merchant's failures are listed
     response = call("GET", f"/admin/merchants/{MERCHANT}/failures")
@@ -104,22 +114,41 @@ def test_failures_lists_parked_changes_and_dead_letters_of_the_merchant_with_rea
         (item["event_id"], item["paysimple_customer_id"], item["reason"]) for item in body["dead_letter"]
     ] == [("evt_dead", "8053901", "QBO unavailable (HTTP 503)")]
     assert body["dead_letter"][0]["receive_count"] >= 1
-    assert body["dead_letter_scan_complete"] is True
+    # and the DLQ itself is empty: DeadLetterFunction took both
+    assert queued(admin_env["CHANGES_DLQ_URL"]) == []
 
 
-def test_listing_failures_leaves_every_dead_letter_in_the_queue(admin_env, merchant):
-    # Given two dead letters, one of another merchant
-    dead_letter(admin_env, change("evt_1"))
-    dead_letter(admin_env, change("evt_2", merchant_id=OTHER_MERCHANT))
+def test_listing_failures_receives_nothing_from_the_dlq(admin_env, merchant):
+    # Given a change that has just arrived in the DLQ, not yet taken by DeadLetterFunction
+    arrive_in_dlq(admin_env, change("evt_1"))
 
-    # When the failures are listed
+    # When the failures are listed, twice
+    call("GET", f"/admin/merchants/{MERCHANT}/failures")
     call("GET", f"/admin/merchants/{MERCHANT}/failures")
 
-    # Then both are still in the DLQ, visible at once
-    assert sorted(json.loads(m["Body"])["event_id"] for m in queued(admin_env["CHANGES_DLQ_URL"])) == [
-        "evt_1",
-        "evt_2",
-    ]
+    # Then the DLQ message was never received: its first receive is the consumer's
+    [message] = queued(admin_env["CHANGES_DLQ_URL"])
+    assert message["Attributes"]["ApproximateReceiveCount"] == "1"
+
+
+def test_the_same_dlq_message_delivered_twice_is_one_failure(admin_env, merchant):
+    # Given a change in the DLQ whose delivery to DeadLetterFunction is repeated (the consumer died after
+    # recording it, before SQS deleted it)
+    arrive_in_dlq(admin_env, change("evt_1"))
+    [message] = boto3.client("sqs").receive_message(
+        QueueUrl=admin_env["CHANGES_DLQ_URL"], MessageSystemAttributeNames=["All"], VisibilityTimeout=0
+    )["Messages"]
+    record = sqs_record(change("evt_1"), message_id=message["MessageId"], receive_count=1000)
+
+    # When it is handled twice
+    for _ in range(2):
+        assert dead_letter_handler(sqs_event([record]), LambdaContextStub()) == {"batchItemFailures": []}
+
+    # Then it is one failure, recorded once
+    body = call("GET", f"/admin/merchants/{MERCHANT}/failures").json
+    assert [(item["event_id"], item["receive_count"]) for item in body["dead_letter"]] == [("evt_1", 1000)]
+    stored = DynamoDbFailuresRepository(admin_env["HISTORY_TABLE_NAME"]).list_failures(MERCHANT).items
+    assert [failure.attempts for failure in stored] == [1]
 
 
 def test_a_dead_letter_without_a_recorded_error_says_its_retries_ran_out(admin_env, merchant):
@@ -143,7 +172,8 @@ def test_redriving_chosen_events_resends_them_with_the_next_attempt_number(admin
         body={"event_ids": ["evt_parked", "evt_dead"]},
     )
 
-    # Then both are on the changes queue again, with new deduplication ids, and gone from where they were
+    # Then both are on the changes queue again, with new deduplication ids; both stay listed, waiting for
+    # the attempt sent (the sync removes each once it is applied)
     assert response.status == 200, response.text
     assert sorted(
         (item["event_id"], item["source"], item["redrive_attempt"]) for item in response.json["redriven"]
@@ -157,8 +187,13 @@ def test_redriving_chosen_events_resends_them_with_the_next_attempt_number(admin
     assert resent["evt_parked"]["Attributes"]["MessageGroupId"] == f"{MERCHANT}:8053900"
     assert json.loads(resent["evt_dead"]["Body"])["redrive_attempt"] == 2
     remaining = call("GET", f"/admin/merchants/{MERCHANT}/failures").json
-    assert [item["event_id"] for item in remaining["parked"]] == ["evt_later"]
-    assert remaining["dead_letter"] == []
+    assert [(item["event_id"], item["redrive_attempt"]) for item in remaining["parked"]] == [
+        ("evt_parked", 1),
+        ("evt_later", 0),
+    ]
+    assert [(item["event_id"], item["redrive_attempt"]) for item in remaining["dead_letter"]] == [
+        ("evt_dead", 2)
+    ]
     # and the customer's history notes the retry
     entries = DynamoDbHistoryRepository(admin_env["HISTORY_TABLE_NAME"]).list_for_customer(
         MERCHANT, "8053900"
@@ -177,13 +212,16 @@ def test_redriving_all_resends_every_failure_of_the_merchant_and_no_other(admin_
     # When everything of the merchant is redriven (no event ids)
     response = call("POST", f"/admin/merchants/{MERCHANT}/failures/redrive", body={})
 
-    # Then its two are resent; the other merchant's dead letter stays
+    # Then its two are resent; the other merchant's dead letter is not
     assert sorted(item["event_id"] for item in response.json["redriven"]) == ["evt_a", "evt_b"]
     assert sorted(json.loads(m["Body"])["event_id"] for m in queued(admin_env["CHANGES_QUEUE_URL"])) == [
         "evt_a",
         "evt_b",
     ]
-    assert [json.loads(m["Body"])["event_id"] for m in queued(admin_env["CHANGES_DLQ_URL"])] == ["evt_other"]
+    other = call("GET", f"/admin/merchants/{OTHER_MERCHANT}/failures").json
+    assert [(item["event_id"], item["redrive_attempt"]) for item in other["dead_letter"]] == [
+        ("evt_other", 0)
+    ]
 
 
 def test_redriving_an_unknown_event_reports_it_and_writes_nothing(admin_env, merchant):

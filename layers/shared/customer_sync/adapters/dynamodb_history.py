@@ -20,6 +20,7 @@ from customer_sync.adapters.dynamodb import (
     cancellation_reasons,
     decode_cursor,
     from_item,
+    is_condition_failure,
     query_page,
     string_key,
     to_item,
@@ -153,6 +154,19 @@ class DynamoDbFailuresRepository:
             ReturnValues="ALL_OLD",
         )
         return bool(response.get("Attributes"))
+
+    def replace_failure(self, failure: ParkedFailure) -> bool:
+        try:
+            self._table.client.put_item(
+                TableName=self._table.name,
+                Item=to_item(failure_item(failure)),
+                ConditionExpression="attribute_exists(pk)",
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                return False
+            raise
+        return True
 
     def list_failures(
         self, merchant_id: str, *, cursor: str | None = None, limit: int = 50

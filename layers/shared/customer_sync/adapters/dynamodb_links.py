@@ -3,7 +3,10 @@
 Items (all under pk `MERCHANT#<m>`):
 - link   sk `PS#<ps id>`: a CustomerLink plus `status_pk` / `name_sk` (GSI by_status) and `search_text`;
 - claim  sk `QBO#<qbo id>`: `paysimple_customer_id`, the one PaySimple customer holding that QBO customer;
-- email  sk `EMAIL#<email casefold>#PS#<ps id>`: `email`, `paysimple_customer_id`.
+- email  sk `EMAIL#<email casefold>#PS#<ps id>`: `email`, `paysimple_customer_id`;
+- name   sk `NAME#<sha256 of the normalised name>`: `paysimple_customer_id`, `expires_at`, `released_at`
+  (epoch seconds): the claim to create the QBO customer of that name (models.links.NameClaim). It is taken
+  in the create intent's transaction, and released (`released_at`) in the transaction that completes it.
 
 A link, its claim and its email entry change together in one TransactWriteItems, conditional on the link's
 version (optimistic concurrency) and on nobody else holding the claim.
@@ -18,6 +21,7 @@ transaction through `link_transaction` and `commit`.
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -39,12 +43,15 @@ from customer_sync.adapters.dynamodb import (
 )
 from customer_sync.adapters.link_writes import LinkWrites
 from customer_sync.domain.names import email_key
-from customer_sync.errors import ConcurrentModification, QboCustomerAlreadyLinked
+from customer_sync.errors import ConcurrentModification, NameClaimedElsewhere, QboCustomerAlreadyLinked
 from customer_sync.models.common import Page
 from customer_sync.models.links import (
     MAX_MERGE_DUPLICATES,
+    NAME_CLAIM_MARGIN_SECONDS,
     CustomerLink,
     LinkStatus,
+    NameClaim,
+    NameClaimRelease,
     list_order_key,
     normalize_query,
     search_text,
@@ -77,6 +84,42 @@ def claim_sk(qbo_customer_id: str) -> str:
     return f"QBO#{qbo_customer_id}"
 
 
+def name_claim_sk(name: str) -> str:
+    """Hashed: a name can be longer than a sort key may be, and the key need not be read."""
+    return f"NAME#{hashlib.sha256(name.encode()).hexdigest()}"
+
+
+def name_claim_release(release: NameClaimRelease, table_name: str) -> TransactWriteItemTypeDef:
+    """The item that ends a name claim, for the transaction that completes its create. Unconditional: a
+    condition that failed would cancel the change's whole completion."""
+    return {
+        "Update": {
+            "TableName": table_name,
+            "Key": string_key(pk=merchant_pk(release.merchant_id), sk=name_claim_sk(release.name)),
+            "UpdateExpression": "SET released_at = :at",
+            "ExpressionAttributeValues": to_item({":at": release.released_at.timestamp()}),
+        }
+    }
+
+
+def name_unclaimed_check(claim: NameClaim, table_name: str) -> TransactWriteItemTypeDef:
+    """A condition that no other customer's create of the name is under way (its claim is ours, released
+    or expired): a customer linked by name never takes the QBO customer another one is creating."""
+    return {
+        "ConditionCheck": {
+            "TableName": table_name,
+            "Key": string_key(pk=merchant_pk(claim.merchant_id), sk=name_claim_sk(claim.name)),
+            "ConditionExpression": (
+                "attribute_not_exists(pk) OR paysimple_customer_id = :me OR attribute_exists(released_at)"
+                " OR expires_at < :now"
+            ),
+            "ExpressionAttributeValues": to_item(
+                {":me": claim.paysimple_customer_id, ":now": claim.claimed_at.timestamp()}
+            ),
+        }
+    }
+
+
 def email_prefix(email: str) -> str:
     return f"EMAIL#{email_key(email)}#PS#"
 
@@ -100,11 +143,16 @@ class LinkTransaction:
     def __init__(self) -> None:
         self.items: list[TransactWriteItemTypeDef] = []
         self.claims: dict[int, str] = {}  # item index → the QBO id it claims
+        self.name_claim: int | None = None  # the index of the name claim's item
         self.stored: CustomerLink | None = None
 
-    def add(self, item: TransactWriteItemTypeDef, *, claims: str | None = None) -> None:
+    def add(
+        self, item: TransactWriteItemTypeDef, *, claims: str | None = None, name_claim: bool = False
+    ) -> None:
         if claims is not None:
             self.claims[len(self.items)] = claims
+        if name_claim:
+            self.name_claim = len(self.items)
         self.items.append(item)
 
 
@@ -254,9 +302,19 @@ class DynamoDbLinksRepository(LinkWrites):
     # -- writes (the transitions are LinkWrites'; here is how they are stored) ------------------------------
 
     def _save(
-        self, link: CustomerLink, *, expected_version: int, current: CustomerLink | None = None
+        self,
+        link: CustomerLink,
+        *,
+        expected_version: int,
+        current: CustomerLink | None = None,
+        name_claim: NameClaim | None = None,
+        name_check: NameClaim | None = None,
     ) -> CustomerLink:
         transaction = self.link_transaction(link, expected_version=expected_version, current=current)
+        if name_claim is not None:
+            transaction.add(self._put_name_claim(name_claim), name_claim=True)
+        if name_check is not None:
+            transaction.add(name_unclaimed_check(name_check, self._table.name), name_claim=True)
         self.commit(transaction)
         assert transaction.stored is not None
         return transaction.stored
@@ -376,6 +434,32 @@ class DynamoDbLinksRepository(LinkWrites):
             }
         }
 
+    def _put_name_claim(self, claim: NameClaim) -> TransactWriteItemTypeDef:
+        """Take the name's claim if NameClaim.may_replace allows it, as a condition on the stored one."""
+        item = {
+            "pk": merchant_pk(claim.merchant_id),
+            "sk": name_claim_sk(claim.name),
+            "paysimple_customer_id": claim.paysimple_customer_id,
+            "expires_at": claim.expires_at(),
+        }
+        return {
+            "Put": {
+                "TableName": self._table.name,
+                "Item": to_item(item),
+                "ConditionExpression": (
+                    "attribute_not_exists(pk) OR paysimple_customer_id = :me OR expires_at < :now"
+                    " OR released_at < :fresh_before"
+                ),
+                "ExpressionAttributeValues": to_item(
+                    {
+                        ":me": claim.paysimple_customer_id,
+                        ":now": claim.claimed_at.timestamp(),
+                        ":fresh_before": claim.looked_up_at.timestamp() - NAME_CLAIM_MARGIN_SECONDS,
+                    }
+                ),
+            }
+        }
+
     def _put_link(self, link: CustomerLink, expected_version: int) -> TransactWriteItemTypeDef:
         stored = link.model_copy(update={"version": expected_version + 1})
         item = {
@@ -426,6 +510,8 @@ class DynamoDbLinksRepository(LinkWrites):
             raise ConcurrentModification(what) from error
         reasons = cancellation_reasons(error)
         for index, reason in enumerate(reasons):
+            if reason.get("Code") == "ConditionalCheckFailed" and index == transaction.name_claim:
+                raise NameClaimedElsewhere() from error
             if reason.get("Code") == "ConditionalCheckFailed" and index in transaction.claims:
                 qbo_id = transaction.claims[index]
                 owner = from_item(reason.get("Item") or {}).get("paysimple_customer_id")

@@ -4,7 +4,8 @@
   and the outcome of every change already done (IdempotencyTable).
 - **Complete**, once per change: one TransactWriteItems stores everything the change leaves behind. The
   final link write (with its QBO claim and email entry, conditional on the version read), the history entry,
-  the merchant's last successful sync, a parked failure (or the removal of one a redrive resolved), and the
+  the merchant's last successful sync, a parked failure (or the removal of one a redrive resolved), the
+  release of the customer's name claim once its create is no longer under way, and the
   change's outcome (IdempotencyTable, `id = sync#<merchant>#<event>#<redrive attempt>`), which is what a
   redelivery of the same change is answered with instead of being synced again.
 
@@ -31,7 +32,13 @@ from typing import TYPE_CHECKING
 
 from customer_sync.adapters.dynamodb import DynamoDbTable, batch_get, merchant_pk, string_key, to_item
 from customer_sync.adapters.dynamodb_history import entry_item, failure_item, failure_sk, failures_pk
-from customer_sync.adapters.dynamodb_links import DynamoDbLinksRepository, LinkTransaction, link_key
+from customer_sync.adapters.dynamodb_links import (
+    DynamoDbLinksRepository,
+    LinkTransaction,
+    link_key,
+    name_claim_release,
+    name_unclaimed_check,
+)
 from customer_sync.adapters.dynamodb_settings import LAST_SYNC_SK
 from customer_sync.domain.sync.outcomes import SyncOutcome
 from customer_sync.domain.sync.records import (
@@ -114,6 +121,8 @@ class DynamoDbSyncJournal:
             if written is not None
             else LinkTransaction()
         )
+        if written is not None and written.name_check is not None:
+            transaction.add(name_unclaimed_check(written.name_check, self._links.table_name), name_claim=True)
         message = completion.message
         history = to_item(entry_item(completion.history))
         transaction.add({"Put": {"TableName": self._history.name, "Item": history}})
@@ -124,6 +133,8 @@ class DynamoDbSyncJournal:
                 "at": iso_utc(completion.successful_sync_at),
             }
             transaction.add({"Put": {"TableName": self._settings.name, "Item": to_item(last_sync)}})
+        if completion.releases_name is not None:
+            transaction.add(name_claim_release(completion.releases_name, self._links.table_name))
         if completion.parked is not None:
             transaction.add(
                 {"Put": {"TableName": self._history.name, "Item": to_item(failure_item(completion.parked))}}

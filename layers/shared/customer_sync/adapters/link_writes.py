@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from customer_sync.errors import ConcurrentModification, LinkNotFound, QboCustomerAlreadyLinked
-from customer_sync.models.links import CustomerLink, check_merge_request
+from customer_sync.models.links import CustomerLink, NameClaim, check_merge_request
 
 
 class LinkWrites(ABC):
@@ -27,10 +27,17 @@ class LinkWrites(ABC):
 
     @abstractmethod
     def _save(
-        self, link: CustomerLink, *, expected_version: int, current: CustomerLink | None = None
+        self,
+        link: CustomerLink,
+        *,
+        expected_version: int,
+        current: CustomerLink | None = None,
+        name_claim: NameClaim | None = None,
+        name_check: NameClaim | None = None,
     ) -> CustomerLink:
         """Store `link` if the stored record is still at `expected_version` (`current`, when the caller
-        has just read it) and no other customer holds its QBO customer; the stored record comes back."""
+        has just read it) and no other customer holds its QBO customer, with `name_claim` if `claim` allows
+        it (NameClaimedElsewhere otherwise); the stored record comes back."""
 
     @abstractmethod
     def _save_merge(
@@ -46,15 +53,24 @@ class LinkWrites(ABC):
 
     # -- the writes ----------------------------------------------------------------------------------------
 
-    def save_linked(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
+    def save_linked(
+        self, link: CustomerLink, *, expected_version: int, name_check: NameClaim | None = None
+    ) -> CustomerLink:
         if link.status != "linked":
             raise ValueError("save_linked stores linked customers only")
-        return self._save(link, expected_version=expected_version)
+        return self._save(link, expected_version=expected_version, name_check=name_check)
 
     def save_unlinked(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
         if link.status != "unlinked":
             raise ValueError("save_unlinked stores unlinked customers only")
         return self._save(link, expected_version=expected_version)
+
+    def save_create_intent(
+        self, link: CustomerLink, *, expected_version: int, claim: NameClaim
+    ) -> CustomerLink:
+        if link.status != "unlinked":
+            raise ValueError("a create intent is an unlinked record")
+        return self._save(link, expected_version=expected_version, name_claim=claim)
 
     def update_snapshot(
         self,

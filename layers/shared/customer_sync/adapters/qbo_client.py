@@ -10,7 +10,9 @@ is almost always zero.) A 429 from
 QBO all the same pauses the company in the budget and raises QboThrottled: a throttled request is never
 repeated here, since the wait QBO wants (a minute) is not sat out inside a Lambda.
 
-A 401/3200 triggers exactly one token refresh per call, and the request is repeated at once. Transient
+A 401/3200 triggers exactly one token refresh per call, and the request is repeated at once. A 401/120 (the
+user who connected lost access) is a broken connection: it is recorded through the token source (the
+connection's health, counted once per break) and QboConnectionBroken raised, never retried. Transient
 failures (5xx, timeouts, broken connections) are repeated only up to `max_attempts` (1 = never: the sync
 hands the change back to SQS instead), and only what is safe to repeat (reference/qbo-api.md):
 - reads and queries;
@@ -40,10 +42,20 @@ import requests
 from customer_sync.adapters.qbo_faults import error_from_batch_item, error_from_response
 from customer_sync.domain.qbo_query import INCLUDE_INACTIVE, all_of
 from customer_sync.domain.scrub import scrub_qbo_json
-from customer_sync.errors import QboAuthExpired, QboError, QboThrottled, QboTransientError
+from customer_sync.errors import (
+    QboAuthExpired,
+    QboConnectionBroken,
+    QboError,
+    QboThrottled,
+    QboTransientError,
+)
 from customer_sync.models.qbo import BatchItem, BatchItemResult, QboCompanyInfo, QboCustomer
 from customer_sync.observability import logger
 from customer_sync.ports import AccessTokenSource, QboRequestBudget
+
+BROKEN_REASON_FAULT_120 = (
+    "QBO refused the connection (401, fault 120: the user who connected lost access); reconnect QuickBooks"
+)
 
 DEFAULT_MINOR_VERSION = 75
 MAX_REQUEST_ID_LENGTH = 50
@@ -338,6 +350,9 @@ class QboClient:
                 self._log_failure(error, operation, attempt)
                 if isinstance(error, QboThrottled) and self._budget is not None:
                     error.retry_after = self._budget.pause(self.realm_id, error.retry_after)
+                    raise
+                if isinstance(error, QboConnectionBroken):
+                    self._tokens.connection_broken(BROKEN_REASON_FAULT_120)
                     raise
                 if isinstance(error, QboAuthExpired) and not refreshed:
                     refreshed = True

@@ -409,13 +409,16 @@ class QboTokenProvider:
         logger.error(f"{step} refreshed QBO tokens failed", extra={"merchant_id": self._merchant_id})
         raise QboTransientError(f"refreshed QBO tokens could not be stored in Secrets Manager ({step})")
 
-    def _mark_broken(self) -> NoReturn:
+    def connection_broken(self, reason: str) -> None:
         try:
-            self._connection_state.mark_broken(self._merchant_id, BROKEN_REASON_INVALID_GRANT)
+            self._connection_state.mark_broken(self._merchant_id, reason)
         except Exception:
             logger.exception(
                 "recording the broken QBO connection failed", extra={"merchant_id": self._merchant_id}
             )
+
+    def _mark_broken(self) -> NoReturn:
+        self.connection_broken(BROKEN_REASON_INVALID_GRANT)
         raise QboConnectionBroken(BROKEN_REASON_INVALID_GRANT, code="invalid_grant")
 
 

@@ -18,7 +18,6 @@ from customer_sync.adapters.qbo_revocation import IntuitTokenRevocation
 from customer_sync.adapters.queue_stats import SqsQueueStats
 from customer_sync.adapters.secrets import SecretsStore
 from customer_sync.adapters.sqs import SqsChangePublisher
-from customer_sync.adapters.sqs_dead_letters import SqsDeadLetterQueue
 from customer_sync.composition.cache import built_once
 from customer_sync.composition.shared import build_merchant_clients, build_qbo_budget, build_repositories
 from customer_sync.config import AdminSettings, load_settings
@@ -63,7 +62,6 @@ def admin_components() -> AdminComponents:
         qbo_connections=qbo_connections,
         clients=clients,
         publisher=SqsChangePublisher(settings.changes_queue_url),
-        dead_letters=SqsDeadLetterQueue(settings.changes_dlq_url),
         queue_stats=SqsQueueStats(settings.changes_queue_url, settings.changes_dlq_url),
         users=CognitoConsoleUsers(settings.user_pool_id),
         connection_audit=repositories.connection_state,

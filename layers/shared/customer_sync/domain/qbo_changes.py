@@ -47,10 +47,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from customer_sync.domain.admin.failures import next_attempt
 from customer_sync.domain.drift import detect_drift
 from customer_sync.domain.name_variants import drop_variant, keep_current, variants_built
 from customer_sync.domain.qbo_values import scrub_changes
+from customer_sync.domain.redrive import resend_all_parked
 from customer_sync.domain.scrub import scrub_payment_data
 from customer_sync.domain.sync.outcomes import PARK_QBO_CUSTOMER_INACTIVE
 from customer_sync.errors import QboConnectionBroken, QboNotFound
@@ -367,25 +367,16 @@ class QboChangeService:
 
     def _redrive_held(self, link: CustomerLink) -> int:
         """The changes held while the QBO customer was inactive, queued again (as an admin redrive would)."""
-        held = []
-        cursor: str | None = None
-        while True:
-            page = self._failures.list_failures(link.merchant_id, cursor=cursor, limit=100)
-            held += [
-                failure
-                for failure in page.items
-                if failure.paysimple_customer_id == link.paysimple_customer_id
+        sent = resend_all_parked(
+            self._failures,
+            self._publisher,
+            link.merchant_id,
+            chosen=lambda failure: (
+                failure.paysimple_customer_id == link.paysimple_customer_id
                 and failure.reason == PARK_QBO_CUSTOMER_INACTIVE
-            ]
-            cursor = page.next_cursor
-            if cursor is None:
-                break
-        for failure in held:
-            self._publisher.publish(next_attempt(failure.message))
-            self._failures.remove_failure(
-                failure.merchant_id, failure.paysimple_customer_id, failure.event_id
-            )
-        return len(held)
+            ),
+        )
+        return len(sent)
 
     def _record(
         self,

@@ -40,7 +40,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
 
 from customer_sync.domain.sync.batch import ChangeBatch
 from customer_sync.domain.sync.failure_policy import describe
@@ -48,18 +47,9 @@ from customer_sync.domain.sync.record_deadline import RecordDeadline
 from customer_sync.domain.sync.retry_delay import RetryDelays
 from customer_sync.domain.sync.service import SyncService
 from customer_sync.errors import QboBudgetExhausted, QboThrottled, RecordDeferred, UnreadableMessage
-from customer_sync.models.common import invalid_fields
-from customer_sync.models.messages import CustomerChangeMessage
+from customer_sync.models.messages import CustomerChangeMessage, change_from_body
 from customer_sync.observability import logger, metrics
 from customer_sync.ports import ChangeHandBacks, QboRequestBudget
-
-
-def change_of(record: SQSRecord) -> CustomerChangeMessage:
-    try:
-        return CustomerChangeMessage.model_validate_json(record.body)
-    except ValidationError as error:
-        fields = invalid_fields(error, whole="(body)")
-        raise UnreadableMessage(f"not a customer change message (fields: {fields})") from None
 
 
 @contextmanager
@@ -131,7 +121,7 @@ class BatchInvocation:
         self._messages: dict[str, CustomerChangeMessage | UnreadableMessage] = {}
         for record in records:
             try:
-                self._messages[record.message_id] = change_of(record)
+                self._messages[record.message_id] = change_from_body(record.body)
             except UnreadableMessage as unreadable:
                 self._messages[record.message_id] = unreadable
         readable = [

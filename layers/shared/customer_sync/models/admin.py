@@ -179,6 +179,11 @@ class QboCallbackResponse(_Response):
     )
     access_token_expires_at: UtcDatetime
     refresh_token_expires_at: UtcDatetime | None
+    requeued_changes: int = Field(
+        default=0,
+        ge=0,
+        description="Changes parked because the connection was broken, now sent to sync again",
+    )
 
 
 ConnectionHealth = Literal["healthy", "broken", "not_connected"]
@@ -392,16 +397,19 @@ class DeadLetterView(_Response):
     event_type: str
     occurred_at: UtcDatetime
     redrive_attempt: int
-    receive_count: int
-    sent_at: UtcDatetime | None
+    receive_count: int = Field(description="Deliveries before SQS moved it to the DLQ")
+    sent_at: UtcDatetime | None = Field(description="When it arrived in the DLQ")
     reason: str
 
 
 class FailuresResponse(_Response):
     parked: list[ParkedFailureView] = Field(description="Permanent failures, parked with their reason")
-    parked_next_cursor: str | None
-    dead_letter: list[DeadLetterView] = Field(description="Changes whose retries ran out (transient errors)")
-    dead_letter_scan_complete: bool = Field(description="false when the DLQ held more than one scan reads")
+    parked_next_cursor: str | None = Field(
+        description="The next page of both lists (failures of both kinds are kept in one list, by customer)"
+    )
+    dead_letter: list[DeadLetterView] = Field(
+        description="Changes whose retries ran out (transient errors), recorded from the DLQ"
+    )
 
 
 class RedriveRequest(_Request):

@@ -75,8 +75,20 @@ class HistoryEntry(BaseModel):
     detail: str | None = None
 
 
+class DeadLetterArrival(BaseModel):
+    """How a failure came from the DLQ: SQS moved the change there after `receive_count` deliveries (its
+    retries ran out), as message `message_id`, and the DLQ consumer recorded it at `arrived_at`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    message_id: str = Field(min_length=1)
+    receive_count: int = Field(ge=0)
+    arrived_at: UtcDatetime
+
+
 class ParkedFailure(BaseModel):
-    """A change that failed permanently. `message` holds ids only, never customer data."""
+    """A change that failed: parked by the sync after a permanent error, or recorded from the DLQ after its
+    retries ran out (`dead_letter`). `message` holds ids only, never customer data."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -88,3 +100,4 @@ class ParkedFailure(BaseModel):
     code: str | None = None
     parked_at: UtcDatetime
     attempts: int = Field(default=1, ge=1)
+    dead_letter: DeadLetterArrival | None = None

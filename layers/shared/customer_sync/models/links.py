@@ -230,3 +230,52 @@ def normalize_query(query: str | None) -> str | None:
         return None
     folded = " ".join(query.split()).casefold()
     return folded or None
+
+
+# -- one decision per name -----------------------------------------------------------------------------
+
+# A name claim outlives a create that crashed and was never delivered again by this long; then another
+# customer of the same name may claim it.
+NAME_CLAIM_SECONDS = 3600
+# A claim released this shortly before a name lookup may not have been visible to it (clocks of two Lambdas,
+# QBO's query index): the lookup is made again.
+NAME_CLAIM_MARGIN_SECONDS = 2
+
+
+class NameClaim(BaseModel):
+    """A PaySimple customer's claim to create the QBO customer of a (normalised) name, taken together with
+    its create intent, so that two customers of the same new name arriving at once end as they would one
+    after the other: the second one waits, looks the name up again once the first is done, and finds it.
+
+    `name` is the normalised "first␟last" (domain.names.name_key). `looked_up_at` is when the name lookup that
+    found no QBO customer of that name was made (a claim released after it means that lookup is stale)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    merchant_id: str = Field(min_length=1)
+    name: str
+    paysimple_customer_id: str = Field(min_length=1)
+    claimed_at: UtcDatetime
+    looked_up_at: UtcDatetime
+
+    def expires_at(self) -> float:
+        return self.claimed_at.timestamp() + NAME_CLAIM_SECONDS
+
+    def may_replace(self, *, owner: str, expires_at: float, released_at: float | None) -> bool:
+        """Whether this claim may take the place of the one stored (the rule the stores' conditions
+        apply): it is ours, it expired, or it was released well before our lookup."""
+        if owner == self.paysimple_customer_id or expires_at < self.claimed_at.timestamp():
+            return True
+        return released_at is not None and released_at < (
+            self.looked_up_at.timestamp() - NAME_CLAIM_MARGIN_SECONDS
+        )
+
+
+class NameClaimRelease(BaseModel):
+    """The end of a name claim: its create is done (created, or decided otherwise)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    merchant_id: str = Field(min_length=1)
+    name: str
+    released_at: UtcDatetime

@@ -3,7 +3,10 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from customer_sync.errors import UnreadableMessage
+from customer_sync.models.common import invalid_fields
 
 CustomerEventType = Literal["customer_created", "customer_updated", "customer_deleted"]
 CUSTOMER_EVENT_TYPES: frozenset[str] = frozenset({"customer_created", "customer_updated", "customer_deleted"})
@@ -33,3 +36,13 @@ class CustomerChangeMessage(BaseModel):
         if self.redrive_attempt:
             return f"{self.event_id}#redrive-{self.redrive_attempt}"
         return self.event_id
+
+
+def change_from_body(body: str) -> CustomerChangeMessage:
+    """A queue message's body as the change it carries; UnreadableMessage (naming the fields at fault,
+    never their values) when it is not one."""
+    try:
+        return CustomerChangeMessage.model_validate_json(body)
+    except ValidationError as error:
+        fields = invalid_fields(error, whole="(body)")
+        raise UnreadableMessage(f"not a customer change message (fields: {fields})") from None

@@ -21,6 +21,8 @@ DEFAULT_COLLISION_SUFFIX = "{first} {last} (PS-{id})"
 #         QBO customer is active again, or when an admin redrives it;
 # "reactivate": the save makes the QBO customer active again, and its history says so.
 QboInactiveRule = Literal["hold", "reactivate"]
+# Enabled periods kept (the oldest are dropped): a change saved in a dropped period is skipped as retroactive.
+MAX_ENABLED_PERIODS = 100
 _COLLISION_PLACEHOLDERS = frozenset({"first", "last", "id"})
 
 
@@ -45,14 +47,29 @@ class MerchantProfile(BaseModel):
     created_at: UtcDatetime
 
 
+class EnabledPeriod(BaseModel):
+    """A time sync was on: from `start` until `end` (None: still on)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    start: UtcDatetime
+    end: UtcDatetime | None = None
+
+    def holds(self, when: datetime) -> bool:
+        return self.start <= when and (self.end is None or when < self.end)
+
+
 class MerchantSettings(BaseModel):
-    """`enabled_at` is when sync was last switched on: events that happened before it are never synced."""
+    """`enabled_at` is when sync was last switched on, `enabled_periods` every time it was on (oldest
+    first). A change saved in none of them (before the first, or during a pause) is never synced; one saved
+    in any of them is, even after a pause and a resume (a redrive, a late delivery)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     sync_enabled: bool = False
     enabled_at: UtcDatetime | None = None
     disabled_at: UtcDatetime | None = None
+    enabled_periods: tuple[EnabledPeriod, ...] = ()
     collision_suffix: str = Field(default=DEFAULT_COLLISION_SUFFIX, min_length=1, max_length=200)
     deactivate_on_delete: bool = False
     on_qbo_inactive: QboInactiveRule = "hold"
@@ -64,13 +81,32 @@ class MerchantSettings(BaseModel):
         return _check_collision_template(value)
 
     def with_changes(self, changes: SettingsChanges, *, now: datetime) -> MerchantSettings:
-        """Apply a partial update. Off → on records enabled_at; on → off records disabled_at."""
+        """Apply a partial update. Off → on records enabled_at and opens a period; on → off records
+        disabled_at and closes it."""
         updated: dict[str, Any] = {**changes.model_dump(exclude_none=True), "updated_at": now}
+        periods = list(self.periods())
         if changes.sync_enabled is True and not self.sync_enabled:
             updated["enabled_at"] = now
+            periods.append(EnabledPeriod(start=now))
         if changes.sync_enabled is False and self.sync_enabled:
             updated["disabled_at"] = now
+            if periods and periods[-1].end is None:
+                periods[-1] = periods[-1].model_copy(update={"end": now})
+        updated["enabled_periods"] = tuple(periods[-MAX_ENABLED_PERIODS:])
         return MerchantSettings.model_validate({**self.model_dump(), **updated})
+
+    def periods(self) -> tuple[EnabledPeriod, ...]:
+        """The enabled periods; settings stored before periods were kept have the last one only."""
+        if self.enabled_periods or self.enabled_at is None:
+            return self.enabled_periods
+        ended = self.disabled_at if self.disabled_at is not None and not self.sync_enabled else None
+        if ended is not None and ended < self.enabled_at:
+            ended = None
+        return (EnabledPeriod(start=self.enabled_at, end=ended),)
+
+    def was_enabled_at(self, when: datetime) -> bool:
+        """Whether a change saved at `when` was saved while sync was on (the no-retroactive rule)."""
+        return any(period.holds(when) for period in self.periods())
 
     def collision_display_name(self, first_name: str, last_name: str, paysimple_customer_id: str) -> str:
         return self.collision_suffix.format(first=first_name, last=last_name, id=paysimple_customer_id)

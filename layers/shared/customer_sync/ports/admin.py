@@ -1,16 +1,14 @@
 """Admin: what the admin API needs beyond the repositories and MerchantClients: merchant secrets, the QBO
-connect flow, the dead-letter queue and queue depths, the console's users and who connected QBO.
+connect flow, queue depths, the console's users and who connected QBO.
 
 Adapters: adapters/admin_secrets.py (SecretsManagerMerchantCredentials, SecretsManagerQboConnections),
-adapters/sqs_dead_letters.py (SqsDeadLetterQueue), adapters/queue_stats.py (SqsQueueStats),
+adapters/queue_stats.py (SqsQueueStats),
 adapters/cognito_users.py (CognitoConsoleUsers), adapters/dynamodb_connection.py (DynamoDbConnectionState,
 also the ConnectionAudit).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
@@ -66,40 +64,6 @@ class QueueStats(Protocol):
     def changes_queue(self) -> QueueDepth: ...
 
     def dead_letter_queue(self) -> QueueDepth: ...
-
-
-@dataclass(frozen=True)
-class DeadLetterMessage:
-    """A message as received from the DLQ. `receipt` is the handle that deletes it (opaque to the domain)."""
-
-    message_id: str
-    body: str
-    receive_count: int
-    sent_at: datetime | None
-    receipt: str
-
-
-class DeadLetterScan(Protocol):
-    """The messages one scan holds. `complete` is False when the scan stopped at its limit."""
-
-    @property
-    def messages(self) -> Sequence[DeadLetterMessage]: ...
-
-    @property
-    def complete(self) -> bool: ...
-
-    def delete(self, message: DeadLetterMessage) -> None:
-        """Remove a held message for good (call only after it was re-sent)."""
-        ...
-
-
-class DeadLetterQueue(Protocol):
-    """The DLQ of CustomerChangesQueue, read without consuming it."""
-
-    def scan(self, *, limit: int) -> AbstractContextManager[DeadLetterScan]:
-        """Receive up to `limit` messages and hold them (invisible) inside the `with` block; on leaving it,
-        every held message that was not deleted is made visible again at once."""
-        ...
 
 
 class ConsoleUsers(Protocol):

@@ -36,6 +36,11 @@ class AccessTokenSource(Protocol):
         """QBO rejected `stale_access_token` (401/3200): return a newer one (refreshing if nobody has)."""
         ...
 
+    def connection_broken(self, reason: str) -> None:
+        """QBO said the connection is broken (401 with fault code 120: the user who connected lost
+        access): record it where operators and the merchant see it. Never raises."""
+        ...
+
 
 class QboCustomers(Protocol):
     """The QBO Customer API of one realm, and the realm's CompanyInfo."""

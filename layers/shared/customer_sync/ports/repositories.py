@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from customer_sync.domain.sync.records import Completion, JournalPrefetch
     from customer_sync.models.common import Page
     from customer_sync.models.history import HistoryEntry, ParkedFailure
-    from customer_sync.models.links import CustomerLink, LinkStatus
+    from customer_sync.models.links import CustomerLink, LinkStatus, NameClaim
     from customer_sync.models.mapping import FieldMapping, MappingRow
     from customer_sync.models.messages import CustomerChangeMessage
     from customer_sync.models.settings import (
@@ -39,8 +39,11 @@ class LinksRepository(Protocol):
 
     def get(self, merchant_id: str, paysimple_customer_id: str) -> CustomerLink | None: ...
 
-    def save_linked(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
-        """Store a `linked` record and claim its QBO customer (releasing any previous claim).
+    def save_linked(
+        self, link: CustomerLink, *, expected_version: int, name_check: NameClaim | None = None
+    ) -> CustomerLink:
+        """Store a `linked` record and claim its QBO customer (releasing any previous claim). With
+        `name_check`, only while no other customer's create of that name is under way (NameClaimedElsewhere).
 
         Raises QboCustomerAlreadyLinked if another PaySimple customer holds the QBO customer. Returns the
         stored record (version = expected_version + 1)."""
@@ -48,6 +51,13 @@ class LinksRepository(Protocol):
 
     def save_unlinked(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
         """Store an `unlinked` record (reason, candidates), releasing any QBO claim it held."""
+        ...
+
+    def save_create_intent(
+        self, link: CustomerLink, *, expected_version: int, claim: NameClaim
+    ) -> CustomerLink:
+        """Store an `unlinked` record saying a create is under way, together with the claim on its name;
+        raises NameClaimedElsewhere when another customer holds that claim (models.links.NameClaim)."""
         ...
 
     def update_snapshot(
@@ -229,6 +239,11 @@ class FailuresRepository(Protocol):
 
     def remove_failure(self, merchant_id: str, paysimple_customer_id: str, event_id: str) -> bool:
         """True if there was one to remove."""
+        ...
+
+    def replace_failure(self, failure: ParkedFailure) -> bool:
+        """Store the failure only if one is stored for its customer and event (never bring back one the
+        sync has just resolved); True if it was."""
         ...
 
     def list_failures(

@@ -1,23 +1,20 @@
-"""Failures of one merchant — changes parked after a permanent error and messages whose retries ran out (the
-DLQ) — and redriving them.
+"""Failures of one merchant — changes parked after a permanent error and changes whose retries ran out
+(recorded from the DLQ by DeadLetterFunction, domain.dead_letters) — and redriving them.
 
-A redrive re-sends the change to CustomerChangesQueue with `redrive_attempt + 1`, which gives it a new
-deduplication id (so neither SQS nor the sync's idempotency record of the failed attempt swallows it).
-The parked entry is removed, or the DLQ message deleted, only after the send succeeded: a failed send
-leaves the failure where it was.
+Both lists are read from the failures table only: listing has no side effects (nothing is received from
+the DLQ, so no receive count rises and no customer's later changes are held back).
 
-The DLQ is shared by every merchant and SQS cannot filter it, so it is scanned (received and held briefly,
-then made visible again, see adapters/sqs_dead_letters.py) and filtered by the message's merchant id.
+A redrive re-sends the change to CustomerChangesQueue with `redrive_attempt + 1` (domain.redrive). Its
+entry stays listed, with the attempt it waits for, until the sync applies that attempt; a failed send
+leaves it as it was.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import ValidationError
-
+from customer_sync.domain.redrive import all_parked, resend_parked
 from customer_sync.errors import InvalidCursor, InvalidRequest
 from customer_sync.models.admin import (
     DeadLetterView,
@@ -30,41 +27,11 @@ from customer_sync.models.admin import (
 from customer_sync.models.history import HistoryEntry, ParkedFailure
 from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.observability import logger
-from customer_sync.ports import (
-    ChangePublisher,
-    Clock,
-    DeadLetterMessage,
-    DeadLetterQueue,
-    FailuresRepository,
-    HistoryRepository,
-)
-
-DEFAULT_DLQ_SCAN_LIMIT = 500
-# History entries searched for the error that sent a dead-lettered change there.
-_HISTORY_LOOKBACK = 20
-_PARKED_PAGE = 100
-DEAD_LETTER_REASON = "retries exhausted: moved to the dead-letter queue after repeated transient failures"
+from customer_sync.ports import ChangePublisher, Clock, FailuresRepository, HistoryRepository
 
 
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-def next_attempt(message: CustomerChangeMessage) -> CustomerChangeMessage:
-    return CustomerChangeMessage.model_validate(
-        {**message.model_dump(), "redrive_attempt": message.redrive_attempt + 1}
-    )
-
-
-def parse_dead_letter(message: DeadLetterMessage) -> CustomerChangeMessage | None:
-    try:
-        return CustomerChangeMessage.model_validate_json(message.body)
-    except ValidationError:
-        # Only our own messages reach this DLQ; one we cannot read is left alone (and logged by id only).
-        logger.warning(
-            "unreadable message in the dead-letter queue", extra={"message_id": message.message_id}
-        )
-        return None
 
 
 class Failures:
@@ -73,75 +40,61 @@ class Failures:
         *,
         failures: FailuresRepository,
         history: HistoryRepository,
-        dead_letters: DeadLetterQueue,
         publisher: ChangePublisher,
         clock: Clock,
-        dlq_scan_limit: int = DEFAULT_DLQ_SCAN_LIMIT,
     ) -> None:
         self._failures = failures
         self._history = history
-        self._dead_letters = dead_letters
         self._publisher = publisher
         self._clock = clock
-        self._dlq_scan_limit = dlq_scan_limit
 
     def list_failures(self, merchant_id: str, *, cursor: str | None, limit: int) -> FailuresResponse:
         try:
-            parked = self._failures.list_failures(merchant_id, cursor=cursor, limit=limit)
+            page = self._failures.list_failures(merchant_id, cursor=cursor, limit=limit)
         except InvalidCursor:
             raise InvalidRequest("query.cursor", ["not a cursor this list handed out"]) from None
-        with self._dead_letters.scan(limit=self._dlq_scan_limit) as scan:
-            dead = [
-                (message, change)
-                for message in scan.messages
-                if (change := parse_dead_letter(message)) is not None and change.merchant_id == merchant_id
-            ]
-            complete = scan.complete
         return FailuresResponse(
-            parked=[_parked_view(failure) for failure in parked.items],
-            parked_next_cursor=parked.next_cursor,
+            parked=[_parked_view(failure) for failure in page.items if failure.dead_letter is None],
+            parked_next_cursor=page.next_cursor,
             dead_letter=[
-                DeadLetterView(
-                    message_id=message.message_id,
-                    event_id=change.event_id,
-                    paysimple_customer_id=change.customer_id,
-                    event_type=change.event_type,
-                    occurred_at=_utc(change.occurred_at),
-                    redrive_attempt=change.redrive_attempt,
-                    receive_count=message.receive_count,
-                    sent_at=message.sent_at,
-                    reason=self._dead_letter_reason(change),
-                )
-                for message, change in dead
+                _dead_letter_view(failure) for failure in page.items if failure.dead_letter is not None
             ],
-            dead_letter_scan_complete=complete,
         )
 
     def redrive(self, merchant_id: str, event_ids: list[str] | None) -> RedriveResponse:
         wanted = set(event_ids) if event_ids is not None else None
         sent: list[tuple[RedrivenChange, CustomerChangeMessage]] = []
         failed: list[RedriveFailure] = []
-        for failure in list(self._all_parked(merchant_id)):
-            if wanted is None or failure.event_id in wanted:
-                outcome = self._send_again(failure.message, "parked")
-                if isinstance(outcome, RedriveFailure):
-                    failed.append(outcome)
-                    continue
-                self._failures.remove_failure(merchant_id, failure.paysimple_customer_id, failure.event_id)
-                sent.append(outcome)
-        with self._dead_letters.scan(limit=self._dlq_scan_limit) as scan:
-            for message in scan.messages:
-                change = parse_dead_letter(message)
-                if change is None or change.merchant_id != merchant_id:
-                    continue
-                if wanted is not None and change.event_id not in wanted:
-                    continue
-                outcome = self._send_again(change, "dead_letter")
-                if isinstance(outcome, RedriveFailure):
-                    failed.append(outcome)
-                    continue
-                scan.delete(message)
-                sent.append(outcome)
+        for failure in list(all_parked(self._failures, merchant_id)):
+            if wanted is not None and failure.event_id not in wanted:
+                continue
+            origin: Literal["parked", "dead_letter"] = (
+                "dead_letter" if failure.dead_letter is not None else "parked"
+            )
+            try:
+                again = resend_parked(failure, failures=self._failures, publisher=self._publisher)
+            except Exception as error:  # any send failure: the failure stays where it is, reported per event
+                logger.warning(
+                    "redrive send failed",
+                    extra={"event_id": failure.event_id, "error": type(error).__name__},
+                )
+                failed.append(
+                    RedriveFailure(
+                        event_id=failure.event_id,
+                        source=origin,
+                        error=f"send failed ({type(error).__name__})",
+                    )
+                )
+                continue
+            if again is None:
+                continue  # resolved by the sync since it was listed
+            view = RedrivenChange(
+                event_id=failure.event_id,
+                paysimple_customer_id=failure.paysimple_customer_id,
+                source=origin,
+                redrive_attempt=again.redrive_attempt,
+            )
+            sent.append((view, again))
         for view, message_sent in sent:
             self._record_retry(merchant_id, view, message_sent)
         seen = {view.event_id for view, _ in sent} | {failure.event_id for failure in failed}
@@ -150,39 +103,6 @@ class Failures:
             not_found=sorted((wanted or set()) - seen),
             failed=failed,
         )
-
-    # -- helpers -----------------------------------------------------------------------------------------
-
-    def _all_parked(self, merchant_id: str) -> Iterator[ParkedFailure]:
-        cursor: str | None = None
-        while True:
-            page = self._failures.list_failures(merchant_id, cursor=cursor, limit=_PARKED_PAGE)
-            yield from page.items
-            if page.next_cursor is None:
-                return
-            cursor = page.next_cursor
-
-    def _send_again(
-        self, message: CustomerChangeMessage, origin: Literal["parked", "dead_letter"]
-    ) -> tuple[RedrivenChange, CustomerChangeMessage] | RedriveFailure:
-        again = next_attempt(message)
-        try:
-            self._publisher.publish(again)
-        except Exception as error:  # any send failure: the failure stays where it is, reported per event
-            logger.warning(
-                "redrive send failed",
-                extra={"event_id": message.event_id, "error": type(error).__name__},
-            )
-            return RedriveFailure(
-                event_id=message.event_id, source=origin, error=f"send failed ({type(error).__name__})"
-            )
-        view = RedrivenChange(
-            event_id=message.event_id,
-            paysimple_customer_id=message.customer_id,
-            source=origin,
-            redrive_attempt=again.redrive_attempt,
-        )
-        return view, again
 
     def _record_retry(self, merchant_id: str, view: RedrivenChange, message: CustomerChangeMessage) -> None:
         now = self._clock.now()
@@ -200,16 +120,6 @@ class Failures:
             )
         )
 
-    def _dead_letter_reason(self, change: CustomerChangeMessage) -> str:
-        """The last error the sync recorded for this event, if it recorded one."""
-        entries = self._history.list_for_customer(
-            change.merchant_id, change.customer_id, limit=_HISTORY_LOOKBACK
-        ).items
-        for entry in entries:
-            if entry.event_id in (change.event_id, change.deduplication_id) and entry.error:
-                return entry.error
-        return DEAD_LETTER_REASON
-
 
 def _parked_view(failure: ParkedFailure) -> ParkedFailureView:
     return ParkedFailureView(
@@ -222,4 +132,20 @@ def _parked_view(failure: ParkedFailure) -> ParkedFailureView:
         parked_at=failure.parked_at,
         attempts=failure.attempts,
         redrive_attempt=failure.message.redrive_attempt,
+    )
+
+
+def _dead_letter_view(failure: ParkedFailure) -> DeadLetterView:
+    arrival = failure.dead_letter
+    assert arrival is not None
+    return DeadLetterView(
+        message_id=arrival.message_id,
+        event_id=failure.event_id,
+        paysimple_customer_id=failure.paysimple_customer_id,
+        event_type=failure.message.event_type,
+        occurred_at=_utc(failure.message.occurred_at),
+        redrive_attempt=failure.message.redrive_attempt,
+        receive_count=arrival.receive_count,
+        sent_at=arrival.arrived_at,
+        reason=failure.reason,
     )

@@ -21,6 +21,9 @@ When confirmed, every linked customer is unlinked first: their QBO ids belong to
 Once connected, the company's name is read from QBO's CompanyInfo, once per connect (a metered read, on
 the company's request budget like every QBO call) and kept beside the connection's health for the status.
 The connect stands if that read fails: the name is then unknown until the next connect (Reconnect).
+Self-healing: once the new connection is stored, the merchant's changes parked because the connection was
+broken (or QBO refused the app's authorization) are sent to the queue again (domain.redrive), with no admin
+redrive. A send that fails leaves them parked (and listed) for a redrive; the connection stands either way.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
+from customer_sync.domain.redrive import resend_all_parked
+from customer_sync.domain.sync.outcomes import PARK_QBO_AUTHORIZATION_FAILED, PARK_QBO_CONNECTION_BROKEN
 from customer_sync.errors import (
     AuthorizationRejected,
     Forbidden,
@@ -52,8 +57,10 @@ from customer_sync.models.admin import QboCallbackResponse, QboConnectionRequest
 from customer_sync.models.settings import OAuthState
 from customer_sync.observability import logger
 from customer_sync.ports import (
+    ChangePublisher,
     Clock,
     ConnectionAudit,
+    FailuresRepository,
     LinksRepository,
     MerchantClients,
     OAuthStateRepository,
@@ -67,6 +74,8 @@ DEFAULT_STATE_TTL = timedelta(minutes=10)
 MAX_STATE_LENGTH = 1024
 # Intuit's realm ids are numbers; anything else in a callback is not from Intuit.
 _REALM_ID = re.compile(r"^[0-9A-Za-z-]{1,64}$")
+# Parked changes a new connection heals.
+_PARKED_BY_THE_CONNECTION = frozenset({PARK_QBO_CONNECTION_BROKEN, PARK_QBO_AUTHORIZATION_FAILED})
 
 
 @dataclass(frozen=True)
@@ -152,6 +161,8 @@ class QboConnect:
         links: LinksRepository,
         audit: ConnectionAudit,
         clients: MerchantClients,
+        failures: FailuresRepository,
+        publisher: ChangePublisher,
         clock: Clock,
         authorize_url: str,
         state_ttl: timedelta = DEFAULT_STATE_TTL,
@@ -163,6 +174,8 @@ class QboConnect:
         self._links = links
         self._audit = audit
         self._clients = clients
+        self._failures = failures
+        self._publisher = publisher
         self._clock = clock
         self._authorize_url = authorize_url
         self._state_ttl = state_ttl
@@ -307,6 +320,7 @@ class QboConnect:
             company_name=company_name,
             access_token_expires_at=connection.access_token_expires_at,
             refresh_token_expires_at=connection.refresh_token_expires_at,
+            requeued_changes=self._requeue_parked(merchant_id),
         )
 
     def _read_company_name(self, merchant_id: str, realm_id: str) -> str | None:
@@ -323,6 +337,28 @@ class QboConnect:
         if name is not None:
             self._audit.record_company_name(merchant_id, realm_id, name)
         return name
+
+    def _requeue_parked(self, merchant_id: str) -> int:
+        """The changes the broken connection parked, sent again; how many were."""
+        try:
+            sent = resend_all_parked(
+                self._failures,
+                self._publisher,
+                merchant_id,
+                chosen=lambda failure: failure.reason in _PARKED_BY_THE_CONNECTION,
+            )
+        except Exception as error:  # the connection is stored: the rest stay parked for a redrive
+            logger.warning(
+                "parked changes were not sent again after reconnecting",
+                extra={"merchant_id": merchant_id, "error": type(error).__name__},
+            )
+            return 0
+        if sent:
+            logger.info(
+                "parked changes sent again after reconnecting",
+                extra={"merchant_id": merchant_id, "count": len(sent)},
+            )
+        return len(sent)
 
     def _changes_realm(self, merchant_id: str, realm_id: str) -> str | None:
         """The realm the links point into, if `realm_id` is another one and links exist."""

@@ -71,7 +71,6 @@ from customer_sync.ports import (
     ConnectionAudit,
     ConnectionStateRecorder,
     ConsoleUsers,
-    DeadLetterQueue,
     FailuresRepository,
     HistoryRepository,
     LinksRepository,
@@ -103,7 +102,6 @@ class AdminPorts:
     qbo_connections: QboConnections
     clients: MerchantClients
     publisher: ChangePublisher
-    dead_letters: DeadLetterQueue
     queue_stats: QueueStats
     users: ConsoleUsers
     connection_audit: ConnectionAudit
@@ -143,7 +141,6 @@ class AdminService:
         self.failures = Failures(
             failures=ports.failures,
             history=ports.history,
-            dead_letters=ports.dead_letters,
             publisher=ports.publisher,
             clock=ports.clock,
         )
@@ -171,6 +168,8 @@ class AdminService:
             links=ports.links,
             audit=ports.connection_audit,
             clients=ports.clients,
+            failures=ports.failures,
+            publisher=ports.publisher,
             clock=ports.clock,
             authorize_url=qbo_authorize_url,
         )

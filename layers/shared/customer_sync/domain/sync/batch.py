@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 
 from customer_sync.domain.sync.name_lookup import CandidatePool
 from customer_sync.domain.sync.outcomes import SyncOutcome
@@ -29,7 +30,7 @@ from customer_sync.domain.sync.records import (
     customer_key,
 )
 from customer_sync.domain.sync.run import SyncSource
-from customer_sync.models.links import CustomerLink
+from customer_sync.models.links import CustomerLink, NameClaim
 from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.models.settings import MerchantSyncConfig
 from customer_sync.ports import LinksRepository, SyncConfigSource, SyncJournal
@@ -48,11 +49,22 @@ class BatchLinks:
             self._known[key] = self._repository.get(merchant_id, paysimple_customer_id)
         return self._known[key]
 
-    def save_linked(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
-        return self.stored(self._repository.save_linked(link, expected_version=expected_version))
+    def save_linked(
+        self, link: CustomerLink, *, expected_version: int, name_check: NameClaim | None = None
+    ) -> CustomerLink:
+        return self.stored(
+            self._repository.save_linked(link, expected_version=expected_version, name_check=name_check)
+        )
 
     def save_unlinked(self, link: CustomerLink, *, expected_version: int) -> CustomerLink:
         return self.stored(self._repository.save_unlinked(link, expected_version=expected_version))
+
+    def save_create_intent(
+        self, link: CustomerLink, *, expected_version: int, claim: NameClaim
+    ) -> CustomerLink:
+        return self.stored(
+            self._repository.save_create_intent(link, expected_version=expected_version, claim=claim)
+        )
 
     def stored(self, link: CustomerLink) -> CustomerLink:
         """`link` is now the stored record (written by the batch, here or through the journal)."""
@@ -83,6 +95,7 @@ class ChangeBatch:
         self._links: BatchLinks | None = None
         self._merchant_configs: dict[str, MerchantSyncConfig] = {}
         self._pools: dict[str, CandidatePool] = {}
+        self._looked_up_at: dict[str, datetime] = {}
         # PaySimple records fetched ahead for the name lookup, until their change's turn (None: deleted).
         self._sources: dict[CustomerKey, SyncSource | None] = {}
 
@@ -118,8 +131,13 @@ class ChangeBatch:
     def candidate_pool(self, merchant_id: str) -> CandidatePool | None:
         return self._pools.get(merchant_id)
 
-    def keep_candidate_pool(self, merchant_id: str, pool: CandidatePool) -> None:
+    def keep_candidate_pool(self, merchant_id: str, pool: CandidatePool, *, looked_up_at: datetime) -> None:
+        """The pool of a name lookup made at `looked_up_at` (just before the query was sent)."""
         self._pools[merchant_id] = pool
+        self._looked_up_at[merchant_id] = looked_up_at
+
+    def looked_up_at(self, merchant_id: str) -> datetime | None:
+        return self._looked_up_at.get(merchant_id)
 
     def keep_source(self, message: CustomerChangeMessage, source: SyncSource | None) -> None:
         """A PaySimple record fetched ahead of its change's turn (None: deleted in PaySimple)."""

@@ -6,8 +6,9 @@
 - Permanent (QBO validation 2xxx/6000, an unresolvable 6240, a broken QBO connection, PaySimple refusing
   our credentials, a merchant without secrets, a QBO customer made inactive that the merchant holds
   changes for): the change is parked with its reason and the message is acknowledged. A broken
-  connection is permanent *for now*: nothing is lost, the admin redrives the parked changes after
-  reconnecting QuickBooks (and a held change is redriven by itself once the QBO customer is active).
+  connection is permanent *for now*: nothing is lost, its parked changes are sent again by themselves
+  when the merchant reconnects QuickBooks (domain.admin.qbo_connect), and a held change once the QBO
+  customer is active again.
 """
 
 from __future__ import annotations

@@ -28,6 +28,8 @@ SKIP_MERGED = "merged into"  # followed by the primary's PaySimple id: "merged i
 SKIP_ADMIN_UNLINKED = "unlinked_by_admin"
 SKIP_UNKNOWN_DELETED = "deleted_before_ever_synced"
 SKIP_ALREADY_DELETED = "already_deleted"
+# Skips that leave a redriven change unapplied: its parked entry stays, with this as its reason.
+SKIPS_NOT_APPLIED = frozenset({SKIP_SYNC_DISABLED, SKIP_BEFORE_SYNC_ENABLED})
 
 # Why a customer is on the unlinked list, beyond domain.matching's "ambiguous" / "already_linked".
 REASON_CREATING = "creating"  # a create is under way (its intent record; see sync_service)

@@ -10,7 +10,7 @@ from datetime import datetime
 from customer_sync.domain.sync.outcomes import SyncAction, SyncOutcome
 from customer_sync.domain.sync.run import SyncRun
 from customer_sync.models.history import FieldChange, HistoryAction, HistoryEntry, ParkedFailure
-from customer_sync.models.links import CustomerLink
+from customer_sync.models.links import CustomerLink, NameClaim, NameClaimRelease
 from customer_sync.models.messages import CustomerChangeMessage
 
 # A change is identified by its merchant, event and redrive attempt (an admin redrive is a new attempt).
@@ -32,13 +32,16 @@ class LinkWrite:
 
     link: CustomerLink
     expected_version: int
+    # Linked by name: written only while no other customer's create of that name is under way.
+    name_check: NameClaim | None = None
 
 
 @dataclass(frozen=True)
 class Completion:
     """Everything a change leaves behind once it is done, stored together in one round trip
     (ports.SyncJournal): the outcome (what a redelivery of the same change is answered with), the history
-    entry, the final link write, the merchant's last successful sync, a parked failure or the end of one."""
+    entry, the final link write, the merchant's last successful sync, a parked failure or the end of one,
+    and the end of the customer's name claim once its create is no longer under way."""
 
     message: CustomerChangeMessage
     outcome: SyncOutcome
@@ -47,6 +50,7 @@ class Completion:
     successful_sync_at: datetime | None = None
     parked: ParkedFailure | None = None
     resolves_parked_failure: bool = False
+    releases_name: NameClaimRelease | None = None
 
 
 @dataclass(frozen=True)

@@ -43,6 +43,8 @@ class SyncRun:
         self._qbo: QboCustomers | None = None
         self._calls_at_start = 0
         self.truncations: tuple[Truncation, ...] = ()
+        # The normalised name this change holds the claim on while its create is under way (NameClaim).
+        self.name_claim: str | None = None
 
     @property
     def merchant_id(self) -> str:

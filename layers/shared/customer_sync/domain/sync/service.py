@@ -2,9 +2,10 @@
 
 `SyncService.process(message)` runs these steps and returns what happened (domain.sync.outcomes.SyncOutcome):
 
-1. **Gate.** Sync off for the merchant, or the event happened before sync was (last) enabled: "skipped",
-   nothing fetched, no QBO call. This is the no-retroactive rule: enabling sync never touches existing QBO
-   customers; only saves made afterwards flow.
+1. **Gate.** Sync off for the merchant, or the event happened while sync was off (before it was first
+   enabled, or during a pause): "skipped", nothing fetched, no QBO call. This is the no-retroactive rule:
+   enabling sync never touches existing QBO customers; only saves made afterwards flow. A change saved in
+   any enabled period is applied, even when it is redriven (or delivered late) after a pause and a resume.
 2. **Fetch** the current PaySimple record (a 404 means deleted). Events carry ids only and the record is
    always fetched, so the newest PaySimple state wins whatever the delivery order. An event older than one
    already synced for the customer is skipped as superseded (it could only carry an older mapping).
@@ -35,6 +36,16 @@ after QBO answered but before the link was written, the redelivery finds the int
 the same requestid, gets QBO's original answer, and links that customer: there is never a second customer.
 A create QBO rejects for good releases the intent (reason "create_rejected"), so the next save starts with
 a fresh requestid instead of having QBO replay the old failure.
+
+One decision per name. Two new customers of the same name arriving at once (two Lambdas) would both find
+no QBO customer and both create one (the second suffixed after 6240). So a create claims its normalised
+name (models.links.NameClaim) in the same transaction as its intent: the claim is refused while another
+customer's create of that name is under way, or when it ended after this change's name lookup (which then
+cannot have seen it). A refused change is delivered again (transient), looks the name up afresh, and finds
+the first one's QBO customer: it goes to the unlinked list ("already_linked"), exactly as it would have one
+after the other. The claim ends in the transaction that completes the create (created, or decided
+otherwise), not while the intent is kept (a broken connection); a claim whose create never finishes
+expires after an hour. No extra DynamoDB call: both ride on writes that were made anyway.
 
 Link, SyncToken and snapshot are written as one record; the links repository makes that write conditional
 on the version we read, together with the claim on the QBO customer and the email index.
@@ -80,6 +91,11 @@ Errors follow domain.sync.failure_policy: transient ones propagate (SQS delivers
 parked with their reason and the message is acknowledged. A company whose QBO budget is known to be used
 up is not called at all: its changes go back to the queue before anything is fetched.
 
+Redrives (`redrive_attempt` > 0, domain.redrive). The change's parked entry is removed in its completion
+when the change is done (applied, or decided: unlinked, superseded...). A redriven change that is parked
+again, or skipped because sync is off or it was saved while sync was off, keeps its entry, with that
+outcome as its reason: nothing an admin redrove disappears without being applied.
+
 Everything stored — link names and email, snapshot, history before/after (values read back from QBO
 included), candidates, failure texts — is scrubbed of card and bank numbers first. This module logs
 nothing.
@@ -88,6 +104,7 @@ nothing.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
@@ -150,6 +167,8 @@ from customer_sync.models.links import (
     REASON_UNLINKED_BY_ADMIN,
     CustomerLink,
     LinkCandidate,
+    NameClaim,
+    NameClaimRelease,
 )
 from customer_sync.models.messages import CustomerChangeMessage
 from customer_sync.models.qbo import QboCustomer
@@ -263,7 +282,7 @@ class SyncService:
         """Why this change is not synced at all, or None."""
         if not settings.sync_enabled:
             return StepResult("skipped", detail=outcomes.SKIP_SYNC_DISABLED)
-        if settings.enabled_at is None or run.occurred_at < settings.enabled_at:
+        if not settings.was_enabled_at(run.occurred_at):
             return StepResult("skipped", detail=outcomes.SKIP_BEFORE_SYNC_ENABLED)
         if link is not None and link.status == "merged":
             # Recorded, never silently dropped: the history says where it went (an unmerge brings it back).
@@ -292,6 +311,7 @@ class SyncService:
         if link.status == "source_deleted" and link.qbo_customer_id:
             return self._update_linked(run, batch, link, source, settings, restored=True)
         if _needs_create(link):
+            run.name_claim = claim_name(link.first_name, link.last_name)
             return self._create(run, batch, link, source, settings)
         if _held_for_admin(link):
             return self._hold_for_admin(run, batch, link, source)
@@ -498,8 +518,9 @@ class SyncService:
             # A company just connected (or reconnected to another): its variants are built now, once.
             merchants = [run.merchant_id]
             variants = build_name_variants(qbo, self._variants, merchants, qbo.realm_id, now=run.now).kept
+        looked_up_at = self._clock.now()
         pool = look_up_names(qbo, customers, variants)
-        batch.keep_candidate_pool(run.merchant_id, pool)
+        batch.keep_candidate_pool(run.merchant_id, pool, looked_up_at=looked_up_at)
         self._save_intents_ahead(run, batch, source, ahead, pool)
         return pool
 
@@ -551,12 +572,27 @@ class SyncService:
     def _save_intent(
         self, run: SyncRun, batch: ChangeBatch, link: CustomerLink | None, source: SyncSource
     ) -> CustomerLink:
-        """The customer's record says a create is under way (crash safety, see the module docstring)."""
+        """The customer's record says a create is under way (crash safety, see the module docstring), and
+        the customer holds the claim on its name (one decision per name, see the module docstring)."""
         intent = self._unlinked(run, link, source, reason=outcomes.REASON_CREATING, candidates=[])
         if intent is None:
             assert link is not None
             return link
-        return batch.links.save_unlinked(intent.link, expected_version=intent.expected_version)
+        looked_up_at = batch.looked_up_at(run.merchant_id)
+        assert looked_up_at is not None, "a create is decided after the name lookup"
+        name = claim_name(intent.link.first_name, intent.link.last_name)
+        claim = NameClaim(
+            merchant_id=run.merchant_id,
+            name=name,
+            paysimple_customer_id=run.customer_id,
+            claimed_at=self._clock.now(),
+            looked_up_at=looked_up_at,
+        )
+        saved = batch.links.save_create_intent(
+            intent.link, expected_version=intent.expected_version, claim=claim
+        )
+        run.name_claim = name
+        return saved
 
     def _held_by_deleted(
         self,
@@ -598,17 +634,27 @@ class SyncService:
             last_event_at=run.occurred_at,
         )
         expected_version = link.version if link is not None else 0
+        # Never the QBO customer another customer of this name is creating (its link is not written yet).
+        name_check = NameClaim(
+            merchant_id=run.merchant_id,
+            name=claim_name(linked.first_name, linked.last_name),
+            paysimple_customer_id=run.customer_id,
+            claimed_at=self._clock.now(),
+            looked_up_at=batch.looked_up_at(run.merchant_id) or run.now,
+        )
         if not changes:
             return StepResult(
                 "linked",
                 link=linked,
                 qbo_customer_id=target.Id,
                 reason=reason,
-                store=LinkWrite(linked, expected_version),
+                store=LinkWrite(linked, expected_version, name_check=name_check),
             )
         # Claim the QBO customer before writing to it: if someone else got it first, we write nothing.
         claimed = batch.links.save_linked(
-            linked.revised(snapshot={}, last_synced_at=None), expected_version=expected_version
+            linked.revised(snapshot={}, last_synced_at=None),
+            expected_version=expected_version,
+            name_check=name_check,
         )
         written, changes = self._write(run, batch, target.Id, target.SyncToken, changes, source.payload)
         done = claimed.revised(
@@ -892,7 +938,18 @@ class SyncService:
             link=result.store,
             successful_sync_at=run.now if result.action in _SUCCESSFUL else None,
             resolves_parked_failure=bool(run.message.redrive_attempt),
+            releases_name=self._name_claim_release(run, result.store.link if result.store else result.link),
         )
+        if (
+            run.message.redrive_attempt
+            and result.action == "skipped"
+            and result.detail in outcomes.SKIPS_NOT_APPLIED
+        ):
+            # A redriven change that is still not applied stays parked, with this outcome as its reason.
+            message = run.message
+            earlier = self._failures.get_failure(message.merchant_id, message.customer_id, message.event_id)
+            parked = parked_failure(run, reason=result.detail, code=result.action, earlier=earlier)
+            completion = dataclasses.replace(completion, parked=parked, resolves_parked_failure=False)
         self._complete(run, batch, completion)
         return outcome
 
@@ -913,9 +970,21 @@ class SyncService:
             outcome=outcome,
             history=history_entry(run, "parked", detail=failure.reason, error=failure.description),
             parked=parked_failure(run, reason=failure.reason, code=failure.code, earlier=earlier),
+            releases_name=self._name_claim_release(
+                run, batch.links.get(message.merchant_id, message.customer_id)
+            ),
         )
         self._complete(run, batch, completion)
         return outcome
+
+    def _name_claim_release(self, run: SyncRun, final: CustomerLink | None) -> NameClaimRelease | None:
+        """The end of the run's name claim, unless the customer's create is still under way (its intent
+        is kept: a broken connection, a crash)."""
+        if run.name_claim is None or (final is not None and _needs_create(final)):
+            return None
+        return NameClaimRelease(
+            merchant_id=run.merchant_id, name=run.name_claim, released_at=self._clock.now()
+        )
 
     def _complete(self, run: SyncRun, batch: ChangeBatch, completion: Completion) -> None:
         try:
@@ -957,3 +1026,8 @@ def _needs_match(link: CustomerLink | None) -> bool:
 
 def _name_of(source: SyncSource) -> tuple[str, str]:
     return name_key(source.customer.FirstName), name_key(source.customer.LastName)
+
+
+def claim_name(first_name: str, last_name: str) -> str:
+    """The name a create claims: first and last name normalised as matching compares them."""
+    return f"{name_key(first_name)}\x1f{name_key(last_name)}"
