@@ -13,6 +13,7 @@ import json
 import math
 import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from botocore.exceptions import ClientError
 
 from customer_sync.adapters.aws_session import aws_client
 from customer_sync.errors import InvalidCursor
+from customer_sync.models.common import iso_utc
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -184,6 +186,23 @@ def batch_get(
     if pending:
         raise RuntimeError("DynamoDB kept throttling a batch read")
     return found
+
+
+def move_time_forward(table: DynamoDbTable, key: Mapping[str, Any], attribute: str, at: datetime) -> None:
+    """Sets `attribute` to `at` unless it already holds a later time: a late, slower writer never moves it
+    back. ISO-8601 text in one fixed UTC format compares in time order."""
+    try:
+        table.client.update_item(
+            TableName=table.name,
+            Key=dict(key),
+            UpdateExpression="SET #at = :at",
+            ConditionExpression="attribute_not_exists(#at) OR #at < :at",
+            ExpressionAttributeNames={"#at": attribute},
+            ExpressionAttributeValues=to_item({":at": iso_utc(at)}),
+        )
+    except ClientError as error:
+        if not is_condition_failure(error):
+            raise
 
 
 def error_code(error: ClientError) -> str:

@@ -23,13 +23,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from customer_sync.adapters.dynamodb import (
     DynamoDbTable,
     from_item,
-    is_condition_failure,
     merchant_pk,
+    move_time_forward,
     query_all,
     string_key,
     to_item,
@@ -139,19 +137,7 @@ class DynamoDbCdcCheckpoints:
         return datetime.fromisoformat(str(from_item(item)["checkpoint"])) if item else None
 
     def save_checkpoint(self, realm_id: str, at: datetime) -> None:
-        try:
-            self._table.client.update_item(
-                TableName=self._table.name,
-                Key=self._key(realm_id),
-                UpdateExpression="SET #checkpoint = :at",
-                # One fixed UTC text format compares in time order.
-                ConditionExpression="attribute_not_exists(#checkpoint) OR #checkpoint < :at",
-                ExpressionAttributeNames={"#checkpoint": "checkpoint"},
-                ExpressionAttributeValues=to_item({":at": iso_utc(at)}),
-            )
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
+        move_time_forward(self._table, self._key(realm_id), "checkpoint", at)
 
 
 def _names_prefix(realm_id: str | None = None) -> str:

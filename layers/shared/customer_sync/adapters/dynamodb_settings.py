@@ -24,6 +24,7 @@ from customer_sync.adapters.dynamodb import (
     from_item,
     is_condition_failure,
     merchant_pk,
+    move_time_forward,
     query_all,
     string_key,
     to_item,
@@ -145,19 +146,7 @@ class DynamoDbSettingsRepository:
         raise ConcurrentModification(f"settings of merchant {merchant_id}")
 
     def record_successful_sync(self, merchant_id: str, at: datetime) -> None:
-        try:
-            self._table.client.update_item(
-                TableName=self._table.name,
-                Key=string_key(pk=merchant_pk(merchant_id), sk=LAST_SYNC_SK),
-                UpdateExpression="SET #at = :at",
-                # ISO-8601 text in one fixed UTC format compares in time order.
-                ConditionExpression="attribute_not_exists(#at) OR #at < :at",
-                ExpressionAttributeNames={"#at": "at"},
-                ExpressionAttributeValues=to_item({":at": iso_utc(at)}),
-            )
-        except ClientError as error:
-            if not is_condition_failure(error):
-                raise
+        move_time_forward(self._table, string_key(pk=merchant_pk(merchant_id), sk=LAST_SYNC_SK), "at", at)
 
     def last_successful_sync(self, merchant_id: str) -> datetime | None:
         item = self._get(merchant_id, LAST_SYNC_SK)
