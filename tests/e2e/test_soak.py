@@ -67,7 +67,10 @@ def test_a_short_soak_with_every_fault_leaves_every_customer_right_and_nothing_l
     assert [check for check in outcomes.values() if not check["passed"]] == [], output
     assert finished.returncode == 0, output
     assert results["saves"] >= 150
-    assert len(results["crashes"]["crashed"]) == 2, results["crashes"]
+    # A crash is armed on a customer's next write; in a run this short an armed update may see no later
+    # write, so at least one of the two must have struck, and the other either struck or is still armed
+    crashes = results["crashes"]
+    assert crashes["crashed"] and len(crashes["crashed"]) + crashes["still_armed"] == 2, crashes
     assert results["webhooks"]["duplicated_at_once"] + results["webhooks"]["redelivered_later"] > 0
     assert results["webhooks"]["reordered"] > 0
     answered = results["qbo_answers"]
