@@ -223,13 +223,16 @@ class SyncStack:
         return json.dumps(dump, default=str)
 
 
-def _onboarded_stack(
+@pytest.fixture
+def just_connected_sync_stack(
     use_function_env: Callable[..., dict[str, str]],
     local_stack: LocalStack,
     qbo_emulator: QboEmulator,
     paysimple_emulator: PaySimpleEmulator,
     monkeypatch: pytest.MonkeyPatch,
 ) -> SyncStack:
+    """A merchant just onboarded and connected to a QBO company of its own: nothing has looked its
+    company's names up yet."""
     env = use_function_env(
         "SyncFunction",
         # The tests call AdminFunction's handler too (failures, redrive): its one variable of its own.
@@ -247,33 +250,15 @@ def _onboarded_stack(
 
 
 @pytest.fixture
-def sync_stack(
-    use_function_env: Callable[..., dict[str, str]],
-    local_stack: LocalStack,
-    qbo_emulator: QboEmulator,
-    paysimple_emulator: PaySimpleEmulator,
-    monkeypatch: pytest.MonkeyPatch,
-) -> SyncStack:
-    """A merchant onboarded and connected to a QBO company of its own, in steady state: the company's name
-    variants are built (it is empty: none), as its first name lookup or daily sweep builds them, so a
-    test counts the calls of the change it makes and nothing else."""
-    stack = _onboarded_stack(use_function_env, local_stack, qbo_emulator, paysimple_emulator, monkeypatch)
+def sync_stack(just_connected_sync_stack: SyncStack) -> SyncStack:
+    """The same merchant in steady state: its company's name variants are built (it is empty: none), as
+    its first name lookup or daily sweep builds them, so a test counts the calls of the change it makes
+    and nothing else."""
+    stack = just_connected_sync_stack
     DynamoDbNameVariants(stack.env["SETTINGS_TABLE_NAME"]).replace(
         stack.merchant_id, stack.realm_id, [], built_at=datetime.now(UTC)
     )
     return stack
-
-
-@pytest.fixture
-def just_connected_sync_stack(
-    use_function_env: Callable[..., dict[str, str]],
-    local_stack: LocalStack,
-    qbo_emulator: QboEmulator,
-    paysimple_emulator: PaySimpleEmulator,
-    monkeypatch: pytest.MonkeyPatch,
-) -> SyncStack:
-    """A merchant just connected: nothing has looked its company's names up yet."""
-    return _onboarded_stack(use_function_env, local_stack, qbo_emulator, paysimple_emulator, monkeypatch)
 
 
 class CapturedOutput:
