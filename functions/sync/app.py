@@ -27,8 +27,8 @@ processor.raise_on_entire_batch_failure = False
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    batch = sync_components().batch.begin(event, context)
-    response = process_partial_response(
-        event=event, record_handler=batch.record_handler, processor=processor, context=context
-    )
-    return batch.hand_back(response)
+    with sync_components().batch.begin(event, context) as batch:
+        response = process_partial_response(
+            event=event, record_handler=batch.record_handler, processor=processor, context=context
+        )
+        return batch.hand_back(response)

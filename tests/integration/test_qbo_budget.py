@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from customer_sync.adapters.qbo_budget import DynamoDbQboBudget
+from customer_sync.adapters.qbo_budget import WAITER_LEASE_SECONDS, DynamoDbQboBudget
 from customer_sync.domain.qbo_budget import BudgetPriority, BudgetRules
 from customer_sync.errors import QboBudgetExhausted
 from local.bootstrap import LocalStack
@@ -43,7 +43,9 @@ def new_budget(local_stack: LocalStack, clock: Clock) -> Callable[..., DynamoDbQ
     """A budget as one invocation holds it (each call: another Lambda container)."""
     table = local_stack.function_environment("SyncFunction")["QBO_BUDGET_TABLE_NAME"]
 
-    def build(priority: BudgetPriority = "sync", max_wait_seconds: float = 0.0) -> DynamoDbQboBudget:
+    def build(
+        priority: BudgetPriority = "sync", max_wait_seconds: float = 0.0, waiter_lease: bool = True
+    ) -> DynamoDbQboBudget:
         return DynamoDbQboBudget(
             table,
             RULES,
@@ -52,6 +54,7 @@ def new_budget(local_stack: LocalStack, clock: Clock) -> Callable[..., DynamoDbQ
             clock=clock,
             sleep=clock.sleep,
             max_wait_seconds=max_wait_seconds,
+            waiter_lease=waiter_lease,
         )
 
     return build
@@ -183,6 +186,47 @@ def test_only_one_invocation_at_a_time_waits_for_a_company_the_others_are_sent_b
     # And once the first is done, the second may wait in turn
     one.release()
     two.take(REALM, may_wait_seconds=2.0)
+
+
+def test_a_waiter_lease_whose_holder_died_is_free_again_soon_and_a_live_holder_keeps_its_own(
+    new_budget, clock
+):
+    # Given an invocation that took the company's waiter lease, and then died
+    dead, live, other = new_budget(), new_budget(), new_budget()
+    assert granted(dead)
+    dead.take(REALM, may_wait_seconds=2.0)
+    # When another would wait within the lease's time, then after it
+    with pytest.raises(QboBudgetExhausted) as refused:
+        live.take(REALM, may_wait_seconds=2.0)
+    clock.now += WAITER_LEASE_SECONDS
+    while granted(live):
+        pass
+    live.take(REALM, may_wait_seconds=2.0)
+    # Then it was sent back at first, and may wait once the dead holder's lease ran out
+    assert refused.value.served_elsewhere
+    # And a holder that keeps waiting keeps the lease past its first term (renewed), others sent back
+    for _ in range(3):
+        clock.now += WAITER_LEASE_SECONDS / 2
+        while granted(live):
+            pass
+        live.take(REALM, may_wait_seconds=2.0)
+        with pytest.raises(QboBudgetExhausted) as refused:
+            other.take(REALM, may_wait_seconds=2.0)
+        assert refused.value.served_elsewhere
+
+
+def test_a_budget_without_the_waiter_lease_waits_within_its_patience_and_leaves_the_lease_to_the_sync(
+    new_budget, clock
+):
+    # Given the budget of a function that follows QBO (no waiter lease), and the company's budget used
+    follower, sync = new_budget(waiter_lease=False), new_budget()
+    assert granted(follower)
+    # When the follower waits for its turn, and is never released
+    started = clock.now
+    follower.take(REALM, may_wait_seconds=2.0)
+    # Then it waited and was served, and the sync may still wait for the company
+    assert 0 < clock.now - started <= RULES.interval + 1e-6
+    sync.take(REALM, may_wait_seconds=2.0)
 
 
 def test_changes_sent_back_take_their_place_in_the_companys_line_one_group_after_another(new_budget, clock):

@@ -13,6 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from moto.dynamodb.models import DynamoDBBackend
 
 from customer_sync import composition
@@ -175,6 +176,29 @@ def test_a_change_needing_three_qbo_calls_in_a_row_finishes_within_qbos_own_budg
     assert response == NO_FAILURES
     assert sync_stack.qbo_operations() == ["query", "create", "query", "create"]
     assert sync_stack.link(customer_id).status == "linked"
+
+
+def test_an_invocation_that_fails_after_waiting_for_its_company_gives_the_waiter_lease_back(
+    sync_stack: SyncStack, monkeypatch
+):
+    # Given a change whose QBO calls wait their turn (so its invocation takes the company's waiter lease),
+    # and an invocation that fails as a whole once its records are done
+    configure_sync(monkeypatch, QBO_BUDGET_PER_MINUTE="500", QBO_BUDGET_PER_SECOND="10")
+    sync_stack.qbo.seed_vendor(sync_stack.realm_id, "Ann Lee")
+    customer_id = sync_stack.save_customer(**ANN)
+
+    def process_then_fail(**kwargs: Any) -> Any:
+        process_partial_response(**kwargs)
+        raise RuntimeError("the invocation fails after its records")
+
+    monkeypatch.setattr("functions.sync.app.process_partial_response", process_then_fail)
+    # When the change is delivered
+    with pytest.raises(RuntimeError):
+        sync_stack.sync(customer_id, event_type="customer_created")
+    # Then the change waited its turn, and no waiter lease is left to hold the company's other changes
+    assert sync_stack.qbo_operations() == ["query", "create", "query", "create"]
+    budget_items = boto3.client("dynamodb").scan(TableName=sync_stack.env["QBO_BUDGET_TABLE_NAME"])["Items"]
+    assert [item["pk"]["S"] for item in budget_items] == [f"REALM#{sync_stack.realm_id}"]
 
 
 def test_a_create_that_times_out_is_repeated_on_redelivery_without_a_second_customer(sync_stack: SyncStack):

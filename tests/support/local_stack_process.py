@@ -23,6 +23,10 @@ import requests
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_SECONDS = 60
+# With the demo, its own waits for the sync (60 s each, local/demo.py) fail with a message of their own first.
+DEMO_READY_TIMEOUT_SECONDS = 240
+# Lines of each function's log shown when the stack never got ready.
+_LOG_LINES_ON_FAILURE = 8
 HTTP_TIMEOUT_SECONDS = 30
 # Variables that would point the stack at other services or fix its ports/token.
 _STACK_VARIABLES = (
@@ -89,7 +93,8 @@ def local_stack_process(work: Path, **settings: str) -> Iterator[RunningStack]:
     lines: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
     stack = RunningStack({}, [], process)
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    started = time.monotonic()
+    deadline = started + (DEMO_READY_TIMEOUT_SECONDS if env["DEMO"] == "1" else READY_TIMEOUT_SECONDS)
     try:
         while True:
             try:
@@ -97,7 +102,11 @@ def local_stack_process(work: Path, **settings: str) -> Iterator[RunningStack]:
             except queue.Empty:
                 line = None
             if line is None:
-                pytest.fail("the stack did not print 'ready':\n" + "\n".join(stack.output))
+                waited = time.monotonic() - started
+                pytest.fail(
+                    f"the stack did not print 'ready' ({waited:.0f} s):\n"
+                    + "\n".join(stack.output + _log_tails(work / "logs"))
+                )
             stack.output.append(line)
             if line == "ready":
                 break
@@ -107,6 +116,16 @@ def local_stack_process(work: Path, **settings: str) -> Iterator[RunningStack]:
         stack.left_running = _stop(process)
         while (line := _next_line(lines)) is not None:
             stack.output.append(line)
+
+
+def _log_tails(log_dir: Path) -> list[str]:
+    """The last lines of each function's log, for a failure's message."""
+    tails = []
+    for log in sorted(log_dir.glob("*.log")):
+        lines = log.read_text(errors="replace").splitlines()[-_LOG_LINES_ON_FAILURE:]
+        if lines:
+            tails += [f"--- {log.name}, last {len(lines)} lines", *(line[:400] for line in lines)]
+    return tails
 
 
 def _next_line(lines: "queue.Queue[str | None]") -> str | None:

@@ -14,19 +14,21 @@ A wrong guess fails its condition, and DynamoDB returns the item as it is
 tolerance: refused, no second call), or the other update is sent. Contention can make that miss too; after
 three tries the draw is refused with a short wait.
 
-A refusal is remembered until the realm's turn comes (`retry_after`): until then every record of that
-company is refused at once, without calling DynamoDB or QBO, so a throttled merchant's backlog costs the
-pollers almost nothing and other merchants' changes go through. Interactive draws (the admin API) may wait
-for their turn, up to `max_wait_seconds`. The sync waits only within work it has started (its later QBO
-calls, `may_wait_seconds`), and only one invocation at a time per company: waiting takes the company's
-waiter lease (item `REALM#<realm id>#WAITER`, a conditional put, released when the invocation is done or
-expired after WAITER_LEASE_SECONDS if it died). The others are refused at once, so that while one poller
-works through a throttled company's changes at its budget's pace, the rest serve other merchants; a change
-of that company they meet comes back a moment later (`served_elsewhere`), keeping its turn, and once they
-know, the next ones are sent back without any work. A change that has not started goes back to the queue,
-and `wait_in_line` says for how long (one UpdateItem per group of changes sent back together, the same two
-guesses as a draw). A change that never waits costs no lease: only a throttled company's changes pay for
-it, once per batch.
+A refusal is remembered until the realm's turn comes (`retry_after`): until then every record of that company
+is refused at once, without calling DynamoDB or QBO, so a throttled merchant's backlog costs the pollers
+almost nothing and other merchants' changes go through. Interactive draws (the admin API) may wait for their
+turn, up to `max_wait_seconds`. The sync waits only within work it has started (its later QBO calls,
+`may_wait_seconds`), and only one invocation at a time per company (`waiter_lease`): waiting takes the
+company's waiter lease (item `REALM#<realm id>#WAITER`, a conditional put, released when the invocation is
+done, or expired WAITER_LEASE_SECONDS after it was last renewed if it died). The functions that follow QBO
+wait within their patience without the lease: they are few, on queues of their own, and a lease they held
+would tell the sync that one of its own invocations serves the company. The sync's other invocations are
+refused at once, so that while one poller works through a throttled company's changes at its budget's pace,
+the rest serve other merchants; a change of that company they meet comes back a moment later
+(`served_elsewhere`), keeping its turn, and once they know, the next ones are sent back without any work. A
+change that has not started goes back to the queue, and `wait_in_line` says for how long (one UpdateItem per
+group of changes sent back together, the same two guesses as a draw). A change that never waits costs no
+lease: only a throttled company's changes pay for it, once per batch.
 """
 
 from __future__ import annotations
@@ -53,8 +55,10 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 _DRAW_TRIES = 3
-# A waiter lease outlives the longest invocation (SyncFunction's timeout) only if its holder died.
-WAITER_LEASE_SECONDS = 90.0
+# A waiter lease runs this long from when it was taken or last renewed; its holder renews it when it waits
+# in the second half. Longer than a record's work between two waits, so a live holder keeps it; short, so a
+# holder that died (a crash, a timeout) holds its company's other changes up only briefly.
+WAITER_LEASE_SECONDS = 20.0
 # A change that would wait while another invocation waits for the same company comes back this soon: it
 # keeps its turn (that invocation is about to finish its batch) instead of going to the end of the line.
 SERVED_ELSEWHERE_RETRY_SECONDS = 2.0
@@ -85,6 +89,7 @@ class DynamoDbQboBudget:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         max_wait_seconds: float = 0.0,
+        waiter_lease: bool = False,
     ) -> None:
         self._table = DynamoDbTable(table_name, client=client)
         self.rules = rules
@@ -93,11 +98,12 @@ class DynamoDbQboBudget:
         self._clock = clock
         self._sleep = sleep
         self._max_wait_seconds = max_wait_seconds
+        self._waiter_lease = waiter_lease
         self._lock = threading.Lock()
         self._last_tat: dict[str, float] = {}  # realm → the last `tat` seen
         self._last_line: dict[str, float] = {}  # realm → the last end of its waiting line seen
         self._owner = uuid.uuid4().hex
-        self._waiting_for: set[str] = set()  # realms whose waiter lease this instance holds
+        self._waiting_for: dict[str, float] = {}  # realm → when the waiter lease this instance holds expires
         self._served_elsewhere_until: dict[str, float] = {}  # realm → another invocation waits for it
         self._refused_until: dict[str, float] = {}  # realm → no draw before this (epoch seconds)
 
@@ -115,10 +121,10 @@ class DynamoDbQboBudget:
                     pass  # interactive: a person is waiting, and such calls are few
                 elif refused.served_elsewhere or waited + wait > may_wait_seconds:
                     raise
-                elif not self._may_wait_for(realm_id):
+                elif self._waiter_lease and not self._may_wait_for(realm_id):
                     with self._lock:
                         self._served_elsewhere_until[realm_id] = (
-                            self._clock() + SERVED_ELSEWHERE_RETRY_SECONDS
+                            self._clock() + SERVED_ELSEWHERE_MEMORY_SECONDS
                         )
                     raise QboBudgetExhausted(
                         retry_after=SERVED_ELSEWHERE_RETRY_SECONDS, realm_id=realm_id, served_elsewhere=True
@@ -142,10 +148,12 @@ class DynamoDbQboBudget:
         self._waiting_for.clear()
 
     def _may_wait_for(self, realm_id: str) -> bool:
-        """Whether this invocation holds, or now takes, the company's waiter lease."""
-        if realm_id in self._waiting_for:
-            return True
+        """Whether this invocation holds, or now takes, the company's waiter lease (renewed in its second
+        half, one conditional put; a lease that expired meanwhile may have been taken by another)."""
         now = self._clock()
+        expires_at = self._waiting_for.get(realm_id)
+        if expires_at is not None and now < expires_at - WAITER_LEASE_SECONDS / 2:
+            return True
         try:
             self._table.client.put_item(
                 TableName=self._table.name,
@@ -156,14 +164,16 @@ class DynamoDbQboBudget:
                         "expires_at": now + WAITER_LEASE_SECONDS,
                     }
                 ),
-                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
-                ExpressionAttributeValues=to_item({":now": now}),
+                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now OR #owner = :me",
+                ExpressionAttributeNames={"#owner": "owner"},
+                ExpressionAttributeValues=to_item({":now": now, ":me": self._owner}),
             )
         except ClientError as error:
             if is_condition_failure(error):
+                self._waiting_for.pop(realm_id, None)
                 return False
             raise
-        self._waiting_for.add(realm_id)
+        self._waiting_for[realm_id] = now + WAITER_LEASE_SECONDS
         return True
 
     def check(self, realm_id: str, *, may_wait_seconds: float = 0.0) -> None:

@@ -54,8 +54,10 @@ def build_qbo_budget(
     priority: BudgetPriority,
     dynamodb: DynamoDBClient,
     max_wait_seconds: float = 0.0,
+    waiter_lease: bool = False,
 ) -> DynamoDbQboBudget:
-    """The per-realm QBO request budget, drawn on at `priority`."""
+    """The per-realm QBO request budget, drawn on at `priority`; with `waiter_lease`, by invocations that
+    wait for a company one at a time (the sync's)."""
     return DynamoDbQboBudget(
         settings.qbo_budget_table_name,
         settings.budget_rules(),
@@ -63,6 +65,7 @@ def build_qbo_budget(
         pause_seconds=settings.qbo_throttle_pause_seconds,
         client=dynamodb,
         max_wait_seconds=max_wait_seconds,
+        waiter_lease=waiter_lease,
     )
 
 

@@ -100,7 +100,9 @@ class SyncBatch:
 
 
 class BatchInvocation:
-    """One invocation's records: `record_handler` for the batch processor, then `hand_back` its response."""
+    """One invocation's records: `record_handler` for the batch processor, then `hand_back` its response.
+    Used as a context manager, so that the company waiter leases the invocation took are given back however
+    it ends: a lease left behind keeps the sync's other invocations from waiting for that company."""
 
     def __init__(
         self,
@@ -130,6 +132,18 @@ class BatchInvocation:
         self._batch: ChangeBatch = service.start_batch(readable, working_on=_logged_under)
         self._waits: dict[str, int] = {}  # message id → seconds before SQS delivers it again
         self._in_line: dict[str, list[tuple[str, float]]] = {}  # realm → (message id, at least) sent back
+
+    def __enter__(self) -> BatchInvocation:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._release_leases()
+
+    def _release_leases(self) -> None:
+        try:
+            self._budget.release()
+        except Exception as error:  # best effort: the lease expires by itself
+            logger.warning("waiter lease not released", extra={"error_type": type(error).__name__})
 
     @property
     def record_handler(self) -> Callable[[SQSRecord], str]:
@@ -205,7 +219,7 @@ class BatchInvocation:
         records its company's budget sent back, their place in the company's line (one per company); a
         record skipped after its group's failure, that record's wait; any other, its retry delay."""
         logger.set_correlation_id(None)
-        self._budget.release()
+        self._release_leases()  # before the changes can be delivered again, to an invocation that may wait
         for realm_id, waiting in self._in_line.items():
             # Up to a second early rather than late (SQS counts whole seconds): a change back from the line
             # waits a moment for its turn, and the budget is not left idle meanwhile.
