@@ -11,9 +11,9 @@ HOW = """\
 
 All of it runs on this machine, nothing reaches AWS, Intuit or PaySimple: the local stack of `make run`
 (local/stack.py: moto server, the functions in Lambda-like worker processes with the template's
-environment and concurrency, the SQS event source with 2 pollers, the gateway) and the QBO and PaySimple
-emulators. **The QBO emulator enforces QBO's limits**: 500 requests a minute and 10 a second per company,
-over sliding windows, answering 429 with QBO's XML body past them.
+environment and concurrency, the SQS event source with `SyncMaxConcurrency` pollers, the gateway) and the
+QBO and PaySimple emulators. **The QBO emulator enforces QBO's limits**: 500 requests a minute and 10 a
+second per company, over sliding windows, answering 429 with QBO's XML body past them.
 
 - **Drain at the ceiling** (`bench/throughput.py: ceiling_and_fairness`). 2,000 new customers are saved in
   the PaySimple emulator and their changes enqueued as IngestFunction enqueues them (same body, group and

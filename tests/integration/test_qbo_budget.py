@@ -44,7 +44,7 @@ def new_budget(local_stack: LocalStack, clock: Clock) -> Callable[..., DynamoDbQ
     table = local_stack.function_environment("SyncFunction")["QBO_BUDGET_TABLE_NAME"]
 
     def build(
-        priority: BudgetPriority = "sync", max_wait_seconds: float = 0.0, waiter_lease: bool = True
+        priority: BudgetPriority = "sync", max_wait_seconds: float = 0.0, waiters: int | None = 1
     ) -> DynamoDbQboBudget:
         return DynamoDbQboBudget(
             table,
@@ -54,7 +54,7 @@ def new_budget(local_stack: LocalStack, clock: Clock) -> Callable[..., DynamoDbQ
             clock=clock,
             sleep=clock.sleep,
             max_wait_seconds=max_wait_seconds,
-            waiter_lease=waiter_lease,
+            waiters=waiters,
         )
 
     return build
@@ -188,6 +188,30 @@ def test_only_one_invocation_at_a_time_waits_for_a_company_the_others_are_sent_b
     two.take(REALM, may_wait_seconds=2.0)
 
 
+def test_as_many_invocations_as_the_company_has_waiter_leases_wait_for_it_the_next_is_sent_back(
+    new_budget, clock
+):
+    # Given three invocations of the sync working on a company with two waiter leases, its budget used
+    one, two, three = (new_budget(waiters=2) for _ in range(3))
+    assert granted(one)
+    # When all three would wait for their turn
+    one.take(REALM, may_wait_seconds=2.0)
+    two.take(REALM, may_wait_seconds=2.0)
+    with pytest.raises(QboBudgetExhausted) as refused:
+        three.take(REALM, may_wait_seconds=2.0)
+    # Then two waited and were served, and the third is told the company is served elsewhere
+    assert refused.value.served_elsewhere
+    # And once one of them is done, the third may wait in its place
+    two.release()
+    clock.now += 1.0  # past the third's memory of being sent back
+    while granted(three):
+        pass
+    three.take(REALM, may_wait_seconds=2.0)
+    with pytest.raises(QboBudgetExhausted) as refused:
+        two.take(REALM, may_wait_seconds=2.0)
+    assert refused.value.served_elsewhere
+
+
 def test_a_waiter_lease_whose_holder_died_is_free_again_soon_and_a_live_holder_keeps_its_own(
     new_budget, clock
 ):
@@ -219,7 +243,7 @@ def test_a_budget_without_the_waiter_lease_waits_within_its_patience_and_leaves_
     new_budget, clock
 ):
     # Given the budget of a function that follows QBO (no waiter lease), and the company's budget used
-    follower, sync = new_budget(waiter_lease=False), new_budget()
+    follower, sync = new_budget(waiters=None), new_budget()
     assert granted(follower)
     # When the follower waits for its turn, and is never released
     started = clock.now

@@ -161,6 +161,48 @@ def test_changes_whose_company_has_no_qbo_budget_left_go_back_together_to_their_
     assert float(budget["line"]["N"]) > time.time() + 30
 
 
+def test_a_change_redelivered_while_its_company_is_served_by_other_invocations_takes_its_place_in_line(
+    sync_stack: SyncStack, monkeypatch
+):
+    # Given a company whose budget has a request again in half a second, every one of its waiter leases
+    # held by other invocations, and a line of changes that reaches 30 s ahead
+    configure_sync(monkeypatch, QBO_BUDGET_PER_MINUTE="60", QBO_BUDGET_PER_SECOND="10")
+    rules = sync_components().settings.budget_rules()
+    table = sync_stack.env["QBO_BUDGET_TABLE_NAME"]
+    dynamodb = boto3.client("dynamodb")
+    now = time.time()
+    dynamodb.put_item(
+        TableName=table,
+        Item={
+            "pk": {"S": f"REALM#{sync_stack.realm_id}"},
+            "tat": {"N": str(now + rules.sync_tolerance + 0.5)},
+            "line": {"N": str(now + 30)},
+        },
+    )
+    for slot in range(sync_components().settings.qbo_budget_waiters):
+        dynamodb.put_item(
+            TableName=table,
+            Item={
+                "pk": {"S": f"REALM#{sync_stack.realm_id}#WAITER#{slot}"},
+                "owner": {"S": "another invocation"},
+                "expires_at": {"N": str(now + 60)},
+            },
+        )
+    # And a new customer's change, delivered for the second time
+    customer_id = sync_stack.save_customer(**ANN)
+    source = queue_source(sync_stack)
+    source.send(sync_stack.message(customer_id, event_type="customer_created"))
+    boto3.client("sqs").receive_message(QueueUrl=source.queue_url, VisibilityTimeout=0)
+    # When it is delivered
+    response = source.poll()
+    # Then it went back without calling QBO, and stays out of sight for its place in the line, not
+    # back in a moment ahead of other merchants' changes
+    assert response is not None and len(response["batchItemFailures"]) == 1
+    assert sync_stack.qbo_calls() == []
+    time.sleep(3)
+    assert source.poll() is None
+
+
 def test_a_change_needing_three_qbo_calls_in_a_row_finishes_within_qbos_own_budget(
     sync_stack: SyncStack, monkeypatch
 ):

@@ -26,6 +26,7 @@ from local.moto_patches import (
     cached_service_module_list,
     cheaper_dynamodb_transactions,
     cheaper_sqs_retention_check,
+    cheaper_sqs_visible_messages,
     serialized_dynamodb,
     serialized_sqs,
 )
@@ -272,6 +273,33 @@ def test_receiving_computes_the_queue_attributes_only_when_unpatched(local_stack
     # When received with the patch / Then none is
     with cheaper_sqs_retention_check():
         assert receive() == 0
+
+
+def test_the_visible_messages_of_a_queue_are_the_same_with_the_clock_read_once(aws):
+    from moto.sqs.models import Message, Queue, sqs_backends
+
+    # Given a queue holding a message in flight, a delayed one and two visible ones
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="plain")["QueueUrl"]
+    for body in ("in flight", "visible", "also visible"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=60)
+    sqs.send_message(QueueUrl=url, MessageBody="delayed", DelaySeconds=60)
+    queue = sqs_backends["123456789012"]["us-east-1"].get_queue("plain")
+
+    def listed() -> list[str]:
+        return sorted(message.body for message in queue.messages)
+
+    # When they are listed by moto, and with the patch
+    unpatched = listed()
+    with cheaper_sqs_visible_messages():
+        patched = listed()
+    # Then the lists are the same, and moto still decides as the patch does (so the patch may be dropped
+    # when moto reads the clock once itself)
+    assert patched == unpatched and len(unpatched) == 2
+    assert isinstance(Queue.messages, property)
+    assert "current_time > self.visible_at" in inspect.getsource(Message.visible.fget)
+    assert "current_time < self.delayed_until" in inspect.getsource(Message.delayed.fget)
 
 
 def _parameters(function):

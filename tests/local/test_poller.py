@@ -93,7 +93,7 @@ def test_the_sync_functions_event_source_comes_from_the_template(mapping, stack)
     assert mapping.queue_url == stack.resolver.refs["CustomerChangesQueue"]
     assert mapping.queue_arn.endswith(":CustomerChangesQueue.fifo")
     assert mapping.batch_size == 10
-    assert mapping.max_concurrency == 2  # SyncMaxConcurrency's default
+    assert mapping.max_concurrency == 10  # SyncMaxConcurrency's default
     assert mapping.report_batch_item_failures is True
 
 

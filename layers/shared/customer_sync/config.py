@@ -88,6 +88,17 @@ class QboBudgetSettings(_Settings):
         ),
     )
 
+    qbo_budget_waiters: int = Field(
+        default=4,
+        ge=1,
+        le=10,
+        description=(
+            "QBO_BUDGET_WAITERS: SyncFunction invocations that may wait for one company's turn at a time. "
+            "Enough to keep a busy company at its budget (each works through its changes one QBO call after "
+            "another), few enough that the other pollers stay free for other merchants."
+        ),
+    )
+
     def budget_rules(self) -> BudgetRules:
         return BudgetRules.for_limits(self.qbo_budget_per_minute, self.qbo_budget_per_second)
 

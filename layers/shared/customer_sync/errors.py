@@ -86,8 +86,8 @@ class QboThrottled(QboError):
 class QboBudgetExhausted(QboThrottled):
     """The company's QBO request budget (domain/qbo_budget.py), shared by every invocation, has no request
     left for now: nothing was sent. `retry_after` says when there will be one; `realm_id` is the company.
-    `served_elsewhere`: another invocation is working through the company's changes at its budget's pace
-    right now, so this change should come back shortly rather than take a place at the end of the line."""
+    `served_elsewhere`: as many invocations as may wait for the company are working through its changes
+    at its budget's pace right now; this change takes its place in the company's line like the others."""
 
     def __init__(
         self, retry_after: float, *, realm_id: str | None = None, served_elsewhere: bool = False

@@ -18,17 +18,19 @@ A refusal is remembered until the realm's turn comes (`retry_after`): until then
 is refused at once, without calling DynamoDB or QBO, so a throttled merchant's backlog costs the pollers
 almost nothing and other merchants' changes go through. Interactive draws (the admin API) may wait for their
 turn, up to `max_wait_seconds`. The sync waits only within work it has started (its later QBO calls,
-`may_wait_seconds`), and only one invocation at a time per company (`waiter_lease`): waiting takes the
-company's waiter lease (item `REALM#<realm id>#WAITER`, a conditional put, released when the invocation is
-done, or expired WAITER_LEASE_SECONDS after it was last renewed if it died). The functions that follow QBO
-wait within their patience without the lease: they are few, on queues of their own, and a lease they held
-would tell the sync that one of its own invocations serves the company. The sync's other invocations are
-refused at once, so that while one poller works through a throttled company's changes at its budget's pace,
-the rest serve other merchants; a change of that company they meet comes back a moment later
-(`served_elsewhere`), keeping its turn, and once they know, the next ones are sent back without any work. A
-change that has not started goes back to the queue, and `wait_in_line` says for how long (one UpdateItem per
-group of changes sent back together, the same two guesses as a draw). A change that never waits costs no
-lease: only a throttled company's changes pay for it, once per batch.
+`may_wait_seconds`), and only `waiters` invocations at a time per company: waiting takes one of the company's
+waiter leases (items `REALM#<realm id>#WAITER#<n>`, a conditional put each, released when the invocation is
+done, or expired WAITER_LEASE_SECONDS after it was last renewed if it died). A few, because one invocation
+works through its changes one QBO call after another, slower than a company's budget; only a few, so that the
+other pollers stay free for other merchants: the sync's other invocations are refused at once, and a change of
+that company they meet takes its place in the company's line (`served_elsewhere`), and once they know, the
+next ones are sent back without any work. Sent back to come again in a moment instead, such changes would be
+in the queue again and again ahead of other merchants' changes (a FIFO queue keeps a change handed back at its
+place). The functions that follow QBO wait within their patience without a lease: they are few, on queues of
+their own, and a lease they held would tell the sync that its own invocations serve the company. A change that
+has not started goes back to the queue, and `wait_in_line` says for how long (one UpdateItem per group of
+changes sent back together, the same two guesses as a draw). A change that never waits costs no lease: only a
+throttled company's changes pay for it, once per batch.
 """
 
 from __future__ import annotations
@@ -59,8 +61,8 @@ _DRAW_TRIES = 3
 # in the second half. Longer than a record's work between two waits, so a live holder keeps it; short, so a
 # holder that died (a crash, a timeout) holds its company's other changes up only briefly.
 WAITER_LEASE_SECONDS = 20.0
-# A change that would wait while another invocation waits for the same company comes back this soon: it
-# keeps its turn (that invocation is about to finish its batch) instead of going to the end of the line.
+# A change that would wait while every waiter lease of its company is held comes back no sooner than this
+# (it takes its place in the company's line, which is usually later).
 SERVED_ELSEWHERE_RETRY_SECONDS = 2.0
 # For this long the next changes of that company are sent back without asking for the lease again (short:
 # the invocation waiting for it hands it over at the end of its batch).
@@ -73,8 +75,8 @@ def realm_pk(realm_id: str) -> str:
     return f"REALM#{realm_id}"
 
 
-def waiter_pk(realm_id: str) -> str:
-    return f"REALM#{realm_id}#WAITER"
+def waiter_pk(realm_id: str, slot: int) -> str:
+    return f"REALM#{realm_id}#WAITER#{slot}"
 
 
 class DynamoDbQboBudget:
@@ -89,7 +91,7 @@ class DynamoDbQboBudget:
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
         max_wait_seconds: float = 0.0,
-        waiter_lease: bool = False,
+        waiters: int | None = None,
     ) -> None:
         self._table = DynamoDbTable(table_name, client=client)
         self.rules = rules
@@ -98,12 +100,12 @@ class DynamoDbQboBudget:
         self._clock = clock
         self._sleep = sleep
         self._max_wait_seconds = max_wait_seconds
-        self._waiter_lease = waiter_lease
+        self._waiters = waiters  # None: waits within its patience without a lease
         self._lock = threading.Lock()
         self._last_tat: dict[str, float] = {}  # realm → the last `tat` seen
         self._last_line: dict[str, float] = {}  # realm → the last end of its waiting line seen
         self._owner = uuid.uuid4().hex
-        self._waiting_for: dict[str, float] = {}  # realm → when the waiter lease this instance holds expires
+        self._waiting_for: dict[str, tuple[int, float]] = {}  # realm → (slot, expiry) of the lease held
         self._served_elsewhere_until: dict[str, float] = {}  # realm → another invocation waits for it
         self._refused_until: dict[str, float] = {}  # realm → no draw before this (epoch seconds)
 
@@ -121,7 +123,7 @@ class DynamoDbQboBudget:
                     pass  # interactive: a person is waiting, and such calls are few
                 elif refused.served_elsewhere or waited + wait > may_wait_seconds:
                     raise
-                elif self._waiter_lease and not self._may_wait_for(realm_id):
+                elif self._waiters is not None and not self._may_wait_for(realm_id, self._waiters):
                     with self._lock:
                         self._served_elsewhere_until[realm_id] = (
                             self._clock() + SERVED_ELSEWHERE_MEMORY_SECONDS
@@ -133,11 +135,11 @@ class DynamoDbQboBudget:
                 waited += wait
 
     def release(self) -> None:
-        for realm_id in sorted(self._waiting_for):
+        for realm_id, (slot, _) in sorted(self._waiting_for.items()):
             try:
                 self._table.client.delete_item(
                     TableName=self._table.name,
-                    Key=string_key(pk=waiter_pk(realm_id)),
+                    Key=string_key(pk=waiter_pk(realm_id, slot)),
                     ConditionExpression="#owner = :me",
                     ExpressionAttributeNames={"#owner": "owner"},
                     ExpressionAttributeValues=to_item({":me": self._owner}),
@@ -147,34 +149,41 @@ class DynamoDbQboBudget:
                     raise  # (taken over after expiring: nothing to release)
         self._waiting_for.clear()
 
-    def _may_wait_for(self, realm_id: str) -> bool:
-        """Whether this invocation holds, or now takes, the company's waiter lease (renewed in its second
-        half, one conditional put; a lease that expired meanwhile may have been taken by another)."""
+    def _may_wait_for(self, realm_id: str, waiters: int) -> bool:
+        """Whether this invocation holds, or now takes, one of the company's `waiters` leases (the one it
+        holds renewed in its second half; a lease that expired meanwhile may have been taken by another).
+        One conditional put per slot tried, the slot held first."""
         now = self._clock()
-        expires_at = self._waiting_for.get(realm_id)
-        if expires_at is not None and now < expires_at - WAITER_LEASE_SECONDS / 2:
+        held = self._waiting_for.get(realm_id)
+        if held is not None and now < held[1] - WAITER_LEASE_SECONDS / 2:
             return True
-        try:
-            self._table.client.put_item(
-                TableName=self._table.name,
-                Item=to_item(
-                    {
-                        "pk": waiter_pk(realm_id),
-                        "owner": self._owner,
-                        "expires_at": now + WAITER_LEASE_SECONDS,
-                    }
-                ),
-                ConditionExpression="attribute_not_exists(pk) OR expires_at < :now OR #owner = :me",
-                ExpressionAttributeNames={"#owner": "owner"},
-                ExpressionAttributeValues=to_item({":now": now, ":me": self._owner}),
-            )
-        except ClientError as error:
-            if is_condition_failure(error):
-                self._waiting_for.pop(realm_id, None)
-                return False
-            raise
-        self._waiting_for[realm_id] = now + WAITER_LEASE_SECONDS
-        return True
+        slots = list(range(waiters))
+        if held is not None:
+            slots.remove(held[0])
+            slots.insert(0, held[0])
+        for slot in slots:
+            try:
+                self._table.client.put_item(
+                    TableName=self._table.name,
+                    Item=to_item(
+                        {
+                            "pk": waiter_pk(realm_id, slot),
+                            "owner": self._owner,
+                            "expires_at": now + WAITER_LEASE_SECONDS,
+                        }
+                    ),
+                    ConditionExpression="attribute_not_exists(pk) OR expires_at < :now OR #owner = :me",
+                    ExpressionAttributeNames={"#owner": "owner"},
+                    ExpressionAttributeValues=to_item({":now": now, ":me": self._owner}),
+                )
+            except ClientError as error:
+                if is_condition_failure(error):
+                    continue
+                raise
+            self._waiting_for[realm_id] = (slot, now + WAITER_LEASE_SECONDS)
+            return True
+        self._waiting_for.pop(realm_id, None)
+        return False
 
     def check(self, realm_id: str, *, may_wait_seconds: float = 0.0) -> None:
         now = self._clock()

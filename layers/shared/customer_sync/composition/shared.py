@@ -54,10 +54,10 @@ def build_qbo_budget(
     priority: BudgetPriority,
     dynamodb: DynamoDBClient,
     max_wait_seconds: float = 0.0,
-    waiter_lease: bool = False,
+    waiters: int | None = None,
 ) -> DynamoDbQboBudget:
-    """The per-realm QBO request budget, drawn on at `priority`; with `waiter_lease`, by invocations that
-    wait for a company one at a time (the sync's)."""
+    """The per-realm QBO request budget, drawn on at `priority`; with `waiters`, by invocations of which at
+    most that many at a time wait for one company (the sync's)."""
     return DynamoDbQboBudget(
         settings.qbo_budget_table_name,
         settings.budget_rules(),
@@ -65,7 +65,7 @@ def build_qbo_budget(
         pause_seconds=settings.qbo_throttle_pause_seconds,
         client=dynamodb,
         max_wait_seconds=max_wait_seconds,
-        waiter_lease=waiter_lease,
+        waiters=waiters,
     )
 
 

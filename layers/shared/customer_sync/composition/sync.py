@@ -42,7 +42,9 @@ def sync_components() -> SyncComponents:
     clock = SystemClock()
     dynamodb = aws_client("dynamodb")
     repositories = build_repositories(settings, dynamodb=dynamodb, clock=clock)
-    budget = build_qbo_budget(settings, priority="sync", dynamodb=dynamodb, waiter_lease=True)
+    budget = build_qbo_budget(
+        settings, priority="sync", dynamodb=dynamodb, waiters=settings.qbo_budget_waiters
+    )
     clients = build_merchant_clients(
         settings,
         secrets=SecretsStore(default_max_age_seconds=settings.secrets_cache_seconds),

@@ -15,7 +15,9 @@ records that failed handed back to SQS with a wait of their own.
   changes stay in order.
 - A company whose QBO budget is used up is not called: its records go back at once, together, to the place
   in the company's waiting line the budget gives them (ports.QboRequestBudget.wait_in_line), so they come
-  back as a batch when the budget can serve them.
+  back as a batch when the budget can serve them. So do those refused because other invocations are
+  already waiting for that company's budget: out of sight until their place, not back in a moment, ahead
+  of other merchants' changes in the queue.
 - The invocation never fails because its records did (the processor does not raise when all of them
   failed): a throttled or unreachable QBO is an ordinary state now, visible in the metrics, not a Lambda
   error. Crashes and timeouts still are.
@@ -176,12 +178,6 @@ class BatchInvocation:
             outcome = self._service.process(message, self._batch, delivery=delivery)
         except Exception as error:
             _count("SyncRetried")
-            if isinstance(error, QboBudgetExhausted) and error.served_elsewhere and delivery > 1:
-                # Its turn came, but another invocation is serving the company right now: back shortly.
-                _count("SyncBudgetWait")
-                self._waits[record.message_id] = math.ceil(error.retry_after or 1.0)
-                logger.info("change waits for its company's QBO budget", extra={**ids, "delivery": delivery})
-                raise
             if isinstance(error, QboBudgetExhausted) and error.realm_id is not None:
                 _count("SyncBudgetWait")
                 waiting = self._in_line.setdefault(error.realm_id, [])
