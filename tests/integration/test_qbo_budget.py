@@ -8,7 +8,11 @@ from collections.abc import Callable
 
 import pytest
 
-from customer_sync.adapters.qbo_budget import WAITER_LEASE_SECONDS, DynamoDbQboBudget
+from customer_sync.adapters.qbo_budget import (
+    SERVED_ELSEWHERE_MEMORY_SECONDS,
+    WAITER_LEASE_SECONDS,
+    DynamoDbQboBudget,
+)
 from customer_sync.domain.qbo_budget import BudgetPriority, BudgetRules
 from customer_sync.errors import QboBudgetExhausted
 from local.bootstrap import LocalStack
@@ -203,7 +207,7 @@ def test_as_many_invocations_as_the_company_has_waiter_leases_wait_for_it_the_ne
     assert refused.value.served_elsewhere
     # And once one of them is done, the third may wait in its place
     two.release()
-    clock.now += 1.0  # past the third's memory of being sent back
+    clock.now += SERVED_ELSEWHERE_MEMORY_SECONDS  # past the third's memory of being sent back
     while granted(three):
         pass
     three.take(REALM, may_wait_seconds=2.0)

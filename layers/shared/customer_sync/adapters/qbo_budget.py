@@ -64,9 +64,11 @@ WAITER_LEASE_SECONDS = 20.0
 # A change that would wait while every waiter lease of its company is held comes back no sooner than this
 # (it takes its place in the company's line, which is usually later).
 SERVED_ELSEWHERE_RETRY_SECONDS = 2.0
-# For this long the next changes of that company are sent back without asking for the lease again (short:
-# the invocation waiting for it hands it over at the end of its batch).
-SERVED_ELSEWHERE_MEMORY_SECONDS = 0.5
+# For this long the next changes of that company are sent back to its line without any work (no PaySimple
+# fetch, no lease asked for): about one batch of the invocations waiting for it (ten QBO calls in a row),
+# which take their leases again themselves when the company still has changes. Shorter, a backlog's
+# changes cost each poller a batch's fetches again and again before other merchants' changes get a turn.
+SERVED_ELSEWHERE_MEMORY_SECONDS = 5.0
 # After a draw lost to contention three times, try again this soon.
 _CONTENTION_RETRY_SECONDS = 0.05
 
