@@ -15,12 +15,13 @@ environment and concurrency, the SQS event source with `SyncMaxConcurrency` poll
 QBO and PaySimple emulators. **The QBO emulator enforces QBO's limits**: 500 requests a minute and 10 a
 second per company, over sliding windows, answering 429 with QBO's XML body past them.
 
-- **Drain at the ceiling** (`bench/throughput.py: ceiling_and_fairness`). 2,000 new customers are saved in
-  the PaySimple emulator and their changes enqueued as IngestFunction enqueues them (same body, group and
-  deduplication id) while the sync's event source is paused; then it is resumed and the clock starts. The
-  drain ends at QBO's answer to the last create. What QBO's limits allow, given the calls each change
-  needs: one create each and one name query per batch of ten, 2,200 calls at 500 a minute (264 s). 429s
-  are read from the emulator's call log, with the time of each.
+- **Drain at the ceiling** (`bench/throughput.py: ceiling_and_fairness`). 2,000 new customers are saved in the
+  PaySimple emulator and their changes enqueued as IngestFunction enqueues them (same body, group and
+  deduplication id) while the sync's event source is paused, and every SyncFunction environment is initialised
+  (as in a deployment that has been busy; init is measured below, on its own); then the event source is
+  resumed and the clock starts. The drain ends at QBO's answer to the last create. What QBO's limits allow,
+  given the calls each change needs: one create each and one name query per batch of ten, 2,200 calls at 500 a
+  minute (264 s). 429s are read from the emulator's call log, with the time of each.
 - **Fairness**: during that drain a second merchant saves a customer every 2 s in PaySimple (a signed
   webhook through the gateway and IngestFunction); latency is from the gateway's 202 to QBO's answer to
   that customer's create.

@@ -171,6 +171,7 @@ class FunctionPool:
         self._env = dict(env)
         self.environment: Mapping[str, str] = MappingProxyType(self._env)  # what its processes get
         self._memory_mb = memory_mb
+        self.max_concurrency = max_concurrency
         self._slots = threading.BoundedSemaphore(max_concurrency)
         self._lock = threading.Lock()
         self._idle: list[FunctionWorker] = []
@@ -204,14 +205,24 @@ class FunctionPool:
                 worker.kill()
                 self._all.remove(worker)
 
-    def warm(self) -> bool:
-        """Start one environment and finish its init, so the first request is not a cold start."""
-        with self._slots:
-            worker = self._take_worker()
-            try:
-                return worker.warm()
-            finally:
+    def warm(self, environments: int = 1) -> bool:
+        """Start `environments` environments (at most `max_concurrency`) and finish their init, so that as
+        many requests at once meet no cold start, as with provisioned concurrency. False if one failed."""
+        workers: list[FunctionWorker] = []
+        try:
+            for _ in range(min(environments, self.max_concurrency)):
+                self._slots.acquire()
+                try:
+                    workers.append(self._take_worker())
+                except BaseException:
+                    self._slots.release()
+                    raise
+            # They run their inits side by side; each is waited for in turn.
+            return all([worker.warm() for worker in workers])
+        finally:
+            for worker in workers:
                 self._return_worker(worker)
+                self._slots.release()
 
     def invoke(self, event: dict[str, Any]) -> InvocationResult:
         """Run one invocation; waits while every environment is busy."""

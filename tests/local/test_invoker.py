@@ -38,6 +38,20 @@ def pools(tmp_path):
         pool.stop()
 
 
+def test_warming_several_environments_starts_them_all_and_the_next_requests_reuse_them(pools):
+    # Given a function allowed three environments
+    pool = pools("echo", max_concurrency=3)
+
+    # When three are warmed, then it is invoked
+    warmed = pool.warm(environments=5)
+    pids = pool.pids()
+    result = pool.invoke({})
+
+    # Then three environments (no more than allowed) finished their init, and the request used one of them
+    assert warmed and len(pids) == 3
+    assert result.ok and sorted(pool.pids()) == sorted(pids)
+
+
 def test_handler_gets_the_event_a_lambda_context_and_only_the_functions_environment(pools, monkeypatch):
     # Given a secret in the caller's environment, and the echo handler
     monkeypatch.setenv("CALLERS_OWN_SECRET", "must-not-leak")
