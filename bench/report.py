@@ -154,8 +154,8 @@ def write_benchmarks_md(results: dict[str, Any], path: Path) -> None:
         f"## Run of {machine['date']}",
         "",
         f"Machine: {machine['cpus']} CPUs ({machine['cpu_model']}), {machine['memory_gib']} GiB, "
-        f"{machine['platform']}, Python {machine['python']}. Load average at the start: {load} (other work "
-        "shared the machine). Command: `" + results["command"] + f"`, {results['took_minutes']} minutes.",
+        f"{machine['platform']}, Python {machine['python']}. Load average at the start: {load}. "
+        "Command: `" + results["command"] + f"`, {results['took_minutes']} minutes.",
         "",
         *_target_rows(results),
         "",
