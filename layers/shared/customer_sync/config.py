@@ -95,7 +95,8 @@ class QboBudgetSettings(_Settings):
         description=(
             "QBO_BUDGET_WAITERS: SyncFunction invocations that may wait for one company's turn at a time. "
             "Enough to keep a busy company at its budget (each works through its changes one QBO call after "
-            "another), few enough that the other pollers stay free for other merchants."
+            "another), few enough that the other pollers stay free for other merchants: keep it well "
+            "below the template's SyncMaxConcurrency."
         ),
     )
 
