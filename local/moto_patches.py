@@ -23,6 +23,12 @@
    backlog of a few thousand messages, moto asking for the time for each message's `visible` and `delayed`
    on every receive (and three times per attributes request) was half of the server's CPU, which set the
    pace of the sync's benchmark. Which messages are listed is unchanged.
+7. moto's SQS reads the clock as `time.time()`, not through datetime arithmetic (`utcnow()` minus
+   `utcfromtimestamp(0)`, with an import on every call). Beyond the list above, it reads it for each
+   message a receive's own loop looks at, each message counted by a send's check of the queue's
+   attributes, and each visibility change. With a backlog of a couple of thousand messages, most of them
+   handed back to wait their turn, that was most of the server's CPU. The number is the same: seconds
+   since the epoch.
 
 Only the local stack's moto server (local/moto_process.py) and the benchmark use them: `local_moto_patches()`.
 """
@@ -32,8 +38,10 @@ from __future__ import annotations
 import copy
 import functools
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import datetime
 from typing import Any
 from unittest import mock
 
@@ -141,11 +149,10 @@ def cheaper_sqs_retention_check() -> Iterator[None]:
 
 @contextmanager
 def cheaper_sqs_visible_messages() -> Iterator[None]:
-    from moto.core.utils import unix_time_millis
     from moto.sqs.models import Queue
 
     def messages(self: Any) -> list[Any]:
-        now = unix_time_millis()
+        now = time.time() * 1000.0  # moto's unix_time_millis(), the cheaper way of 7.
         # moto's Message.visible and .delayed, with `now` read once.
         return [
             message
@@ -154,6 +161,24 @@ def cheaper_sqs_visible_messages() -> Iterator[None]:
         ]
 
     with mock.patch.object(Queue, "messages", property(messages)):
+        yield
+
+
+@contextmanager
+def cheaper_sqs_clock() -> Iterator[None]:
+    from moto.core.utils import unix_time as moto_unix_time
+    from moto.sqs import models
+
+    def unix_time(dt: datetime | None = None) -> float:
+        return time.time() if dt is None else moto_unix_time(dt)
+
+    def unix_time_millis(dt: datetime | None = None) -> float:
+        return unix_time(dt) * 1000.0
+
+    with (
+        mock.patch.object(models, "unix_time", unix_time),
+        mock.patch.object(models, "unix_time_millis", unix_time_millis),
+    ):
         yield
 
 
@@ -250,6 +275,7 @@ def local_moto_patches() -> Iterator[None]:
             cached_service_module_list,
             cheaper_sqs_retention_check,
             cheaper_sqs_visible_messages,
+            cheaper_sqs_clock,
             serialized_sqs,
         ):
             patches.enter_context(patch())

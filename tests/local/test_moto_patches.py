@@ -13,6 +13,7 @@ import os
 import re
 import threading
 import time
+from datetime import datetime
 from typing import Any
 from unittest import mock
 
@@ -25,6 +26,7 @@ from local.moto_patches import (
     SERIALIZED_SQS_OPERATIONS,
     cached_service_module_list,
     cheaper_dynamodb_transactions,
+    cheaper_sqs_clock,
     cheaper_sqs_retention_check,
     cheaper_sqs_visible_messages,
     serialized_dynamodb,
@@ -300,6 +302,45 @@ def test_the_visible_messages_of_a_queue_are_the_same_with_the_clock_read_once(a
     assert isinstance(Queue.messages, property)
     assert "current_time > self.visible_at" in inspect.getsource(Message.visible.fget)
     assert "current_time < self.delayed_until" in inspect.getsource(Message.delayed.fget)
+
+
+def test_sqs_reads_the_same_clock_and_lists_the_same_messages_when_patched(aws):
+    from moto.core.utils import unix_time as moto_unix_time
+    from moto.sqs import models
+    from moto.sqs.models import Message, sqs_backends
+
+    def sqs_clock(name: str) -> Any:  # what moto.sqs.models calls the clock by (it imports it by name)
+        return models.__dict__[name]
+
+    # Given a queue holding a message in flight, a delayed one and two visible ones
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="plain")["QueueUrl"]
+    for body in ("in flight", "visible", "also visible"):
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=60)
+    sqs.send_message(QueueUrl=url, MessageBody="delayed", DelaySeconds=60)
+    queue = sqs_backends["123456789012"]["us-east-1"].get_queue("plain")
+
+    def listed() -> tuple[list[str], int, int]:
+        return (
+            sorted(message.body for message in queue.messages),
+            queue.approximate_number_of_messages_not_visible,
+            queue.approximate_number_of_messages_delayed,
+        )
+
+    # When moto lists and counts them, and reads the clock, unpatched and patched
+    unpatched, moto_now = listed(), moto_unix_time()
+    with cheaper_sqs_clock():
+        patched, patched_now = listed(), sqs_clock("unix_time")()
+        patched_millis = sqs_clock("unix_time_millis")()
+        a_given_time = sqs_clock("unix_time")(datetime(2026, 1, 1))
+    # Then the messages and counts are the same, the clock says the same, and moto's SQS still reads the
+    # clock through the two names the patch replaces
+    assert patched == unpatched == (["also visible", "visible"], 1, 1)
+    assert abs(patched_now - moto_now) < 1.0 and abs(patched_millis / 1000 - patched_now) < 1.0
+    assert a_given_time == moto_unix_time(datetime(2026, 1, 1))
+    assert sqs_clock("unix_time") is moto_unix_time
+    assert "unix_time_millis()" in inspect.getsource(vars(Message)["visible"].fget)
 
 
 def _parameters(function):
