@@ -13,7 +13,7 @@ from customer_sync.adapters.qbo_budget import (
     WAITER_LEASE_SECONDS,
     DynamoDbQboBudget,
 )
-from customer_sync.domain.qbo_budget import BudgetPriority, BudgetRules
+from customer_sync.domain.qbo_budget import RESERVED_TURNS, BudgetPriority, BudgetRules
 from customer_sync.errors import QboBudgetExhausted
 from local.bootstrap import LocalStack
 from tests.support.aws_calls import counting_aws_calls
@@ -22,6 +22,8 @@ REALM = "9130350000000042"
 OTHER_REALM = "9130350000000043"
 # 60 a minute: one request every 1.02 s, the sync allowed half an interval early, interactive calls one.
 RULES = BudgetRules.for_limits(60, 10)
+# QBO's own limits: 500 a minute, 10 a second.
+QBO_RULES = BudgetRules.for_limits()
 
 
 class Clock:
@@ -271,3 +273,67 @@ def test_changes_sent_back_take_their_place_in_the_companys_line_one_group_after
     # Then the first group comes back when the budget is free, the second when it has served the first
     assert first == pytest.approx(RULES.interval - RULES.sync_tolerance, abs=1e-3)
     assert second == pytest.approx(first + RULES.line_length(10), abs=1e-3)
+
+
+@pytest.fixture
+def booking_budget(
+    local_stack: LocalStack, clock: Clock
+) -> Callable[..., tuple[DynamoDbQboBudget, list[float]]]:
+    """A budget at QBO's limits whose sleeps are noted, not slept: invocations that wait at the same time."""
+    table = local_stack.function_environment("SyncFunction")["QBO_BUDGET_TABLE_NAME"]
+
+    def build(
+        priority: BudgetPriority = "sync", waiters: int | None = 4, max_wait_seconds: float = 0.0
+    ) -> tuple[DynamoDbQboBudget, list[float]]:
+        sleeps: list[float] = []
+        budget = DynamoDbQboBudget(
+            table,
+            QBO_RULES,
+            priority=priority,
+            pause_seconds=60,
+            clock=clock,
+            sleep=sleeps.append,
+            max_wait_seconds=max_wait_seconds,
+            waiters=waiters,
+        )
+        return budget, sleeps
+
+    return build
+
+
+def test_invocations_waiting_for_a_company_book_one_turn_each_with_one_dynamodb_call(booking_budget, clock):
+    # Given a busy company, and four sync invocations that each already waited for it (holding its four
+    # waiter leases), now at the last turn they booked
+    waiters = [booking_budget() for _ in range(RESERVED_TURNS)]
+    while granted(waiters[0][0]):
+        pass
+    for budget, _ in waiters:
+        budget.take(REALM, may_wait_seconds=1.0)
+    clock.now += max(sum(sleeps) for _, sleeps in waiters)
+    for _, sleeps in waiters:
+        sleeps.clear()
+    # When all four ask for their next request at the same moment
+    with counting_aws_calls() as calls:
+        for budget, _ in waiters:
+            budget.take(REALM, may_wait_seconds=1.0)
+    # Then each booked the next free turn with one UpdateItem and sleeps until it, one interval after the
+    # other: none woke only to be refused
+    assert calls.operations("dynamodb") == {"UpdateItem": RESERVED_TURNS}
+    turns = [sum(sleeps) for _, sleeps in waiters]
+    assert turns == pytest.approx([QBO_RULES.interval * n for n in range(1, RESERVED_TURNS + 1)], abs=1e-3)
+
+
+def test_the_syncs_booked_turns_never_keep_an_admin_request_out(booking_budget, clock):
+    # Given a busy company, and the sync's invocations booking every turn they may ahead
+    waiters = [booking_budget() for _ in range(RESERVED_TURNS + 1)]
+    while granted(waiters[0][0]):
+        pass
+    booked = sum(not told_served_elsewhere(budget) for budget, _ in waiters)
+    admin, admin_sleeps = booking_budget("interactive", waiters=None, max_wait_seconds=2.0)
+    # When an admin's type-ahead asks
+    admin.take(REALM)
+    # Then it booked the turn after theirs, within its patience, and the sync may not go before it
+    assert booked == RESERVED_TURNS
+    assert 0 < sum(admin_sleeps) <= (RESERVED_TURNS + 1) * QBO_RULES.interval + 1e-6
+    with pytest.raises(QboBudgetExhausted):
+        waiters[0][0].take(REALM)

@@ -40,11 +40,11 @@ def most_in_any_window(times: list[float], window: float) -> int:
     return most
 
 
-def test_qbos_own_limits_give_490_requests_a_minute_within_both_windows():
+def test_qbos_own_limits_give_495_requests_a_minute_within_both_windows():
     # Given QBO's limits: 500 a minute and 10 a second per company
     rules = BudgetRules.for_limits(500, 10)
     # Then the sustained rate is within 2 % of 500 a minute
-    assert 490 <= rules.requests_per_minute < 500
+    assert rules.requests_per_minute == pytest.approx(495, abs=0.5)
     # And no window can hold more than QBO allows, even for interactive calls, which may come earliest
     assert rules.window_capacity(60, "interactive") <= 500
     assert rules.window_capacity(1, "interactive") <= 10
@@ -52,17 +52,18 @@ def test_qbos_own_limits_give_490_requests_a_minute_within_both_windows():
 
 @pytest.mark.parametrize(("per_minute", "per_second"), [(500, 10), (30, 10), (12, 10), (60, 5), (1, 1)])
 def test_requesters_asking_all_the_time_never_exceed_either_window(per_minute: int, per_second: int):
-    # Given the rules for these limits, and sync and interactive callers asking at random moments, often
+    # Given the rules for these limits, and sync and interactive callers asking at random moments, every
+    # two milliseconds or so (callers that wait book their turn instead: tests/integration/test_qbo_budget.py)
     rules = BudgetRules.for_limits(per_minute, per_second)
     realm = Realm(rules)
     rng = random.Random(per_minute * 1000 + per_second)
     now = 0.0
     # When they keep asking for ten minutes
     while now < 600:
-        now += rng.expovariate(50)
+        now += rng.expovariate(500)
         realm.ask(now, "interactive" if rng.random() < 0.1 else "sync")
-    # Then no minute and no second ever held more than the limits, even with 30 ms of jitter on arrival
-    arrivals = [at + rng.uniform(0, 0.03) for at in realm.sent]
+    # Then no minute and no second ever held more than the limits, even with arrivals up to 0.2 s late
+    arrivals = [at + rng.uniform(0, 0.199) for at in realm.sent]
     assert most_in_any_window(arrivals, 60) <= per_minute
     assert most_in_any_window(arrivals, 1) <= per_second
     # And the callers got close to the rate the rules allow
@@ -82,9 +83,9 @@ def test_an_interactive_call_goes_first_while_the_sync_keeps_the_company_busy():
     assert realm.tat is not None
     admin_wait = rules.retry_after(realm.tat, last, "interactive")
     sync_wait = rules.retry_after(realm.tat, last, "sync")
-    # Then the sync could not draw again yet, while the admin waits at most half an interval, and less
+    # Then the sync could not draw again yet, while the admin waits less, at most an interval
     assert sync_wait > 0
-    assert admin_wait <= rules.interval / 2 + 1e-6 and admin_wait < sync_wait
+    assert admin_wait <= rules.interval + 1e-6 and admin_wait < sync_wait
 
 
 def test_a_request_after_a_long_idle_spell_is_allowed_at_once_and_earns_no_burst():

@@ -5,19 +5,26 @@ line (epoch seconds, domain/qbo_budget.py). Implements ports.QboRequestBudget.
 A draw is one conditional UpdateItem, with no read first. Which of two updates it is depends on where `tat`
 stands, which only DynamoDB knows, so the adapter guesses from the last value it saw for the realm:
 
-- busy (`now <= tat <= now + tolerance`): `SET tat = tat + interval`. Concurrent draws add up without
-  conflicting, so a company kept busy by several invocations costs one call per request;
+- busy (`now <= tat <= now + tolerance + ahead`): `SET tat = tat + interval`. Concurrent draws add up
+  without conflicting, so a company kept busy by several invocations costs one call per request;
 - idle (`tat < now`, or no item): `SET tat = now + interval`.
 
 A wrong guess fails its condition, and DynamoDB returns the item as it is
 (ReturnValuesOnConditionCheckFailure), which settles it: either the budget is empty (`tat` beyond the
 tolerance: refused, no second call), or the other update is sent. Contention can make that miss too; after
-three tries the draw is refused with a short wait.
+three tries the draw is refused with a short wait. An invocation that had to book its turn guesses busy for
+a while after (CONTENDED_MEMORY_SECONDS): the other waiters move `tat` on meanwhile.
+
+A request that may wait books its turn (`ahead`, domain/qbo_budget.py): the draw is granted while `tat` is
+at most `reservation` beyond the tolerance, and the caller sleeps until the turn it got. So the invocations
+waiting for one company take turns with one UpdateItem each, instead of all waking at the same moment to be
+refused but one, and each request leaves when its turn says, not a DynamoDB round trip after the moment
+the draw was decided (which grows with load and could bunch requests past QBO's per-second limit).
 
 A refusal is remembered until the realm's turn comes (`retry_after`): until then every record of that company
 is refused at once, without calling DynamoDB or QBO, so a throttled merchant's backlog costs the pollers
-almost nothing and other merchants' changes go through. Interactive draws (the admin API) may wait for their
-turn, up to `max_wait_seconds`. The sync waits only within work it has started (its later QBO calls,
+almost nothing and other merchants' changes go through. Interactive draws (the admin API) may wait for
+their turn, up to `max_wait_seconds`. The sync waits only within work it has started (its later QBO calls,
 `may_wait_seconds`), and only `waiters` invocations at a time per company: waiting takes one of the company's
 waiter leases (items `REALM#<realm id>#WAITER#<n>`, a conditional put each, released when the invocation is
 done, or expired WAITER_LEASE_SECONDS after it was last renewed if it died). A few, because one invocation
@@ -69,6 +76,9 @@ SERVED_ELSEWHERE_RETRY_SECONDS = 2.0
 # which take their leases again themselves when the company still has changes. Shorter, a backlog's
 # changes cost each poller a batch's fetches again and again before other merchants' changes get a turn.
 SERVED_ELSEWHERE_MEMORY_SECONDS = 5.0
+# After booking a turn ahead, the next draw for that company guesses it busy (`tat` ahead of the clock) for
+# this long after the turn: the other waiters keep moving `tat` on, which this invocation does not see.
+CONTENDED_MEMORY_SECONDS = 1.0
 # After a draw lost to contention three times, try again this soon.
 _CONTENTION_RETRY_SECONDS = 0.05
 
@@ -105,6 +115,7 @@ class DynamoDbQboBudget:
         self._waiters = waiters  # None: waits within its patience without a lease
         self._lock = threading.Lock()
         self._last_tat: dict[str, float] = {}  # realm → the last `tat` seen
+        self._contended_until: dict[str, float] = {}  # realm → guess it busy until then (a turn was booked)
         self._last_line: dict[str, float] = {}  # realm → the last end of its waiting line seen
         self._owner = uuid.uuid4().hex
         self._waiting_for: dict[str, tuple[int, float]] = {}  # realm → (slot, expiry) of the lease held
@@ -116,9 +127,9 @@ class DynamoDbQboBudget:
     def take(self, realm_id: str, *, may_wait_seconds: float = 0.0) -> None:
         waited = 0.0
         while True:
+            ahead = self._may_book_ahead(realm_id, max(may_wait_seconds, self._max_wait_seconds) - waited)
             try:
-                self._draw(realm_id)
-                return
+                turn_in = self._draw(realm_id, ahead=ahead)
             except QboBudgetExhausted as refused:
                 wait = refused.retry_after or 0.0
                 if waited + wait <= self._max_wait_seconds:
@@ -133,8 +144,27 @@ class DynamoDbQboBudget:
                     raise QboBudgetExhausted(
                         retry_after=SERVED_ELSEWHERE_RETRY_SECONDS, realm_id=realm_id, served_elsewhere=True
                     ) from None
+                elif not ahead and self._may_book_ahead(realm_id, may_wait_seconds - waited):
+                    continue  # the lease just taken: book the turn rather than wait to draw it
                 self._sleep(wait)
                 waited += wait
+                continue
+            if turn_in > 0:
+                self._sleep(turn_in)  # the turn booked (nothing else to do meanwhile: the next call needs it)
+            return
+
+    def _may_book_ahead(self, realm_id: str, patience: float) -> float:
+        """How far beyond its tolerance this request may book its turn: not at all without patience, nor for
+        a sync invocation that is not one of the company's waiters (its lease renewed here when due)."""
+        if patience <= 0:
+            return 0.0
+        if (
+            self._priority == "sync"
+            and self._waiters is not None
+            and (realm_id not in self._waiting_for or not self._may_wait_for(realm_id, self._waiters))
+        ):
+            return 0.0
+        return min(patience, self.rules.reservation(self._priority))
 
     def release(self) -> None:
         for realm_id, (slot, _) in sorted(self._waiting_for.items()):
@@ -256,29 +286,37 @@ class DynamoDbQboBudget:
 
     # -- the draw ------------------------------------------------------------------------------------------
 
-    def _draw(self, realm_id: str) -> None:
-        self.check(realm_id)
+    def _draw(self, realm_id: str, *, ahead: float = 0.0) -> float:
+        """One request's turn, booked up to `ahead` seconds beyond the tolerance: the seconds until it comes
+        (0: now); raises QboBudgetExhausted when the budget has none that soon."""
         now = self._clock()
         with self._lock:
             last_tat = self._last_tat.get(realm_id)
-        busy = last_tat is not None and last_tat >= now
+            refused_until = self._refused_until.get(realm_id, 0.0)
+            contended = now < self._contended_until.get(realm_id, 0.0)
+        if refused_until - ahead > now:
+            raise QboBudgetExhausted(retry_after=refused_until - ahead - now, realm_id=realm_id)
+        busy = contended or (last_tat is not None and last_tat >= now)
         for _ in range(_DRAW_TRIES):
-            outcome = self._update(realm_id, now, busy=busy)
+            outcome = self._update(realm_id, now, busy=busy, ahead=ahead)
             if isinstance(outcome, float):
+                turn_in = max(0.0, self.rules.turn_starts(outcome, self._priority) - self._clock())
                 with self._lock:
                     self._last_tat[realm_id] = outcome
-                return
+                    if turn_in > 0:  # others keep the company busy: its `tat` will be ahead next time too
+                        self._contended_until[realm_id] = now + turn_in + CONTENDED_MEMORY_SECONDS
+                return turn_in
             tat = outcome.get("tat")
-            if tat is not None and tat > self.rules.latest_allowed_tat(now, self._priority):
-                wait = self.rules.retry_after(tat, now, self._priority)
+            if tat is not None and tat > self.rules.latest_allowed_tat(now, self._priority, ahead=ahead):
+                wait = self.rules.retry_after(tat, now, self._priority, ahead=ahead)
                 with self._lock:
                     self._last_tat[realm_id] = tat
-                    self._refused_until[realm_id] = now + wait
+                    self._refused_until[realm_id] = now + wait + ahead
                 raise QboBudgetExhausted(retry_after=wait, realm_id=realm_id)
             busy = tat is not None and tat >= now
         raise QboBudgetExhausted(retry_after=_CONTENTION_RETRY_SECONDS, realm_id=realm_id)
 
-    def _update(self, realm_id: str, now: float, *, busy: bool) -> float | dict[str, Any]:
+    def _update(self, realm_id: str, now: float, *, busy: bool, ahead: float) -> float | dict[str, Any]:
         """The new `tat` when the draw was granted, else the item as it stands ({} when there is none)."""
         if busy:
             return self._guarded_set(
@@ -289,7 +327,7 @@ class DynamoDbQboBudget:
                 values={
                     ":interval": self.rules.interval,
                     ":now": now,
-                    ":latest": self.rules.latest_allowed_tat(now, self._priority),
+                    ":latest": self.rules.latest_allowed_tat(now, self._priority, ahead=ahead),
                 },
             )
         return self._guarded_set(

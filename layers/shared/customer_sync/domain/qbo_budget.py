@@ -15,9 +15,22 @@ and tolerances are chosen so that this stays within both of QBO's windows, with 
 for clocks that differ and requests that take a little longer to reach QBO than others.
 
 Interactive calls go first. The admin API's type-ahead, link checks and dry run have a person waiting, so
-they get a larger tolerance than the sync: the last half interval of the budget is theirs alone. While the
-sync keeps a realm busy, an admin's request waits at most half an interval; the sync's then waits for the
-admin's.
+they get a larger tolerance than the sync, and may book one turn further ahead (see below). While the sync
+keeps a realm busy, an admin's request waits at most for the turns the sync has already booked and one
+interval; the sync's then waits for the admin's.
+
+The tolerances are small (a tenth of an interval at most) and the jitter large (0.2 s): on a loaded machine
+requests reach QBO up to a couple of tenths of a second later than their turn, some more than others, and
+the per-second window is the one such bunching breaks. Spent on tolerance, the same margin would buy
+bursts nobody needs (a waiting request books its turn instead).
+
+A request that may wait books its turn: the draw moves `tat` on while it is at most `reservation` seconds
+beyond the tolerance, and the caller then sleeps until its turn comes. One conditional write per request,
+however many invocations wait for the same company; retrying instead, they would all wake at the same
+moment and all but one be refused, again and again. And the request leaves at the time its turn says, not
+after a DynamoDB round trip whose length varies with load, which `jitter` would have to cover. The sync
+books at most RESERVED_TURNS turns ahead (one per waiter, QBO_BUDGET_WAITERS), interactive calls one more,
+so the sync's bookings never keep an admin's request out.
 
 Changes the budget sends back wait in line. Each group of changes sent back together (the records of one
 company in one Lambda batch) takes the next `changes * REQUESTS_PER_CHANGE` intervals of a second number per
@@ -42,12 +55,15 @@ QBO_REQUESTS_PER_MINUTE = 500
 QBO_REQUESTS_PER_SECOND = 10
 # Seconds of disagreement allowed for between the clocks of the invocations and QBO's, and for requests
 # that reach QBO later than others (a request drawn now may be sent a little later than the next one).
-DEFAULT_JITTER_SECONDS = 0.1
+DEFAULT_JITTER_SECONDS = 0.2
 # Interactive calls may come up to this many intervals early, the sync half as much: the rest is the
 # interactive reserve. Tiny limits (a test's few requests a minute) get a quarter of the smaller limit at
 # most, since a tolerance of k intervals costs k requests per window.
-INTERACTIVE_TOLERANCE_INTERVALS = 1.0
+INTERACTIVE_TOLERANCE_INTERVALS = 0.1
 SYNC_SHARE_OF_TOLERANCE = 1 / 2
+# How many turns ahead of the budget a sync request may book its own (one per waiting invocation: the
+# default QBO_BUDGET_WAITERS); interactive calls may book one turn further.
+RESERVED_TURNS = 4
 # What a change sent back costs when its turn comes: a create, and a tenth of a batch's name query.
 REQUESTS_PER_CHANGE = 1.1
 # DynamoDB adds `tat + interval` in decimal, we compare in binary floating point: a microsecond of slack
@@ -97,14 +113,25 @@ class BudgetRules:
     def tolerance(self, priority: BudgetPriority) -> float:
         return self.interactive_tolerance if priority == "interactive" else self.sync_tolerance
 
-    def latest_allowed_tat(self, now: float, priority: BudgetPriority) -> float:
-        """A request at `now` is allowed while the realm's `tat` is at most this."""
-        return now + self.tolerance(priority) + ROUNDING_SLACK_SECONDS
+    def reservation(self, priority: BudgetPriority) -> float:
+        """Seconds beyond its tolerance a request of this priority that may wait can book its turn ahead."""
+        return (RESERVED_TURNS + (1 if priority == "interactive" else 0)) * self.interval
 
-    def retry_after(self, tat: float, now: float, priority: BudgetPriority) -> float:
-        """Seconds until a request of this priority would be allowed, for a realm at `tat` (0 = now). Waiting
-        exactly this long lands inside the allowance by the rounding slack, never on its edge."""
-        return max(0.0, tat - (now + self.tolerance(priority)))
+    def latest_allowed_tat(self, now: float, priority: BudgetPriority, *, ahead: float = 0.0) -> float:
+        """A request at `now` is allowed while the realm's `tat` is at most this (with `ahead`, a request that
+        books its turn up to that many seconds beyond its tolerance)."""
+        return now + self.tolerance(priority) + ahead + ROUNDING_SLACK_SECONDS
+
+    def retry_after(self, tat: float, now: float, priority: BudgetPriority, *, ahead: float = 0.0) -> float:
+        """Seconds until a request of this priority would be allowed (booking up to `ahead`), for a realm at
+        `tat` (0 = now). Waiting exactly this long lands inside the allowance by the rounding slack, never
+        on its edge."""
+        return max(0.0, tat - (now + self.tolerance(priority) + ahead))
+
+    def turn_starts(self, tat_after: float, priority: BudgetPriority) -> float:
+        """When a request granted with the realm's `tat` moved to `tat_after` may be sent: its turn, less its
+        tolerance."""
+        return tat_after - self.interval - self.tolerance(priority)
 
     def next_tat(self, tat: float | None, now: float) -> float:
         """The realm's `tat` after one more request at `now`."""

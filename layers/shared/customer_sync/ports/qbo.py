@@ -94,8 +94,9 @@ class QboRequestBudget(Protocol):
     def take(self, realm_id: str, *, may_wait_seconds: float = 0.0) -> None:
         """One request to this company, now, or after a wait of at most `may_wait_seconds` for its turn;
         raises QboBudgetExhausted (with `retry_after`) when there is none. A realm known to be empty for
-        longer than that is refused without any I/O. Only one invocation at a time waits for a company
-        (the others are refused at once, so a poller stays free for other companies' changes)."""
+        longer than that is refused without any I/O. A request that waits books its turn and sleeps until
+        it. Only a few invocations at a time wait for a company (QBO_BUDGET_WAITERS: the others are refused
+        at once, so the pollers stay free for other companies' changes)."""
         ...
 
     def release(self) -> None:
