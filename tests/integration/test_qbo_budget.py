@@ -50,15 +50,19 @@ def new_budget(local_stack: LocalStack, clock: Clock) -> Callable[..., DynamoDbQ
     table = local_stack.function_environment("SyncFunction")["QBO_BUDGET_TABLE_NAME"]
 
     def build(
-        priority: BudgetPriority = "sync", max_wait_seconds: float = 0.0, waiters: int | None = 1
+        priority: BudgetPriority = "sync",
+        max_wait_seconds: float = 0.0,
+        waiters: int | None = 1,
+        rules: BudgetRules = RULES,
+        sleep: Callable[[float], None] | None = None,
     ) -> DynamoDbQboBudget:
         return DynamoDbQboBudget(
             table,
-            RULES,
+            rules,
             priority=priority,
             pause_seconds=60,
             clock=clock,
-            sleep=clock.sleep,
+            sleep=sleep or clock.sleep,
             max_wait_seconds=max_wait_seconds,
             waiters=waiters,
         )
@@ -276,26 +280,14 @@ def test_changes_sent_back_take_their_place_in_the_companys_line_one_group_after
 
 
 @pytest.fixture
-def booking_budget(
-    local_stack: LocalStack, clock: Clock
-) -> Callable[..., tuple[DynamoDbQboBudget, list[float]]]:
+def booking_budget(new_budget) -> Callable[..., tuple[DynamoDbQboBudget, list[float]]]:
     """A budget at QBO's limits whose sleeps are noted, not slept: invocations that wait at the same time."""
-    table = local_stack.function_environment("SyncFunction")["QBO_BUDGET_TABLE_NAME"]
 
     def build(
         priority: BudgetPriority = "sync", waiters: int | None = 4, max_wait_seconds: float = 0.0
     ) -> tuple[DynamoDbQboBudget, list[float]]:
         sleeps: list[float] = []
-        budget = DynamoDbQboBudget(
-            table,
-            QBO_RULES,
-            priority=priority,
-            pause_seconds=60,
-            clock=clock,
-            sleep=sleeps.append,
-            max_wait_seconds=max_wait_seconds,
-            waiters=waiters,
-        )
+        budget = new_budget(priority, max_wait_seconds, waiters, rules=QBO_RULES, sleep=sleeps.append)
         return budget, sleeps
 
     return build

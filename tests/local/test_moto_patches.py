@@ -277,17 +277,24 @@ def test_receiving_computes_the_queue_attributes_only_when_unpatched(local_stack
         assert receive() == 0
 
 
-def test_the_visible_messages_of_a_queue_are_the_same_with_the_clock_read_once(aws):
-    from moto.sqs.models import Message, Queue, sqs_backends
+def queue_of_four_messages() -> Any:
+    """moto's queue "plain" holding a message in flight, a delayed one and two visible ones."""
+    from moto.sqs.models import sqs_backends
 
-    # Given a queue holding a message in flight, a delayed one and two visible ones
     sqs = boto3.client("sqs")
     url = sqs.create_queue(QueueName="plain")["QueueUrl"]
     for body in ("in flight", "visible", "also visible"):
         sqs.send_message(QueueUrl=url, MessageBody=body)
     sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=60)
     sqs.send_message(QueueUrl=url, MessageBody="delayed", DelaySeconds=60)
-    queue = sqs_backends["123456789012"]["us-east-1"].get_queue("plain")
+    return sqs_backends[ACCOUNT][REGION].get_queue("plain")
+
+
+def test_the_visible_messages_of_a_queue_are_the_same_with_the_clock_read_once(aws):
+    from moto.sqs.models import Message, Queue
+
+    # Given a queue holding a message in flight, a delayed one and two visible ones
+    queue = queue_of_four_messages()
 
     def listed() -> list[str]:
         return sorted(message.body for message in queue.messages)
@@ -307,19 +314,13 @@ def test_the_visible_messages_of_a_queue_are_the_same_with_the_clock_read_once(a
 def test_sqs_reads_the_same_clock_and_lists_the_same_messages_when_patched(aws):
     from moto.core.utils import unix_time as moto_unix_time
     from moto.sqs import models
-    from moto.sqs.models import Message, sqs_backends
+    from moto.sqs.models import Message
 
     def sqs_clock(name: str) -> Any:  # what moto.sqs.models calls the clock by (it imports it by name)
         return models.__dict__[name]
 
     # Given a queue holding a message in flight, a delayed one and two visible ones
-    sqs = boto3.client("sqs")
-    url = sqs.create_queue(QueueName="plain")["QueueUrl"]
-    for body in ("in flight", "visible", "also visible"):
-        sqs.send_message(QueueUrl=url, MessageBody=body)
-    sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=60)
-    sqs.send_message(QueueUrl=url, MessageBody="delayed", DelaySeconds=60)
-    queue = sqs_backends["123456789012"]["us-east-1"].get_queue("plain")
+    queue = queue_of_four_messages()
 
     def listed() -> tuple[list[str], int, int]:
         return (
