@@ -124,7 +124,9 @@ def test_an_admin_merges_two_duplicate_unlinked_records(page, console):
     assert len(lenas) == 2
 
     # When the admin selects both, clicks Merge, picks the QuickBooks customer and confirms
-    for checkbox in page.get_by_role("checkbox", name="Select Lena Fischer for merge").all():
+    checkboxes = page.get_by_role("checkbox", name="Select Lena Fischer for merge")
+    expect(checkboxes).to_have_count(2)  # the list is drawn (`all()` does not wait for it)
+    for checkbox in checkboxes.all():
         checkbox.check()
     page.get_by_role("button", name="Merge", exact=True).click()
     dialog = page.get_by_role("dialog", name="Merge duplicates?")
