@@ -19,6 +19,7 @@ from types import FrameType
 
 from pydantic import ValidationError
 
+from customer_sync.config import from_environment
 from local.demo import DemoError, run_demo
 from local.settings import LocalStackSettings
 from local.stack import Stack, StackStartError
@@ -72,7 +73,7 @@ def _wait_for_stop_signal() -> None:
 
 def main() -> int:
     try:
-        settings = LocalStackSettings()
+        settings = from_environment(LocalStackSettings)
     except ValidationError as error:
         say(f"invalid local stack configuration:\n{error}")
         return 2

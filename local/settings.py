@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from local.cfn import PROJECT_ROOT
 
 
-class LocalStackSettings(BaseSettings):
-    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+class LocalStackSettings(BaseModel):
+    """Read with customer_sync.config.from_environment (variables: the fields' names, upper-cased)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     host: str = "127.0.0.1"
     # 3000 is `sam local start-api`'s port. 0 picks a free port (the tests do).

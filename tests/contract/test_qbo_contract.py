@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr
 
 from customer_sync.adapters.qbo_client import QboClient
+from customer_sync.config import from_environment
 from customer_sync.domain.qbo_query import customer_equals
 from customer_sync.errors import QboStaleObject
 from emulators.qbo.control import QboEmulatorControl
@@ -22,10 +22,8 @@ from emulators.qbo.server import QboEmulator
 from tests.fakes.tokens import FixedTokens
 
 
-class SandboxSettings(BaseSettings):
-    """The real QBO sandbox company to run against (a short-lived access token is enough)."""
-
-    model_config = SettingsConfigDict(env_prefix="QBO_SANDBOX_")
+class SandboxSettings(BaseModel):
+    """The real QBO sandbox company to run against (a short-lived access token is enough): QBO_SANDBOX_*."""
 
     realm_id: str = Field(min_length=1)
     access_token: SecretStr
@@ -46,7 +44,7 @@ class Target:
 
 def _sandbox_client() -> QboClient:
     try:
-        sandbox = SandboxSettings()
+        sandbox = from_environment(SandboxSettings, prefix="QBO_SANDBOX_")
     except ValueError:
         pytest.skip("QBO_SANDBOX_* not set")
     return QboClient(sandbox.base_url, sandbox.realm_id, FixedTokens(sandbox.access_token.get_secret_value()))

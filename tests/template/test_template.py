@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic_settings import BaseSettings
+from pydantic import BaseModel
 
 from customer_sync.adapters.dynamodb_connection import CONNECTION_BROKEN_METRIC
 from customer_sync.config import (
@@ -40,7 +40,7 @@ PARAMETERS: dict[str, dict[str, Any]] = TEMPLATE["Parameters"]
 FUNCTIONS = resources_of_type(TEMPLATE, "AWS::Serverless::Function")
 QUEUES = resources_of_type(TEMPLATE, "AWS::SQS::Queue")
 TABLES = resources_of_type(TEMPLATE, "AWS::DynamoDB::Table")
-SETTINGS_OF_FUNCTION: dict[str, type[BaseSettings]] = {
+SETTINGS_OF_FUNCTION: dict[str, type[BaseModel]] = {
     "IngestFunction": IngestSettings,
     "SyncFunction": SyncSettings,
     "AdminFunction": AdminSettings,

@@ -1,16 +1,42 @@
-"""Typed configuration: every environment variable is read here, once, and validated at cold start."""
+"""Typed configuration: every environment variable is read here, once, and validated at cold start.
 
+Each settings class is a frozen pydantic model whose field names are the variables' names (matched without
+regard to case, `SECRET_PREFIX` → `secret_prefix`); pydantic converts and checks the values. The variables
+are read by `from_environment`, not by pydantic-settings: its import costs the functions' cold start about
+30 ms (its sources, python-dotenv), and these settings are flat strings and numbers.
+"""
+
+import os
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Literal, TypeVar
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from customer_sync.domain.qbo_budget import QBO_REQUESTS_PER_MINUTE, QBO_REQUESTS_PER_SECOND, BudgetRules
 
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
-class _Settings(BaseSettings):
-    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+def from_environment(
+    kind: type[ModelT], *, prefix: str = "", environ: Mapping[str, str] | None = None
+) -> ModelT:
+    """`kind` validated from the variables named `prefix` + a field's name, in any case; a variable that is
+    not a field is ignored. Raises pydantic's ValidationError, which names the field."""
+    variables = {name.lower(): value for name, value in (os.environ if environ is None else environ).items()}
+    return kind.model_validate(
+        {
+            field: variables[(prefix + field).lower()]
+            for field in kind.model_fields
+            if (prefix + field).lower() in variables
+        }
+    )
+
+
+class _Settings(BaseModel):
+    # Built at first use: a function reads one of these classes, and building the others at import would
+    # cost every cold start about 15 ms.
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
 
 
 class SecretNames(_Settings):
@@ -224,5 +250,5 @@ SettingsT = TypeVar("SettingsT", bound=_Settings)
 
 @lru_cache
 def load_settings(kind: type[SettingsT]) -> SettingsT:
-    """The one place that reads the environment; cached so each model is built once per cold start."""
-    return kind()
+    """The one place the functions read the environment; cached so each model is built once per cold start."""
+    return from_environment(kind)
