@@ -34,7 +34,7 @@ from local.cfn import (
 BUILD_DIR = PROJECT_ROOT / ".aws-sam" / "build"
 LAYER_ID = "SharedLayer"
 # What the runtime must import from the layer (not from anywhere else).
-LAYER_IMPORTS = ("customer_sync", "pydantic", "aws_lambda_powertools", "requests")
+LAYER_IMPORTS = ("customer_sync", "pydantic", "aws_lambda_powertools")
 # The Lambda Python runtime ships boto3 and its dependencies; everything else must come from the layer.
 RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six.py")
 # Directories that mean a function's CodeUri was the repository root rather than its own directory.

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import requests
 
+from customer_sync.adapters.http import HttpSession
 from customer_sync.adapters.paysimple_client import (
     PaySimpleAuthError,
     PaySimpleClient,
@@ -130,11 +131,13 @@ def test_another_merchants_customer_is_none(control, emulator):
 def test_authorization_header_is_clear_text_basic_user_colon_key(control, emulator):
     # Given a session that records the headers the client sends
     sent: list[str] = []
-    session = requests.Session()
-    session.hooks["response"].append(
-        lambda response, *a, **k: sent.append(response.request.headers["Authorization"])
-    )
-    client = PaySimpleClient(emulator.base_url, CREDENTIALS, session=session)
+
+    class RecordingSession(HttpSession):
+        def request(self, method, url, **kwargs):
+            sent.append(kwargs["headers"]["Authorization"])
+            return super().request(method, url, **kwargs)
+
+    client = PaySimpleClient(emulator.base_url, CREDENTIALS, session=RecordingSession())
 
     # When the client calls the API (which refuses standard Base64 Basic auth)
     page = client.list_customers()

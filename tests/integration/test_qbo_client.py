@@ -9,8 +9,8 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 
+from customer_sync.adapters.http import HttpSession
 from customer_sync.adapters.qbo_client import QboClient
 from customer_sync.domain.qbo_query import customer_equals
 from customer_sync.errors import (
@@ -107,7 +107,7 @@ def test_created_customer_reads_back_and_every_call_sends_minorversion_75(client
     assert all(call["query"].get("minorversion") == "75" for call in api_calls(control, realm))
 
 
-class RecordingSession(requests.Session):
+class RecordingSession(HttpSession):
     """A real session that notes what every request carried."""
 
     def __init__(self) -> None:
@@ -115,10 +115,10 @@ class RecordingSession(requests.Session):
         self.sent: list[tuple[str, dict[str, list[str]], dict[str, str]]] = []
         self.timeouts: list[object] = []
 
-    def request(self, method, url, *args, **kwargs):
+    def request(self, method, url, **kwargs):
         self.sent.append((method, parse_qs(urlsplit(url).query), dict(kwargs.get("headers") or {})))
-        self.timeouts.append(kwargs.get("timeout"))
-        return super().request(method, url, *args, **kwargs)
+        self.timeouts.append(kwargs.get("timeout_seconds"))
+        return super().request(method, url, **kwargs)
 
 
 def test_every_kind_of_call_sends_minorversion_accept_json_a_timeout_and_content_type_only_on_writes(

@@ -15,13 +15,13 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
 from moto.dynamodb.models import DynamoDBBackend
 from pydantic import ValidationError
 
 from customer_sync.adapters.aws_session import aws_client
 from customer_sync.adapters.clock import SystemClock
 from customer_sync.adapters.dynamodb_connection import DynamoDbConnectionState
+from customer_sync.adapters.http import HttpSession
 from customer_sync.adapters.locks import DynamoDbLock
 from customer_sync.adapters.qbo_client import QboClient
 from customer_sync.adapters.qbo_connection_secret import SecretsManagerQboConnection
@@ -177,10 +177,10 @@ def test_new_refresh_token_is_persisted_before_the_new_access_token_is_used(make
             events.append(("made current", connection.access_token.get_secret_value()))
             return stored
 
-    class RecordingSession(requests.Session):
-        def request(self, method, url, *args, **kwargs):
+    class RecordingSession(HttpSession):
+        def request(self, method, url, **kwargs):
             events.append(("used", kwargs["headers"]["Authorization"].removeprefix("Bearer ")))
-            return super().request(method, url, *args, **kwargs)
+            return super().request(method, url, **kwargs)
 
     provider = make_provider(secret=RecordingSecret(SECRET))
     client = QboClient(emulator.base_url, realm["realm_id"], provider, session=RecordingSession())

@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import requests
 from pydantic import ValidationError
 
 from customer_sync.adapters.dynamodb_connection import DynamoDbConnectionState
+from customer_sync.adapters.http import HttpSession
 from customer_sync.adapters.locks import DynamoDbLock
 from customer_sync.adapters.paysimple_client import PaySimpleClient
 from customer_sync.adapters.qbo_client import QboClient, default_backoff
@@ -67,7 +67,7 @@ class AppTokenEndpoint:
         self._secret_name = secret_name
         self._token_url = token_url
         self._timeout_seconds = timeout_seconds
-        self._session = requests.Session()
+        self._session = HttpSession()
 
     def _endpoint(self) -> OAuthTokenEndpoint:
         try:
@@ -134,8 +134,8 @@ class MerchantClientFactory:
         self._token_endpoint = AppTokenEndpoint(
             secrets, names.qbo_app(), urls.qbo_token_url, timeout_seconds=urls.http_timeout_seconds
         )
-        self._paysimple_session = requests.Session()
-        self._qbo_session = requests.Session()
+        self._paysimple_session = HttpSession()
+        self._qbo_session = HttpSession()
         self._cache = _Cache()
 
     @classmethod

@@ -8,11 +8,11 @@ Logs carry ids, HTTP status and PaySimple's TraceCode only: never credentials, n
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-import requests
 from pydantic import ValidationError
 
+from customer_sync.adapters.http import HttpSession, HttpUnreachable, HttpUnsendable
 from customer_sync.errors import (
     PaySimpleAuthError,
     PaySimpleError,
@@ -31,12 +31,6 @@ __all__ = [
     "PaySimpleTransientError",
 ]
 
-_NETWORK_FAILURES = (
-    requests.Timeout,
-    requests.ConnectionError,
-    requests.exceptions.ChunkedEncodingError,
-    requests.exceptions.ContentDecodingError,
-)
 _MAX_CODE_LENGTH = 100
 
 
@@ -46,13 +40,13 @@ class PaySimpleClient:
         base_url: str,
         credentials: PaySimpleCredentials,
         *,
-        session: requests.Session | None = None,
+        session: HttpSession | None = None,
         timeout_seconds: float = 10.0,
     ) -> None:
         self._base_url = base_url.rstrip("/")
         # PaySimple's scheme sends `user:key` in clear: unlike standard Basic auth it is NOT Base64-encoded.
         self._authorization = f"basic {credentials.api_username}:{credentials.api_key}"
-        self._session = session if session is not None else requests.Session()
+        self._session = session if session is not None else HttpSession()
         self._timeout_seconds = timeout_seconds
 
     def __repr__(self) -> str:
@@ -110,38 +104,32 @@ class PaySimpleClient:
 
     def _get(self, path: str, params: dict[str, str] | None, operation: str) -> tuple[int, Any]:
         """(status, parsed JSON body or None). Network failures become PaySimpleTransientError."""
+        query = f"?{urlencode(params)}" if params else ""
         try:
-            response = self._session.get(
-                f"{self._base_url}{path}",
-                params=params,
+            # No redirects are followed: one elsewhere would drop (or leak) the Authorization header, so it
+            # is an error (HTTP 3xx).
+            response = self._session.request(
+                "GET",
+                f"{self._base_url}{path}{query}",
                 headers={"Authorization": self._authorization, "Accept": "application/json"},
-                timeout=self._timeout_seconds,
-                # A redirect elsewhere would drop (or leak) the Authorization header: treat it as an error.
-                allow_redirects=False,
+                timeout_seconds=self._timeout_seconds,
             )
-        except _NETWORK_FAILURES as exc:
+        except HttpUnreachable as exc:
+            logger.warning("PaySimple request failed", extra={"operation": operation, "error": exc.kind})
+            raise PaySimpleTransientError(f"PaySimple {operation} failed: {exc.kind}") from None
+        except HttpUnsendable as exc:
+            # E.g. a key pasted with a newline: the refusal quotes the `basic user:key` header, so keep only
+            # the type. Only new credentials can fix it.
             logger.warning(
-                "PaySimple request failed", extra={"operation": operation, "error": type(exc).__name__}
+                "PaySimple request could not be sent", extra={"operation": operation, "error": exc.kind}
             )
-            raise PaySimpleTransientError(f"PaySimple {operation} failed: {type(exc).__name__}") from None
-        except requests.RequestException as exc:
-            # E.g. InvalidHeader for a key pasted with a newline: its text quotes the `basic user:key` header,
-            # so keep only the type. Only new credentials can fix it.
-            logger.warning(
-                "PaySimple request could not be sent",
-                extra={"operation": operation, "error": type(exc).__name__},
-            )
-            unsendable = (
-                PaySimpleAuthError
-                if isinstance(exc, requests.exceptions.InvalidHeader)
-                else PaySimpleRequestError
-            )
-            raise unsendable(f"PaySimple {operation} could not be sent: {type(exc).__name__}") from None
+            unsendable = PaySimpleAuthError if exc.bad_header else PaySimpleRequestError
+            raise unsendable(f"PaySimple {operation} could not be sent: {exc.kind}") from None
         try:
-            document: Any = response.json() if response.content else None
+            document: Any = response.json() if response.body else None
         except ValueError:
             document = None
-        return response.status_code, document
+        return response.status, document
 
 
 def _raise_for_status(status: int, errors: dict[str, Any] | None, operation: str) -> None:

@@ -37,8 +37,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
-import requests
-
+from customer_sync.adapters.http import HttpSession, HttpUnreachable, HttpUnsendable
 from customer_sync.adapters.qbo_faults import error_from_batch_item, error_from_response
 from customer_sync.domain.qbo_query import INCLUDE_INACTIVE, all_of
 from customer_sync.domain.scrub import scrub_qbo_json
@@ -93,7 +92,7 @@ class QboClient:
         *,
         minor_version: int = DEFAULT_MINOR_VERSION,
         timeout_seconds: float = 30.0,
-        session: requests.Session | None = None,
+        session: HttpSession | None = None,
         budget: QboRequestBudget | None = None,
         budget_patience_seconds: float = 0.0,
         max_attempts: int = 1,
@@ -108,7 +107,7 @@ class QboClient:
         self._tokens = tokens
         self._minor_version = minor_version
         self._timeout_seconds = timeout_seconds
-        self._session = session or requests.Session()
+        self._session = session or HttpSession()
         self._budget = budget
         self._budget_patience_seconds = budget_patience_seconds
         self._max_attempts = max(1, max_attempts)
@@ -393,25 +392,21 @@ class QboClient:
         self.calls_made += 1
         try:
             response = self._session.request(
-                method, url, headers=headers, data=data, timeout=self._timeout_seconds
+                method, url, headers=headers, body=data, timeout_seconds=self._timeout_seconds
             )
-        except requests.Timeout:
-            raise QboTransientError(f"QBO did not answer within {self._timeout_seconds} s") from None
-        except (
-            requests.ConnectionError,
-            requests.exceptions.ChunkedEncodingError,
-            requests.exceptions.ContentDecodingError,
-        ) as error:
-            # The exception text holds the URL (with customer names in queries): keep only its type.
-            raise QboTransientError(f"QBO connection failed ({type(error).__name__})") from None
-        except requests.RequestException as error:
-            # E.g. InvalidHeader, whose text quotes the whole `Authorization: Bearer <token>` value: keep only
-            # the type. Sending the same request again cannot help.
-            raise QboError(f"QBO request could not be sent ({type(error).__name__})") from None
+        except HttpUnreachable as error:
+            if error.timed_out:
+                raise QboTransientError(f"QBO did not answer within {self._timeout_seconds} s") from None
+            # The cause's text holds the URL (with customer names in queries): keep only its type.
+            raise QboTransientError(f"QBO connection failed ({error.kind})") from None
+        except HttpUnsendable as error:
+            # E.g. a token with a newline, which the header would quote: keep only the type. Sending the same
+            # request again cannot help.
+            raise QboError(f"QBO request could not be sent ({error.kind})") from None
         intuit_tid = response.headers.get("intuit_tid")
-        if not 200 <= response.status_code < 300:
+        if not 200 <= response.status < 300:
             raise error_from_response(
-                response.status_code,
+                response.status,
                 response.text,
                 intuit_tid=intuit_tid,
                 retry_after_header=response.headers.get("Retry-After"),
@@ -425,7 +420,7 @@ class QboClient:
         if not isinstance(body, dict):
             raise QboTransientError("QBO answered 2xx with an unexpected JSON shape", intuit_tid=intuit_tid)
         if "Fault" in body or "fault" in body:
-            raise error_from_response(response.status_code, response.text, intuit_tid=intuit_tid)
+            raise error_from_response(response.status, response.text, intuit_tid=intuit_tid)
         scrubbed: dict[str, Any] = scrub_qbo_json(body)
         return scrubbed, intuit_tid
 

@@ -7,10 +7,10 @@ ends the whole connection. A token Intuit no longer knows is no failure (there i
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
-import requests
-
+from customer_sync.adapters.http import HttpSession, HttpUnreachable, HttpUnsendable, basic_authorization
 from customer_sync.errors import QboAuthorizationFailed, QboError, QboTransientError
 from customer_sync.models.qbo import QboAppCredentials
 from customer_sync.observability import logger
@@ -27,40 +27,42 @@ class IntuitTokenRevocation:
         app_credentials: Callable[[], QboAppCredentials],
         *,
         timeout_seconds: float = 10.0,
-        session: requests.Session | None = None,
+        session: HttpSession | None = None,
     ) -> None:
         self._revoke_url = revoke_url
         self._app_credentials = app_credentials
         self._timeout_seconds = timeout_seconds
-        self._session = session or requests.Session()
+        self._session = session or HttpSession()
 
     def revoke(self, token: str) -> None:
         app = self._app_credentials()
         try:
-            response = self._session.post(
+            response = self._session.request(
+                "POST",
                 self._revoke_url,
-                json={"token": token},
-                auth=(app.client_id, app.client_secret.get_secret_value()),
-                headers={"Accept": "application/json"},
-                timeout=self._timeout_seconds,
+                headers={
+                    **basic_authorization(app.client_id, app.client_secret.get_secret_value()),
+                    "Accept": "application/json",
+                    "Content-Type": "application/json",
+                },
+                body=json.dumps({"token": token}).encode(),
+                timeout_seconds=self._timeout_seconds,
             )
-        except requests.RequestException as error:
-            raise QboTransientError(f"revoke endpoint unreachable ({type(error).__name__})") from None
-        if response.status_code == 200:
+        except (HttpUnreachable, HttpUnsendable) as error:
+            raise QboTransientError(f"revoke endpoint unreachable ({error.kind})") from None
+        if response.status == 200:
             return
         try:
             body = response.json()
             oauth_error = str(body.get("error")) if isinstance(body, dict) else None
         except ValueError:
             oauth_error = None
-        logger.warning(
-            "QBO revoke refused", extra={"status": response.status_code, "oauth_error": oauth_error}
-        )
-        if response.status_code == 400 and oauth_error in _ALREADY_GONE:
+        logger.warning("QBO revoke refused", extra={"status": response.status, "oauth_error": oauth_error})
+        if response.status == 400 and oauth_error in _ALREADY_GONE:
             return
-        message = f"revoke endpoint answered HTTP {response.status_code} {oauth_error or ''}".strip()
-        if response.status_code == 401:
+        message = f"revoke endpoint answered HTTP {response.status} {oauth_error or ''}".strip()
+        if response.status == 401:
             raise QboAuthorizationFailed(message, code=oauth_error, status=401)
-        if response.status_code == 429 or response.status_code >= 500:
-            raise QboTransientError(message, code=oauth_error, status=response.status_code)
-        raise QboError(message, code=oauth_error, status=response.status_code)
+        if response.status == 429 or response.status >= 500:
+            raise QboTransientError(message, code=oauth_error, status=response.status)
+        raise QboError(message, code=oauth_error, status=response.status)

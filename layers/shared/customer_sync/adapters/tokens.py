@@ -18,10 +18,17 @@ import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, NoReturn, TypeVar
+from urllib.parse import urlencode
 
-import requests
 from pydantic import SecretStr, ValidationError
 
+from customer_sync.adapters.http import (
+    HttpResponse,
+    HttpSession,
+    HttpUnreachable,
+    HttpUnsendable,
+    basic_authorization,
+)
 from customer_sync.errors import (
     InvalidGrant,
     QboAuthorizationFailed,
@@ -58,7 +65,7 @@ class OAuthTokenEndpoint:
         client_secret: str | SecretStr,
         *,
         timeout_seconds: float = 15.0,
-        session: requests.Session | None = None,
+        session: HttpSession | None = None,
     ) -> None:
         self._token_url = token_url
         self._client_id = client_id
@@ -66,7 +73,7 @@ class OAuthTokenEndpoint:
             client_secret if isinstance(client_secret, SecretStr) else SecretStr(client_secret)
         )
         self._timeout_seconds = timeout_seconds
-        self._session = session or requests.Session()
+        self._session = session or HttpSession()
 
     @classmethod
     def for_app(cls, token_url: str, app: QboAppCredentials, **kwargs: Any) -> OAuthTokenEndpoint:
@@ -84,18 +91,22 @@ class OAuthTokenEndpoint:
     def _grant(self, form: dict[str, str]) -> TokenSet:
         grant_type = form["grant_type"]
         try:
-            response = self._session.post(
+            response = self._session.request(
+                "POST",
                 self._token_url,
-                data=form,
-                auth=(self._client_id, self._client_secret.get_secret_value()),
-                headers={"Accept": "application/json"},
-                timeout=self._timeout_seconds,
+                headers={
+                    **basic_authorization(self._client_id, self._client_secret.get_secret_value()),
+                    "Accept": "application/json",
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+                body=urlencode(form).encode(),
+                timeout_seconds=self._timeout_seconds,
             )
-        except requests.RequestException as error:
-            # The exception text can hold the request; keep only its type.
-            raise QboTransientError(f"token endpoint unreachable ({type(error).__name__})") from None
+        except (HttpUnreachable, HttpUnsendable) as error:
+            # Only the type: the request holds the client secret and the grant's token or code.
+            raise QboTransientError(f"token endpoint unreachable ({error.kind})") from None
         intuit_tid = response.headers.get("intuit_tid")
-        if response.status_code == 200:
+        if response.status == 200:
             try:
                 return TokenSet.model_validate(response.json())
             except (ValueError, ValidationError):
@@ -105,8 +116,8 @@ class OAuthTokenEndpoint:
         raise _token_error(response, grant_type, intuit_tid)
 
 
-def _token_error(response: requests.Response, grant_type: str, intuit_tid: str | None) -> QboError:
-    status = response.status_code
+def _token_error(response: HttpResponse, grant_type: str, intuit_tid: str | None) -> QboError:
+    status = response.status
     try:
         body = response.json()
         oauth_error = str(body.get("error")) if isinstance(body, dict) and body.get("error") else None
