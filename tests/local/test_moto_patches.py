@@ -27,6 +27,7 @@ from local.moto_patches import (
     cached_service_module_list,
     cheaper_dynamodb_transactions,
     cheaper_sqs_clock,
+    cheaper_sqs_message_state,
     cheaper_sqs_retention_check,
     cheaper_sqs_visible_messages,
     serialized_dynamodb,
@@ -342,6 +343,39 @@ def test_sqs_reads_the_same_clock_and_lists_the_same_messages_when_patched(aws):
     assert a_given_time == moto_unix_time(datetime(2026, 1, 1))
     assert sqs_clock("unix_time") is moto_unix_time
     assert "unix_time_millis()" in inspect.getsource(vars(Message)["visible"].fget)
+
+
+def test_a_message_is_visible_and_delayed_as_moto_decides_when_patched(aws):
+    from moto.sqs.models import Message
+
+    # Given a queue holding a message in flight, a delayed one and two visible ones
+    queue = queue_of_four_messages()
+
+    def states() -> list[tuple[str, bool, bool]]:
+        return sorted((message.body, message.visible, message.delayed) for message in queue._messages)
+
+    # When each message says whether it is visible and delayed, unpatched and patched
+    unpatched = states()
+    with cheaper_sqs_message_state():
+        patched = states()
+        counts = (
+            queue.approximate_number_of_messages_not_visible,
+            queue.approximate_number_of_messages_delayed,
+        )
+    # Then the answers and the queue's counts are the same, and moto still decides by these comparisons
+    assert (
+        patched
+        == unpatched
+        == [
+            ("also visible", True, False),
+            ("delayed", True, True),
+            ("in flight", False, False),
+            ("visible", True, False),
+        ]
+    )
+    assert counts == (1, 1)
+    assert "current_time > self.visible_at" in inspect.getsource(vars(Message)["visible"].fget)
+    assert "current_time < self.delayed_until" in inspect.getsource(vars(Message)["delayed"].fget)
 
 
 def _parameters(function):
