@@ -10,7 +10,7 @@ not do after init either). The processes are started in turns (bare, ingest, syn
 other work on the machine falls on all of them alike, several rounds; the median of each is reported.
 
 The "libraries alone" rows import what the functions must (boto3, Powertools' Logger, Metrics and batch
-processor or API resolver, pydantic, requests) and nothing of ours: the floor under any
+processor or API resolver, pydantic) and nothing of ours: the floor under any
 handler built on them.
 
     python -m bench.cold_start [--rounds 15] [--out result.json]      (after `make build`)
@@ -35,7 +35,7 @@ READY = b"ready"
 _REPORT = "; import os, sys; sys.stdout.buffer.write(b'ready'); sys.stdout.flush(); os._exit(0)"
 BARE = "import boto3; boto3.client('sqs')"
 SYNC_LIBRARIES = (
-    "import boto3, requests, pydantic; from aws_lambda_powertools import Logger, Metrics; "
+    "import boto3, pydantic; from aws_lambda_powertools import Logger, Metrics; "
     "from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor; Logger(); Metrics()"
 )
 INGEST_LIBRARIES = (
