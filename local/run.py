@@ -19,7 +19,6 @@ from types import FrameType
 
 from pydantic import ValidationError
 
-from customer_sync.config import from_environment
 from local.demo import DemoError, run_demo
 from local.settings import LocalStackSettings
 from local.stack import Stack, StackStartError
@@ -73,7 +72,7 @@ def _wait_for_stop_signal() -> None:
 
 def main() -> int:
     try:
-        settings = from_environment(LocalStackSettings)
+        settings = LocalStackSettings.from_environment()
     except ValidationError as error:
         say(f"invalid local stack configuration:\n{error}")
         return 2

@@ -5,6 +5,7 @@ The functions never see these; they get the environment template.yaml gives them
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,9 +14,13 @@ from local.cfn import PROJECT_ROOT
 
 
 class LocalStackSettings(BaseModel):
-    """Read with customer_sync.config.from_environment (variables: the fields' names, upper-cased)."""
-
     model_config = ConfigDict(frozen=True, extra="ignore")
+
+    @classmethod
+    def from_environment(cls) -> LocalStackSettings:
+        """The variables named as the fields, in any case (GATEWAY_PORT, DEMO, ...); the rest is ignored.
+        (`python -m local.run` runs without the layer on its path, so not customer_sync.config's reader.)"""
+        return cls.model_validate({name.lower(): value for name, value in os.environ.items()})
 
     host: str = "127.0.0.1"
     # 3000 is `sam local start-api`'s port. 0 picks a free port (the tests do).
