@@ -24,7 +24,8 @@ import urllib3
 from urllib3.exceptions import HTTPError, LocationValueError, NewConnectionError
 from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
-# What requests sent and the services are used to; gzip keeps QBO's query answers small.
+# Our own User-Agent (requests sent "python-requests/<version>"); gzip, as requests asked for it, keeps
+# QBO's query answers small.
 _DEFAULT_HEADERS = {"User-Agent": "customer-sync", "Accept-Encoding": "gzip, deflate"}
 
 
