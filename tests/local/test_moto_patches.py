@@ -8,6 +8,7 @@ any of them fails here, not as a silently slower (or wrong) local stack.
 """
 
 import copy
+import gc
 import inspect
 import os
 import re
@@ -33,6 +34,7 @@ from local.moto_patches import (
     serialized_dynamodb,
     serialized_sqs,
 )
+from local.moto_process import frozen_after_full_collections
 
 TABLE = "LinksTable"
 ACCOUNT, REGION = "123456789012", "us-east-1"
@@ -500,3 +502,21 @@ def test_the_dynamodb_operations_the_serializing_patch_wraps_are_still_there():
 
     reached = set(re.findall(r"dynamodb_backend\.(\w+)\(", inspect.getsource(responses)))
     assert set(SERIALIZED_DYNAMODB_OPERATIONS) <= reached
+
+
+def test_the_moto_server_freezes_what_survives_a_full_collection_out_of_the_next_ones():
+    # Given the moto server's garbage collection policy, and long-lived objects (a table's items)
+    items = [{"pk": {"S": f"CUSTOMER#{n}"}} for n in range(50_000)]
+    gc.unfreeze()
+    try:
+        with frozen_after_full_collections():
+            # When a full collection runs
+            gc.collect()
+            # Then what survived it is frozen: the next full collection does not walk it again
+            assert gc.get_freeze_count() >= len(items)
+        # And once the policy is off, a full collection freezes nothing
+        gc.unfreeze()
+        gc.collect()
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.unfreeze()
