@@ -122,7 +122,9 @@ class Bench:
             sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)  # type: ignore[arg-type]
 
     def customers(self, realm_id: str) -> int:
-        return len(self.qbo.customers(realm_id))
+        """Customers the realm's creates made so far in this scenario (each scenario has realms of its own
+        and takes their writes first)."""
+        return self.qbo_emulator.customers_created(realm_id)
 
     def first_writes(self, realm_id: str) -> dict[str, CustomerWrite]:
         """The first create of each customer (by name) noted since the last call (a repeated requestid
