@@ -68,8 +68,9 @@ class TimedQboEmulator(QboEmulator):
         """How many customers (by name) the realm's creates have made since its writes were last taken.
 
         What the benchmark polls while it waits: listing the realm's customers instead copies every one of
-        them under the emulator's lock, which holds every API request meanwhile (a tenth of a second at
-        2,000 customers, twice a second) and bunches them into QBO's per-second window."""
+        them under the emulator's lock, which holds every API request meanwhile (32 ms under the lock and
+        91 ms for the whole call at 2,000 customers on an idle machine, twice a second), and bunches them
+        into QBO's per-second window."""
         with self._lock:
             return len(
                 {
