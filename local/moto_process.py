@@ -84,8 +84,8 @@ def frozen_after_full_collections() -> Iterator[None]:
     them all: 0.1 s at start, half a second after a few thousand synced changes, every 20 to 60 s. Meanwhile
     no AWS call of any function was answered, so the QBO budget's draws in flight came back together, late.
     Frozen, they are walked once; the next full collection walks only what came since. Cycles among frozen
-    objects are never collected; moto's items and messages hold none, and the process lives as long as
-    the stack.
+    objects are never collected: memory they hold stays until the process ends, with the stack (not
+    measured over a long `make run`).
     """
 
     def freeze(phase: str, info: dict[str, Any]) -> None:
