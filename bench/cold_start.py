@@ -34,14 +34,17 @@ from local.check_build import BUILD_DIR, LAYER_ID, _function_environment, check_
 READY = b"ready"
 _REPORT = "; import os, sys; sys.stdout.buffer.write(b'ready'); sys.stdout.flush(); os._exit(0)"
 BARE = "import boto3; boto3.client('sqs')"
+# In the functions' order: Powertools' batch module before pydantic (functions/sync/app.py says why), and
+# pydantic's BaseModel, which any model needs (`import pydantic` alone loads almost nothing).
 SYNC_LIBRARIES = (
-    "import boto3, pydantic; from aws_lambda_powertools import Logger, Metrics; "
-    "from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor; Logger(); Metrics()"
+    "import boto3; from aws_lambda_powertools import Logger, Metrics; "
+    "from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor; "
+    "from pydantic import BaseModel; Logger(); Metrics()"
 )
 INGEST_LIBRARIES = (
-    "import boto3, pydantic; from aws_lambda_powertools import Logger, Metrics; "
+    "import boto3; from aws_lambda_powertools import Logger, Metrics; "
     "from aws_lambda_powertools.event_handler import APIGatewayRestResolver; "
-    "import aws_lambda_powertools.utilities.parameters; Logger(); Metrics()"
+    "import aws_lambda_powertools.utilities.parameters; from pydantic import BaseModel; Logger(); Metrics()"
 )
 
 

@@ -39,7 +39,8 @@ second per company, over sliding windows, answering 429 with QBO's XML body past
   `python -S` process with only the function's build directory and the layer on its path, timed until its
   imports are done; the bare process imports boto3 and creates one client. The processes take turns, 15
   rounds, median. The libraries' row imports only what each function must (boto3, Powertools' Logger,
-  Metrics and batch processor or API resolver, pydantic).
+  Metrics and batch processor or API resolver and parameters, pydantic's BaseModel), in the functions'
+  order.
 - **Outage**: QBO answers 503 to every call of one company for 10 minutes; 50 new customers arrive in five
   bursts over the first five minutes; then the outage ends (nothing is redriven by hand) and the time from
   the end to each customer's create is measured.

@@ -33,7 +33,7 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from customer_sync.config import SecretNames
-from customer_sync.models.paysimple import PaySimpleCredentials, WebhookSigningKey
+from customer_sync.models.merchant_secrets import PaySimpleCredentials, WebhookSigningKey
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient

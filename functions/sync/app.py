@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+# The batch module before anything that imports pydantic: with pydantic loaded it builds every Powertools
+# event model for its type hints, tens of ms of each cold start (tests/unit/test_cold_start_imports.py).
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.typing import LambdaContext

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from moto.sqs.models import sqs_backends
 
 from customer_sync.config import SecretNames
-from customer_sync.models.paysimple import PaySimpleCredentials
+from customer_sync.models.merchant_secrets import PaySimpleCredentials
 from customer_sync.observability import logger as powertools_logger
 from events.generate import SIGNATURE_HEADER, TEST_SIGNING_KEY, rest_proxy_event, sign
 from functions.ingest.app import lambda_handler

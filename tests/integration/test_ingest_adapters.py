@@ -12,8 +12,8 @@ from customer_sync.adapters.merchant_secrets import MerchantSigningKeys
 from customer_sync.adapters.sqs import SqsChangePublisher
 from customer_sync.config import SecretNames
 from customer_sync.errors import MerchantSecretInvalid
+from customer_sync.models.merchant_secrets import PaySimpleCredentials
 from customer_sync.models.messages import CustomerChangeMessage
-from customer_sync.models.paysimple import PaySimpleCredentials
 from tests.support.onboarding import write_merchant_secrets, write_paysimple_secret
 
 NAMES = SecretNames(secret_prefix="test-prefix/")

@@ -15,7 +15,7 @@ import pytest
 
 from customer_sync import composition
 from customer_sync.config import SecretNames
-from customer_sync.models.paysimple import PaySimpleCredentials
+from customer_sync.models.merchant_secrets import PaySimpleCredentials
 from customer_sync.observability import logger as powertools_logger
 from customer_sync.observability import metrics
 from events.generate import (

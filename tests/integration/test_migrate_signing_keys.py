@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from customer_sync.config import SecretNames
-from customer_sync.models.paysimple import PaySimpleCredentials
+from customer_sync.models.merchant_secrets import PaySimpleCredentials
 from events.generate import JOHN_DOE, TEST_SIGNING_KEY, signed_event, webhook_body
 from functions.ingest.app import lambda_handler
 from ops.migrate_signing_keys import main, migrate

@@ -17,7 +17,8 @@ from customer_sync.adapters.paysimple_client import (
     PaySimpleRequestError,
     PaySimpleTransientError,
 )
-from customer_sync.models.paysimple import PaySimpleCredentials, PaySimpleCustomer
+from customer_sync.models.merchant_secrets import PaySimpleCredentials
+from customer_sync.models.paysimple import PaySimpleCustomer
 from customer_sync.observability import logger
 from emulators.paysimple import PaySimpleEmulator, PaySimpleEmulatorControl
 

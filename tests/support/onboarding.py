@@ -18,7 +18,7 @@ from customer_sync.adapters.dynamodb_realms import DynamoDbRealmDirectory
 from customer_sync.adapters.dynamodb_settings import DynamoDbSettingsRepository
 from customer_sync.adapters.secrets import SecretsStore
 from customer_sync.config import SecretNames
-from customer_sync.models.paysimple import PaySimpleCredentials
+from customer_sync.models.merchant_secrets import PaySimpleCredentials
 from customer_sync.models.settings import MerchantSettings, SettingsChanges
 from emulators.paysimple.control import PaySimpleEmulatorControl
 from emulators.qbo.control import QboEmulatorControl

@@ -15,7 +15,7 @@ from customer_sync.adapters.tokens import DISCONNECTED_AT, QboTokenProvider, sto
 from customer_sync.config import SecretNames
 from customer_sync.errors import SecretMisconfigured, SecretNotFound
 from customer_sync.models.common import invalid_fields, iso_utc
-from customer_sync.models.paysimple import PaySimpleCredentials, WebhookSigningKey
+from customer_sync.models.merchant_secrets import PaySimpleCredentials, WebhookSigningKey
 from customer_sync.models.qbo import QboAppCredentials, QboConnection
 from customer_sync.ports import SecretStore
 

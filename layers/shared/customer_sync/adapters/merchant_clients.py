@@ -31,7 +31,7 @@ from customer_sync.adapters.qbo_connection_secret import SecretsManagerQboConnec
 from customer_sync.adapters.tokens import OAuthTokenEndpoint, QboTokenProvider
 from customer_sync.config import ClientSettings, SecretNames, ServiceUrls
 from customer_sync.errors import MerchantNotConfigured, QboAuthorizationFailed, SecretNotFound
-from customer_sync.models.paysimple import PaySimpleCredentials
+from customer_sync.models.merchant_secrets import PaySimpleCredentials
 from customer_sync.models.qbo import QboAppCredentials, QboConnection, TokenSet
 from customer_sync.ports import Clock, ConnectionStateRecorder, MerchantLock, QboRequestBudget, SecretStore
 

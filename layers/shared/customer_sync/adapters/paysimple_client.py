@@ -20,7 +20,8 @@ from customer_sync.errors import (
     PaySimpleTransientError,
 )
 from customer_sync.models.common import invalid_fields
-from customer_sync.models.paysimple import CustomerPage, PaySimpleCredentials, PaySimpleCustomer
+from customer_sync.models.merchant_secrets import PaySimpleCredentials
+from customer_sync.models.paysimple import CustomerPage, PaySimpleCustomer
 from customer_sync.observability import logger
 
 __all__ = [

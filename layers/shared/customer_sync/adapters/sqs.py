@@ -10,11 +10,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from customer_sync.adapters.aws_session import FAIL_FAST, aws_client
 from customer_sync.errors import QueueUnavailable
-from customer_sync.models.messages import CustomerChangeMessage
-from customer_sync.models.qbo_events import QboChangeMessage
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+
+    from customer_sync.models.messages import CustomerChangeMessage
+    from customer_sync.models.qbo_events import QboChangeMessage
 
 
 def queue_body(message: CustomerChangeMessage) -> str:

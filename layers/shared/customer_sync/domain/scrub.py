@@ -16,14 +16,18 @@ from a 10-digit account number. Ordinary phone numbers, zip codes and short numb
 A ZipCode field is never checked for routing/account numbers: a 9-digit ZIP+4 is not a bank number there.
 """
 
+from __future__ import annotations
+
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel
 
-from customer_sync.models.paysimple import PaySimpleAddress, PaySimpleCustomer
+if TYPE_CHECKING:
+    # Types only: every function's logging uses this module, and only the sync builds PaySimple customers.
+    from customer_sync.models.paysimple import PaySimpleCustomer
 
 REDACTION_MARKER = "[redacted]"
 
@@ -226,7 +230,7 @@ _Model = TypeVar("_Model", bound=BaseModel)
 
 
 def _scrub_model(model: _Model) -> tuple[_Model, int]:
-    """Scrub every string field (and nested address) of a frozen PaySimple model."""
+    """Scrub every string field (and nested model: a PaySimple address) of a frozen PaySimple model."""
     updates: dict[str, object] = {}
     redactions = 0
     for field_name in type(model).model_fields:
@@ -238,7 +242,7 @@ def _scrub_model(model: _Model) -> tuple[_Model, int]:
             if scrubbed.redactions:
                 updates[field_name] = scrubbed.text
                 redactions += scrubbed.redactions
-        elif isinstance(value, PaySimpleAddress):
+        elif isinstance(value, BaseModel):
             address, address_redactions = _scrub_model(value)
             if address_redactions:
                 updates[field_name] = address

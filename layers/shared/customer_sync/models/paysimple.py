@@ -42,25 +42,6 @@ class PaySimpleCustomer(BaseModel):
     LastModified: datetime | None = None
 
 
-class PaySimpleCredentials(BaseModel):
-    """Per-merchant secret. Never logged, never echoed back by the admin API."""
-
-    model_config = ConfigDict(frozen=True)
-
-    api_username: str = Field(min_length=1)
-    api_key: str = Field(min_length=1)
-    webhook_signing_key: str = Field(min_length=1)
-
-
-class WebhookSigningKey(BaseModel):
-    """Per-merchant secret `{prefix}merchants/<m>/webhook-signing-key`: the one value the internet-facing
-    ingest function may read. The admin API writes it with the PaySimple secret, which keeps its own copy."""
-
-    model_config = ConfigDict(frozen=True)
-
-    webhook_signing_key: str = Field(min_length=1)
-
-
 class CustomerPage(BaseModel):
     """One page of `GET /v4/customer?page=N&pagesize=M`, with `Meta.PagingDetails` flattened."""
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from customer_sync.models.paysimple import PaySimpleCredentials
+    from customer_sync.models.merchant_secrets import PaySimpleCredentials
     from customer_sync.models.qbo import QboAppCredentials, QboConnection
 
 

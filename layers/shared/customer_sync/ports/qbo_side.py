@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from customer_sync.models.settings import NameVariants
-
 if TYPE_CHECKING:
     from customer_sync.models.qbo import QboConnection
     from customer_sync.models.qbo_events import QboChangeMessage
+    from customer_sync.models.settings import NameVariants
 
 
 class QboVerifierToken(Protocol):

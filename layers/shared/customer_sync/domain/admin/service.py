@@ -62,7 +62,7 @@ from customer_sync.models.admin import (
 )
 from customer_sync.models.links import LinkStatus
 from customer_sync.models.mapping import FieldMapping
-from customer_sync.models.paysimple import PaySimpleCredentials
+from customer_sync.models.merchant_secrets import PaySimpleCredentials
 from customer_sync.models.qbo import QboConnection
 from customer_sync.models.settings import MerchantSettings, SettingsChanges
 from customer_sync.ports import (
