@@ -205,7 +205,7 @@ class Stack:
         self._start_pollers(self.resources)
         self._started.callback(self.scheduler.stop)
         self.scheduler.start()
-        self._subscribe_qbo_webhooks()
+        self._register_qbo_app()
         self._freeze_start_up_objects()
 
     def _freeze_start_up_objects(self) -> None:
@@ -221,13 +221,21 @@ class Stack:
         gc.freeze()
         self._started.callback(gc.unfreeze)  # collectable again once stopped (tests start many stacks)
 
-    def _subscribe_qbo_webhooks(self) -> None:
-        """The QBO emulator's webhooks go to the gateway's /webhooks/qbo, signed with the verifier token, as
-        Intuit's go to the endpoint registered for the app (Intuit's retry schedule included)."""
+    def _register_qbo_app(self) -> None:
+        """What an app's owner registers in Intuit's developer portal, registered with the QBO emulator: the
+        webhooks go to the gateway's /webhooks/qbo, signed with the verifier token (Intuit's retry schedule
+        included), and consent redirects only to the gateway's OAuth callback."""
         if self.qbo_emulator is not None:
             self.qbo_emulator.state.webhooks.subscribe(
                 Subscription(url=self.qbo_webhook_url, verifier_token=self.qbo_webhook_verifier_token)
             )
+            self.qbo_emulator.state.register_redirect_uri(self.qbo_redirect_uri)
+
+    @property
+    def qbo_redirect_uri(self) -> str:
+        """The admin API's OAuth callback, the app secret's redirect_uri."""
+        assert self.gateway is not None
+        return self.gateway.url + _OAUTH_CALLBACK_PATH
 
     def _start_emulators(self) -> ServiceUrls:
         defaults = parameter_defaults(self.template)
@@ -260,16 +268,14 @@ class Stack:
         return ServiceUrls(*qbo_urls, paysimple_api_base_url=paysimple_url)
 
     def _qbo_app_secret(self) -> str:
-        assert self.gateway is not None
         if self.qbo_emulator is not None:
             client_id = self.qbo_emulator.state.settings.client_id
             client_secret = self.qbo_emulator.state.settings.client_secret
         else:
             client_id = self.settings.qbo_client_id or "set-me"
             client_secret = self.settings.qbo_client_secret or "set-me"
-        redirect_uri = self.gateway.url + _OAUTH_CALLBACK_PATH
         return json.dumps(
-            {"client_id": client_id, "client_secret": client_secret, "redirect_uri": redirect_uri}
+            {"client_id": client_id, "client_secret": client_secret, "redirect_uri": self.qbo_redirect_uri}
         )
 
     def _start_functions(self, resources: LocalStack) -> None:

@@ -16,12 +16,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--client-secret", default="emulator-client-secret")
     parser.add_argument("--rate-limit-per-minute", type=int, default=500)
     parser.add_argument("--rate-limit-per-second", type=int, default=10, help="0 turns the limit off")
+    parser.add_argument(
+        "--redirect-uri",
+        action="append",
+        default=[],
+        help="a redirect URI registered for the app (repeatable); consent refuses any other",
+    )
     options = parser.parse_args(argv)
     emulator = QboEmulator(
         client_id=options.client_id,
         client_secret=options.client_secret,
         rate_limit_per_minute=options.rate_limit_per_minute,
         rate_limit_per_second=options.rate_limit_per_second or None,
+        redirect_uris=tuple(options.redirect_uri),
     ).start(options.host, options.port)
     print(f"QBO emulator API base:  {emulator.base_url}  (paths /v3/company/{{realmId}}/...)", flush=True)
     print(f"QBO emulator token URL: {emulator.token_url}", flush=True)

@@ -187,7 +187,11 @@ def _revoke_refresh_tokens(
 def _authorization_code(
     state: EmulatorState, args: Mapping[str, Any], body: dict[str, Any], request: Request
 ) -> Reply:
-    return json_reply(200, {"code": state.issue_authorization_code(args["realm_id"], body["redirect_uri"])})
+    try:
+        code = state.issue_authorization_code(args["realm_id"], body["redirect_uri"])
+    except ValueError as refused:
+        return json_reply(400, {"error": str(refused)})
+    return json_reply(200, {"code": code})
 
 
 def _inject_fault(

@@ -144,6 +144,12 @@ def serve_authorize_request(state: EmulatorState, request: Request) -> Reply:
         args.get("response_type") != "code" and "response_type must be code",
         ACCOUNTING_SCOPE not in args.get("scope", "").split() and f"scope must include {ACCOUNTING_SCOPE}",
         not redirect_uri.startswith(("http://", "https://")) and "redirect_uri is required",
+        redirect_uri.startswith(("http://", "https://"))
+        and not state.redirect_uri_registered(redirect_uri)
+        and (
+            "The redirect_uri query parameter value is invalid: it must be listed in the Redirect URIs of "
+            "the app's Keys & OAuth page and match it exactly"
+        ),
         not args.get("state") and "state is required",
     ]
     errors = [problem for problem in problems if problem]

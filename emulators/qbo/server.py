@@ -54,6 +54,7 @@ class QboEmulator:
         max_results_limit: int = MAX_RESULTS_LIMIT,
         cap_max_results: bool = False,
         cdc_max_objects: int = 1000,
+        redirect_uris: tuple[str, ...] = (),
     ) -> None:
         settings = EmulatorSettings(
             client_id=client_id,
@@ -74,6 +75,7 @@ class QboEmulator:
             max_results_limit=max_results_limit,
             cap_max_results=cap_max_results,
             cdc_max_objects=cdc_max_objects,
+            redirect_uris=redirect_uris,
         )
         self.state = EmulatorState(settings, clock)
         self._http = BackgroundHttpServer(self.wsgi_app, name="qbo-emulator")

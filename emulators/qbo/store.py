@@ -41,6 +41,9 @@ class EmulatorSettings:
     max_results_limit: int = query.MAX_RESULTS_LIMIT
     cap_max_results: bool = False  # True: a larger MAXRESULTS is cut silently instead of a 4000
     cdc_max_objects: int = 1000  # objects in one CDC answer; the rest are left out
+    # The app's redirect URIs, as registered on its Keys & OAuth page. Intuit's consent refuses any other
+    # (an exact match), so a code can only ever reach an address the app's owner listed.
+    redirect_uris: tuple[str, ...] = ()
 
 
 @dataclass
@@ -171,6 +174,8 @@ class EmulatorState:
         )
         self.latency_ms = 0
         self.consent_realm_id = DEMO_REALM_ID
+        # The app's registration, not the companies' data: reset() keeps it, as it keeps the settings.
+        self._redirect_uris = set(self.settings.redirect_uris)
 
     def reset(self) -> None:
         with self.lock:
@@ -269,8 +274,20 @@ class EmulatorState:
                 refresh.superseded_at = now
             return self.issue_grant(refresh.realm_id)
 
-    def issue_authorization_code(self, realm_id: str, redirect_uri: str) -> str:
+    def register_redirect_uri(self, redirect_uri: str) -> None:
+        """Add a redirect URI to the app's registered ones (the developer portal's Keys & OAuth page)."""
         with self.lock:
+            self._redirect_uris.add(redirect_uri)
+
+    def redirect_uri_registered(self, redirect_uri: str) -> bool:
+        with self.lock:
+            return redirect_uri in self._redirect_uris
+
+    def issue_authorization_code(self, realm_id: str, redirect_uri: str) -> str:
+        """A code for `realm_id`, as consent gives one. Only for a registered redirect URI (ValueError)."""
+        with self.lock:
+            if redirect_uri not in self._redirect_uris:
+                raise ValueError(f"redirect_uri {redirect_uri!r} is not registered for this app")
             self.ensure_realm(realm_id)
             code = "AB11" + secrets.token_urlsafe(30)
             expires_at = self.clock() + self.settings.authorization_code_ttl_seconds

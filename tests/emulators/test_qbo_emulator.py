@@ -93,7 +93,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture(scope="module")
 def emulator(clock: FakeClock) -> Iterator[QboEmulator]:
-    with QboEmulator(clock=clock) as running:
+    with QboEmulator(clock=clock, redirect_uris=(REDIRECT_URI,)) as running:
         yield running
 
 
@@ -661,15 +661,20 @@ def test_every_token_call_is_logged_under_its_realm_even_a_replayed_code(
     ]
 
 
-def test_the_authorize_url_consents_and_redirects_with_code_state_and_realm(emulator: QboEmulator) -> None:
-    # When a user is sent to the authorize URL
-    params = {
+def consent_request(redirect_uri: str) -> dict[str, str]:
+    """The authorize URL's query, as the app sends a user to it."""
+    return {
         "client_id": CLIENT_ID,
         "response_type": "code",
         "scope": "com.intuit.quickbooks.accounting",
-        "redirect_uri": REDIRECT_URI,
+        "redirect_uri": redirect_uri,
         "state": "csrf-123",
     }
+
+
+def test_the_authorize_url_consents_and_redirects_with_code_state_and_realm(emulator: QboEmulator) -> None:
+    # When a user is sent to the authorize URL
+    params = consent_request(REDIRECT_URI)
     response = requests.get(emulator.authorize_url, params=params, allow_redirects=False, timeout=10)
     # Then the browser is redirected to the app with a code for the demo realm
     assert response.status_code == 302
@@ -680,6 +685,48 @@ def test_the_authorize_url_consents_and_redirects_with_code_state_and_realm(emul
     assert callback["realmId"] == "9130350000000001"
     form = {"grant_type": "authorization_code", "code": callback["code"], "redirect_uri": REDIRECT_URI}
     assert token_request(emulator, form).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "https://evil.example.com/qbo/callback",
+        REDIRECT_URI + "/",  # Intuit matches exactly: not a prefix, not with a slash added
+        REDIRECT_URI.replace("https://", "http://"),
+    ],
+)
+def test_the_authorize_url_refuses_a_redirect_uri_the_app_did_not_register(
+    emulator: QboEmulator, redirect_uri: str
+) -> None:
+    # Given an app whose one registered redirect URI is REDIRECT_URI
+    params = consent_request(redirect_uri)
+    # When a user is sent to the authorize URL with another one
+    response = requests.get(emulator.authorize_url, params=params, allow_redirects=False, timeout=10)
+    # Then consent shows an error page and sends nobody, and no code, anywhere
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert "Redirect URIs" in response.text
+
+
+def test_consent_for_an_unregistered_redirect_uri_gives_no_code(emulator: QboEmulator) -> None:
+    # Given the control API that stands for a person consenting
+    control = QboEmulatorControl(emulator.base_url)
+    # When a code is asked for a redirect URI the app did not register
+    # Then there is none
+    with pytest.raises(requests.HTTPError, match="400"):
+        control.issue_authorization_code("9130350000000001", "https://evil.example.com/qbo/callback")
+
+
+def test_a_redirect_uri_registered_later_is_accepted(clock: FakeClock) -> None:
+    # Given an app that registers its redirect URI once it knows its address (as the local stack does)
+    with QboEmulator(clock=clock) as fresh:
+        params = consent_request(REDIRECT_URI)
+        refused = requests.get(fresh.authorize_url, params=params, allow_redirects=False, timeout=10)
+        fresh.state.register_redirect_uri(REDIRECT_URI)
+        # When the user is sent to the authorize URL after the registration
+        accepted = requests.get(fresh.authorize_url, params=params, allow_redirects=False, timeout=10)
+    # Then only that one redirects
+    assert (refused.status_code, accepted.status_code) == (400, 302)
 
 
 # --- auth on API calls ---------------------------------------------------------------------------------

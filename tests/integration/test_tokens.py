@@ -57,7 +57,9 @@ CLOCK = SystemClock()
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[QboEmulator]:
-    with unthrottled_qbo_emulator(client_id=CLIENT_ID, client_secret=CLIENT_SECRET) as running:
+    with unthrottled_qbo_emulator(
+        client_id=CLIENT_ID, client_secret=CLIENT_SECRET, redirect_uris=(REDIRECT_URI,)
+    ) as running:
         yield running
 
 

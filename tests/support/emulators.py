@@ -20,7 +20,7 @@ import pytest
 
 from emulators.paysimple.server import PaySimpleEmulator
 from emulators.qbo.server import QboEmulator
-from tests.support.onboarding import QBO_EMULATOR_CLIENT_ID, QBO_EMULATOR_CLIENT_SECRET
+from tests.support.onboarding import QBO_EMULATOR_CLIENT_ID, QBO_EMULATOR_CLIENT_SECRET, QBO_REDIRECT_URI
 
 # QboEmulator options that turn QBO's per-second limit off and lift the per-minute one far above what any
 # test sends (also for subclasses: `super().__init__(**UNTHROTTLED, ...)`).
@@ -71,9 +71,11 @@ def emulator_urls(qbo: QboEmulator, paysimple: PaySimpleEmulator) -> dict[str, s
 
 @pytest.fixture(scope="module")
 def qbo_emulator() -> Iterator[QboEmulator]:
-    """Its OAuth client is the QBO app that tests.support.onboarding writes."""
+    """Its OAuth client is the QBO app that tests.support.onboarding writes, redirect URI included."""
     with unthrottled_qbo_emulator(
-        client_id=QBO_EMULATOR_CLIENT_ID, client_secret=QBO_EMULATOR_CLIENT_SECRET
+        client_id=QBO_EMULATOR_CLIENT_ID,
+        client_secret=QBO_EMULATOR_CLIENT_SECRET,
+        redirect_uris=(QBO_REDIRECT_URI,),
     ) as running:
         yield running
 

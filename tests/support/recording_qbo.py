@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote_plus
 
 from emulators.qbo.server import QboEmulator
-from tests.support.onboarding import QBO_EMULATOR_CLIENT_ID, QBO_EMULATOR_CLIENT_SECRET
+from tests.support.onboarding import QBO_EMULATOR_CLIENT_ID, QBO_EMULATOR_CLIENT_SECRET, QBO_REDIRECT_URI
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -38,6 +38,7 @@ class RecordingQboEmulator(QboEmulator):
         super().__init__(
             client_id=QBO_EMULATOR_CLIENT_ID,
             client_secret=QBO_EMULATOR_CLIENT_SECRET,
+            redirect_uris=(QBO_REDIRECT_URI,),
             rate_limit_per_second=None,
             rate_limit_per_minute=_UNLIMITED_PER_MINUTE,
         )
