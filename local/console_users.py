@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 OPERATORS_GROUP = "operators"
 
 
-def _cognito(pool: UserPool) -> CognitoIdentityProviderClient:
+def pool_client(pool: UserPool) -> CognitoIdentityProviderClient:
     # Always the local stack's moto server, whatever AWS credentials the environment has (or lacks).
     return boto3.client(
         "cognito-idp",
@@ -30,7 +30,7 @@ def _cognito(pool: UserPool) -> CognitoIdentityProviderClient:
 
 
 def create_operator(pool: UserPool, email: str, password: str) -> None:
-    cognito = _cognito(pool)
+    cognito = pool_client(pool)
     cognito.admin_create_user(
         UserPoolId=pool.pool_id,
         Username=email,
@@ -44,14 +44,14 @@ def create_operator(pool: UserPool, email: str, password: str) -> None:
 
 
 def set_permanent_password(pool: UserPool, email: str, password: str) -> None:
-    _cognito(pool).admin_set_user_password(
+    pool_client(pool).admin_set_user_password(
         UserPoolId=pool.pool_id, Username=email, Password=password, Permanent=True
     )
 
 
 def id_token(pool: UserPool, email: str, password: str) -> str:
     """Signs in as the console does (USER_PASSWORD_AUTH with the public client) and returns the ID token."""
-    answer = _cognito(pool).initiate_auth(
+    answer = pool_client(pool).initiate_auth(
         ClientId=pool.client_id,
         AuthFlow="USER_PASSWORD_AUTH",
         AuthParameters={"USERNAME": email, "PASSWORD": password},

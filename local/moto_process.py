@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from local.cfn import PROJECT_ROOT
+from local.moto_fidelity import moto_as_strict_as_aws
 from local.moto_patches import local_moto_patches
 
 _READY_PREFIX = "moto listening on "
@@ -126,7 +127,7 @@ def _serve(host: str, port: int) -> None:
     except OSError as error:
         print(f"cannot listen on {host}:{port}: {error}", file=sys.stderr, flush=True)
         raise SystemExit(1) from None
-    with local_moto_patches(), frozen_after_full_collections():
+    with moto_as_strict_as_aws(), local_moto_patches(), frozen_after_full_collections():
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
         thread.start()
         print(f"{_READY_PREFIX}{server.server_port}", flush=True)

@@ -12,6 +12,7 @@ from moto import mock_aws
 
 from customer_sync import composition
 from local.bootstrap import LocalStack, create_local_resources
+from local.moto_fidelity import moto_as_strict_as_aws
 from tests.support.aws_environment import FAKE_AWS_ENV
 
 # Powertools' Logger and Metrics read these when a handler module is imported, before any fixture runs (and
@@ -69,7 +70,7 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def aws() -> Iterator[None]:
-    with mock_aws():
+    with mock_aws(), moto_as_strict_as_aws():
         yield
 
 

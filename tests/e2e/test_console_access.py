@@ -10,10 +10,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from botocore.exceptions import ClientError
 
 from customer_sync.domain.admin.access import ACCESS_RULES
 from local.cognito_tokens import UserPool
-from local.console_users import create_operator, id_token, set_permanent_password
+from local.console_users import create_operator, id_token, pool_client, set_permanent_password
 from tests.support.local_stack_process import HTTP_TIMEOUT_SECONDS
 
 pytestmark = pytest.mark.e2e
@@ -119,6 +120,28 @@ def test_merchant_1225s_admin_gets_403_on_every_4242_route_and_nothing_changes(u
     # Then every one is 403, and 4242 is as it was
     assert {key: status for key, (status, _) in refused.items()} == dict.fromkeys(SAMPLES, 403)
     assert merchant_4242_state(admin) == before
+
+
+def test_a_merchant_admin_cannot_move_themselves_to_another_merchant_through_cognito(users):
+    # Given merchant 1225's admin, signed in with the console's app client
+    cognito = pool_client(users.pool)
+    email = "e2e-admin-1225@example.com"
+    signed_in = cognito.initiate_auth(
+        ClientId=users.pool.client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD},
+    )
+    # When they ask Cognito to set their custom:merchant_id to 4242
+    with pytest.raises(ClientError) as refused:
+        cognito.update_user_attributes(
+            AccessToken=signed_in["AuthenticationResult"]["AccessToken"],
+            UserAttributes=[{"Name": "custom:merchant_id", "Value": "4242"}],
+        )
+    # Then the console's client may not write it, and a fresh sign-in is still refused 4242's settings
+    assert refused.value.response["Error"]["Code"] == "NotAuthorizedException"
+    fresh = users.session(email)
+    assert users.call(fresh, "GET", "/admin/merchants/4242/settings").status_code == 403
+    assert users.call(fresh, "GET", "/admin/merchants/1225/settings").status_code == 200
 
 
 def test_a_merchant_admin_cannot_onboard_rekey_or_invite_but_an_operator_can(users, admin):
