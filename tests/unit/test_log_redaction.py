@@ -80,6 +80,43 @@ def test_ordinary_values_are_left_alone(value: object, expected: object):
     assert redact_log_value(value) == expected
 
 
+# Real shapes: PaySimple's random hex holds a 15-digit Luhn-valid run, or a valid ABA routing number.
+EVENT_IDS_WITH_NUMBER_LIKE_RUNS = ["evt_e17c137532306498732cde81", "evt_16d113386271f7759b9d379a"]
+
+
+@pytest.mark.parametrize("event_id", EVENT_IDS_WITH_NUMBER_LIKE_RUNS)
+def test_a_paysimple_event_id_stays_findable_in_the_logs(log_stream: io.StringIO, event_id: str):
+    # Given a change whose PaySimple event id happens to hold a digit run the scrub would take for a number
+    assert redact_log_value(f"id {event_id}") != f"id {event_id}"
+    # When a line is logged under it, and names it (also as a redriven change's deduplication id)
+    logger.set_correlation_id(event_id)
+    try:
+        logger.info("change applied", extra={"event_id": event_id, "dedup": f"{event_id}#redrive-2"})
+    finally:
+        logger.set_correlation_id(None)
+    line = json.loads(log_stream.getvalue().strip().splitlines()[-1])
+    # Then the line carries it whole, so an operator finds the change's lines by its id
+    assert (line["correlation_id"], line["event_id"], line["dedup"]) == (
+        event_id,
+        event_id,
+        f"{event_id}#redrive-2",
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        f"evt_{CARD.replace(' ', '')}abcdefab x",  # more than an event id
+        f"evt_e17c137532306498732cde81 {CARD}",
+        f"{CARD.replace(' ', '')}",
+        "evt_E17C137532306498732CDE81",  # not PaySimple's lower-case hex
+        "evt_e17c137532306498732cde8",  # 23 hex digits
+    ],
+)
+def test_only_a_value_of_exactly_an_event_ids_shape_escapes_the_scrub(value: str):
+    assert redact_log_value(value) != value
+
+
 @pytest.mark.parametrize("library", ["botocore", "boto3", "urllib3"])
 def test_libraries_that_dump_request_bodies_never_log_them_even_at_debug(library: str):
     # Given the root logger turned all the way up (as Lambda's ApplicationLogLevel=DEBUG would)
