@@ -35,6 +35,15 @@
    fifth of the server's CPU while the sync drained it. Each answer is the same comparison with the same
    clock.
 
+9. A long poll that finds nothing it may deliver waits for the queue to change, not in a busy loop. moto's
+   wait ends at once whenever the queue holds any visible message, even one it may not deliver: on a FIFO
+   queue whose visible messages all belong to a group in flight (QboChangesQueue holds one group per QBO
+   company), each waiting receive rescanned the queue thousands of times a second until its wait ran
+   out, and held the SQS lock for every scan. Two such receives kept a core busy. Here the wait ends when
+   a message is sent, deleted or given a new visibility (the changes that can make one deliverable), or
+   after LONG_POLL_TICK_SECONDS, when the receive looks again (a visibility that simply runs out is
+   noticed that way). What a receive returns is unchanged.
+
 Only the local stack's moto server (local/moto_process.py) and the benchmark use them: `local_moto_patches()`.
 """
 
@@ -204,6 +213,40 @@ def cheaper_sqs_message_state() -> Iterator[None]:
         yield
 
 
+LONG_POLL_TICK_SECONDS = 0.05
+
+
+@contextmanager
+def sqs_long_polls_that_wait() -> Iterator[None]:
+    """While active, a long poll that found nothing to deliver sleeps until the queue changes (see 9.)."""
+    from moto.sqs.models import Queue, SQSBackend
+
+    def wait_for_messages(self: Any, timeout: int) -> None:
+        with self._messages_lock:
+            self._messages_lock.wait(timeout=min(timeout, LONG_POLL_TICK_SECONDS))
+
+    def waking_receivers(operation: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(operation)
+        def run(backend: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return operation(backend, queue_name, *args, **kwargs)
+            finally:
+                queue = backend.queues.get(queue_name)
+                if queue is not None:
+                    with queue._messages_lock:
+                        queue._messages_lock.notify_all()
+
+        return run
+
+    with ExitStack() as patches:
+        patches.enter_context(mock.patch.object(Queue, "wait_for_messages", wait_for_messages))
+        for name in ("delete_message", "change_message_visibility"):
+            patches.enter_context(
+                mock.patch.object(SQSBackend, name, waking_receivers(getattr(SQSBackend, name)))
+            )
+        yield
+
+
 # The SQS backend operations a client's request reaches (moto.sqs.responses calls these).
 SERIALIZED_SQS_OPERATIONS = (
     "create_queue",
@@ -299,6 +342,7 @@ def local_moto_patches() -> Iterator[None]:
             cheaper_sqs_visible_messages,
             cheaper_sqs_clock,
             cheaper_sqs_message_state,
+            sqs_long_polls_that_wait,  # before serialized_sqs, which lets go of its lock around this wait
             serialized_sqs,
         ):
             patches.enter_context(patch())

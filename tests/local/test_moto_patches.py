@@ -7,6 +7,7 @@ exists in the shape the patch expects and that each patch still takes effect the
 any of them fails here, not as a silently slower (or wrong) local stack.
 """
 
+import contextlib
 import copy
 import gc
 import inspect
@@ -33,6 +34,7 @@ from local.moto_patches import (
     cheaper_sqs_visible_messages,
     serialized_dynamodb,
     serialized_sqs,
+    sqs_long_polls_that_wait,
 )
 from local.moto_process import frozen_after_full_collections
 
@@ -440,6 +442,84 @@ def test_the_sqs_internals_the_serializing_patch_relies_on_are_still_there():
     # and a long poll still waits in Queue.wait_for_messages, which the patch lets go of the lock around
     assert _parameters(Queue.wait_for_messages) == ["self", "timeout"]
     assert ".wait_for_messages(" in inspect.getsource(SQSBackend.receive_message)
+
+
+def fifo_queue_with_its_one_group_in_flight(sqs: Any) -> tuple[str, list[Any]]:
+    """A FIFO queue of 30 messages in one group (as QboChangesQueue holds one company's), the first batch of
+    which is received: every visible message belongs to a group in flight."""
+    url = sqs.create_queue(
+        QueueName="company.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"}
+    )["QueueUrl"]
+    for start in range(0, 30, 10):
+        sqs.send_message_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(n), "MessageBody": f"m{start + n}", "MessageGroupId": "realm"} for n in range(10)
+            ],
+        )
+    return url, sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+
+
+@pytest.mark.parametrize("patched", [False, True])
+def test_a_long_poll_that_may_deliver_nothing_waits_instead_of_rescanning(aws, patched):
+    from moto.sqs.models import Queue
+
+    # Given a FIFO queue whose visible messages all belong to a group in flight
+    sqs = boto3.client("sqs")
+    url, _ = fifo_queue_with_its_one_group_in_flight(sqs)
+    waits: list[float] = []
+    original_wait = Queue.wait_for_messages
+
+    # When a receive long-polls for a second, with moto's own wait or the patched one (each wait counted)
+    with sqs_long_polls_that_wait() if patched else contextlib.nullcontext():
+        wait = Queue.wait_for_messages
+
+        def counted_wait(self: Any, timeout: int) -> None:
+            waits.append(timeout)
+            wait(self, timeout)
+
+        with mock.patch.object(Queue, "wait_for_messages", counted_wait):
+            answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+    # Then it returns nothing either way, but only the patched wait looks again a few times a second:
+    # moto's returns at once while any message is visible, so the receive loops, rescanning the queue
+    assert "Messages" not in answer
+    assert Queue.wait_for_messages is original_wait
+    if patched:
+        assert 5 <= len(waits) <= 1 / 0.05 + 2
+    else:
+        assert len(waits) > 1000
+
+
+def test_a_long_poll_returns_a_message_sent_while_it_waits(aws):
+    # Given a receive long-polling an empty queue, with the patched wait
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="plain")["QueueUrl"]
+    answers: list[Any] = []
+    with sqs_long_polls_that_wait():
+        receiver = threading.Thread(
+            target=lambda: answers.append(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5))
+        )
+        receiver.start()
+        time.sleep(0.3)
+        # When a message is sent meanwhile
+        boto3.client("sqs").send_message(QueueUrl=url, MessageBody="hello")
+        receiver.join()
+    # Then the waiting receive returns it
+    assert [message["Body"] for message in answers[0]["Messages"]] == ["hello"]
+
+
+def test_the_sqs_internals_the_waiting_patch_relies_on_are_still_there():
+    from moto.sqs.models import Queue, SQSBackend
+
+    # A long poll waits on the queue's condition, which sends notify; the wakers find queues by name
+    assert "self._messages_lock.wait_for(" in inspect.getsource(Queue.wait_for_messages)
+    assert "self._messages_lock.notify_all()" in inspect.getsource(Queue.add_message)
+    assert "self.queues" in inspect.getsource(SQSBackend.get_queue)
+    assert _parameters(SQSBackend.delete_message)[:2] == ["self", "queue_name"]
+    assert _parameters(SQSBackend.change_message_visibility)[:2] == ["self", "queue_name"]
+    for batch in (SQSBackend.delete_message_batch, SQSBackend.change_message_visibility_batch):
+        source = inspect.getsource(batch)
+        assert "self.delete_message(" in source or "self.change_message_visibility(" in source
 
 
 def test_concurrent_conditional_writes_of_one_item_let_exactly_one_win(aws):
