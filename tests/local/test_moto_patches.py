@@ -30,6 +30,7 @@ from local.moto_patches import (
     cheaper_dynamodb_transactions,
     cheaper_sqs_clock,
     cheaper_sqs_message_state,
+    cheaper_sqs_receipt_handle_check,
     cheaper_sqs_retention_check,
     cheaper_sqs_visible_messages,
     serialized_dynamodb,
@@ -284,15 +285,20 @@ def test_receiving_computes_the_queue_attributes_only_when_unpatched(local_stack
 
 def queue_of_four_messages() -> Any:
     """moto's queue "plain" holding a message in flight, a delayed one and two visible ones."""
-    from moto.sqs.models import sqs_backends
-
     sqs = boto3.client("sqs")
     url = sqs.create_queue(QueueName="plain")["QueueUrl"]
     for body in ("in flight", "visible", "also visible"):
         sqs.send_message(QueueUrl=url, MessageBody=body)
     sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=60)
     sqs.send_message(QueueUrl=url, MessageBody="delayed", DelaySeconds=60)
-    return sqs_backends[ACCOUNT][REGION].get_queue("plain")
+    return queue_named("plain")
+
+
+def queue_named(name: str) -> Any:
+    """moto's own queue object (in-process mock)."""
+    from moto.sqs.models import sqs_backends
+
+    return sqs_backends[ACCOUNT][REGION].get_queue(name)
 
 
 def test_the_visible_messages_of_a_queue_are_the_same_with_the_clock_read_once(aws):
@@ -384,6 +390,31 @@ def test_a_message_is_visible_and_delayed_as_moto_decides_when_patched(aws):
 
 def _parameters(function):
     return list(inspect.signature(function).parameters)
+
+
+def test_a_message_is_found_by_any_receipt_handle_it_had_as_moto_finds_it_when_patched(aws):
+    from moto.sqs.models import Message
+
+    # Given a message received three times (three receipt handles, the last one current)
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="handles")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x")
+    handles = []
+    for _ in range(3):
+        handle = sqs.receive_message(QueueUrl=url)["Messages"][0]["ReceiptHandle"]
+        handles.append(handle)
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=handle, VisibilityTimeout=0)
+    queue = queue_named("handles")
+    (message,) = queue._messages
+    asked = [*handles, "never-issued"]
+    # When each handle is checked by moto and with the patch
+    unpatched = [message.had_receipt_handle(handle) for handle in asked]
+    with cheaper_sqs_receipt_handle_check():
+        patched = [message.had_receipt_handle(handle) for handle in asked]
+    # Then the answers are the same, and moto still answers from the handles the patch reads
+    assert patched == unpatched == [True, True, True, False]
+    assert "self.all_receipt_handles" in inspect.getsource(Message.had_receipt_handle)
+    assert "[self.receipt_handle] + self._old_receipt_handles" in inspect.getsource(Message)
 
 
 def test_concurrent_receives_hand_backs_and_sends_on_a_fifo_queue_all_succeed(aws):
