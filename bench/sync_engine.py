@@ -67,6 +67,7 @@ class HandlerBench:
         self.qbo = QboEmulatorControl(qbo.base_url)
         self.paysimple = PaySimpleEmulatorControl(paysimple.base_url)
         redirect_uri = "http://127.0.0.1:3000/oauth/qbo/callback"
+        qbo.state.register_redirect_uri(redirect_uri)  # as the app's owner does on Intuit's Keys & OAuth page
         app_secret = {
             "client_id": qbo.state.settings.client_id,
             "client_secret": qbo.state.settings.client_secret,
