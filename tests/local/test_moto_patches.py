@@ -517,8 +517,8 @@ def test_a_long_poll_that_may_deliver_nothing_waits_instead_of_rescanning(aws, p
     assert Queue.wait_for_messages is original_wait
     if patched:
         assert 5 <= len(waits) <= 1 / 0.05 + 2
-    else:
-        assert len(waits) > 1000
+    else:  # thousands on this machine; a hundred leaves room for a slow one
+        assert len(waits) > 100
 
 
 def test_a_long_poll_returns_a_message_sent_while_it_waits(aws):
