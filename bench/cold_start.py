@@ -10,8 +10,11 @@ not do after init either). The processes are started in turns (bare, ingest, syn
 other work on the machine falls on all of them alike, several rounds; the median of each is reported.
 
 The "libraries alone" rows import what the functions must (boto3, Powertools' Logger, Metrics and batch
-processor or API resolver, pydantic) and nothing of ours: the floor under any
-handler built on them.
+processor or API resolver, pydantic) and nothing of ours: the floor under any handler built on them. They
+pause Python's cyclic garbage collector while they load, as every handler module does
+(customer_sync/init_phase.py). So does the last row, the bare process with the collector paused: it is not
+the target's measure (that is the bare process as it is, the first row) but shows what the pause alone is
+worth.
 
     python -m bench.cold_start [--rounds 15] [--out result.json]      (after `make build`)
 """
@@ -34,6 +37,8 @@ from local.check_build import BUILD_DIR, LAYER_ID, _function_environment, check_
 READY = b"ready"
 _REPORT = "; import os, sys; sys.stdout.buffer.write(b'ready'); sys.stdout.flush(); os._exit(0)"
 BARE = "import boto3; boto3.client('sqs')"
+# What customer_sync/init_phase.py does around a handler module's imports.
+_PAUSED = "import gc; gc.disable(); {code}; gc.freeze(); gc.enable()"
 # In the functions' order: Powertools' batch module before pydantic (functions/sync/app.py says why), and
 # pydantic's BaseModel, which any model needs (`import pydantic` alone loads almost nothing).
 SYNC_LIBRARIES = (
@@ -98,8 +103,21 @@ def measure(rounds: int) -> dict[str, Any]:
             lambda_env("SyncFunction", tracing=True),
             [BUILD_DIR / "SyncFunction", layer],
         ),
-        "IngestFunction's libraries alone": (INGEST_LIBRARIES, lambda_env("IngestFunction"), [layer]),
-        "SyncFunction's libraries alone": (SYNC_LIBRARIES, lambda_env("SyncFunction"), [layer]),
+        "IngestFunction's libraries alone": (
+            _PAUSED.format(code=INGEST_LIBRARIES),
+            lambda_env("IngestFunction"),
+            [layer],
+        ),
+        "SyncFunction's libraries alone": (
+            _PAUSED.format(code=SYNC_LIBRARIES),
+            lambda_env("SyncFunction"),
+            [layer],
+        ),
+        "bare boto3 process, collector paused": (
+            _PAUSED.format(code=BARE),
+            lambda_env("SyncFunction"),
+            [layer],
+        ),
     }
     for code, env, path in programs.values():  # warm the file cache; not counted
         time_to_ready(code, env, path)

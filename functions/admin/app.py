@@ -8,6 +8,11 @@ The event is never logged (`log_event=False`): request bodies carry PaySimple cr
 
 from __future__ import annotations
 
+# First, so that the collector is paused while everything below loads (customer_sync/init_phase.py).
+from customer_sync import init_phase
+
+# isort: split
+
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
@@ -353,3 +358,6 @@ app.get("/admin/openapi.json", include_in_schema=False)(openapi_document)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return resolve(event, context)
+
+
+init_phase.done()

@@ -8,6 +8,11 @@ POWERTOOLS_LOGGER_LOG_EVENT): merchants paste card numbers into names and notes.
 
 from __future__ import annotations
 
+# First, so that the collector is paused while everything below loads (customer_sync/init_phase.py).
+from customer_sync import init_phase
+
+# isort: split
+
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -30,3 +35,6 @@ def paysimple_webhook() -> Response[dict[str, str]]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+init_phase.done()

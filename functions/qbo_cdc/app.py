@@ -3,6 +3,11 @@ behind QBO's webhooks (customer_sync.domain.cdc_sweep via customer_sync.handlers
 
 from __future__ import annotations
 
+# First, so that the collector is paused while everything below loads (customer_sync/init_phase.py).
+from customer_sync import init_phase
+
+# isort: split
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -16,3 +21,6 @@ from customer_sync.observability import logger, metrics, tracer
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return run_cdc_sweep(context)
+
+
+init_phase.done()

@@ -8,6 +8,11 @@ records of its company, so a company's changes are never applied out of order.
 
 from __future__ import annotations
 
+# First, so that the collector is paused while everything below loads (customer_sync/init_phase.py).
+from customer_sync import init_phase
+
+# isort: split
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
@@ -30,3 +35,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
         processor=processor,
         context=context,
     )
+
+
+init_phase.done()

@@ -4,6 +4,11 @@ before its refresh token can expire, and one nearing its hard expiry is reported
 
 from __future__ import annotations
 
+# First, so that the collector is paused while everything below loads (customer_sync/init_phase.py).
+from customer_sync import init_phase
+
+# isort: split
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -17,3 +22,6 @@ from customer_sync.observability import logger, metrics, tracer
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return run_keep_alive(context)
+
+
+init_phase.done()

@@ -8,6 +8,11 @@ customer_sync.handlers.qbo_webhook_api. The event is never logged.
 
 from __future__ import annotations
 
+# First, so that the collector is paused while everything below loads (customer_sync/init_phase.py).
+from customer_sync import init_phase
+
+# isort: split
+
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -30,3 +35,6 @@ def qbo_webhook() -> Response[dict[str, Any]]:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
+
+
+init_phase.done()

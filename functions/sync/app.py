@@ -10,6 +10,11 @@ any other (`raise_on_entire_batch_failure = False`): a throttled or unreachable 
 
 from __future__ import annotations
 
+# First, so that the collector is paused while everything below loads (customer_sync/init_phase.py).
+from customer_sync import init_phase
+
+# isort: split
+
 from typing import Any
 
 # The batch module before anything that imports pydantic: with pydantic loaded it builds every Powertools
@@ -34,3 +39,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
             event=event, record_handler=batch.record_handler, processor=processor, context=context
         )
         return batch.hand_back(response)
+
+
+init_phase.done()
