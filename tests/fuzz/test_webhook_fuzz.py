@@ -25,8 +25,7 @@ from typing import Any
 
 import boto3
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from moto.sqs.models import sqs_backends
 
 from customer_sync.config import SecretNames

@@ -16,8 +16,7 @@ import pytest
 from customer_sync import composition
 from customer_sync.config import SecretNames
 from customer_sync.models.merchant_secrets import PaySimpleCredentials
-from customer_sync.observability import logger as powertools_logger
-from customer_sync.observability import metrics
+from customer_sync.observability import logger as powertools_logger, metrics
 from events.generate import (
     JOHN_DOE,
     SIGNATURE_HEADER,

@@ -38,8 +38,7 @@ from customer_sync.models.links import CustomerLink
 from customer_sync.models.mapping import MappingRow
 from customer_sync.models.messages import CustomerChangeMessage, CustomerEventType
 from customer_sync.models.settings import SettingsChanges
-from customer_sync.observability import logger as powertools_logger
-from customer_sync.observability import metrics
+from customer_sync.observability import logger as powertools_logger, metrics
 from emulators.paysimple.control import PaySimpleEmulatorControl
 from emulators.paysimple.server import PaySimpleEmulator
 from emulators.qbo.control import QboEmulatorControl

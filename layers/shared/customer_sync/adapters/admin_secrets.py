@@ -14,9 +14,10 @@ from pydantic import ValidationError
 from customer_sync.adapters.tokens import DISCONNECTED_AT, QboTokenProvider, stored_qbo_connection
 from customer_sync.config import SecretNames
 from customer_sync.errors import SecretMisconfigured, SecretNotFound
-from customer_sync.models.common import invalid_fields, iso_utc
+from customer_sync.models.common import iso_utc
 from customer_sync.models.merchant_secrets import PaySimpleCredentials, WebhookSigningKey
 from customer_sync.models.qbo import QboAppCredentials, QboConnection
+from customer_sync.models.validation import invalid_fields
 from customer_sync.ports import SecretStore
 
 # The key must be long enough that the state's HMAC cannot be guessed.

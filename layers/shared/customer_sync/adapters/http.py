@@ -21,8 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import urllib3
-from urllib3.exceptions import HTTPError, LocationValueError, NewConnectionError
-from urllib3.exceptions import TimeoutError as Urllib3Timeout
+from urllib3.exceptions import (
+    HTTPError,
+    LocationValueError,
+    NewConnectionError,
+    TimeoutError as Urllib3Timeout,
+)
 
 # Our own User-Agent (requests sent "python-requests/<version>"); gzip, as requests asked for it, keeps
 # QBO's query answers small.

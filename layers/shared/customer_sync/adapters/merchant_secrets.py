@@ -12,8 +12,8 @@ from customer_sync.adapters.aws_session import FAIL_FAST
 from customer_sync.adapters.secrets import SecretsStore
 from customer_sync.config import SecretNames
 from customer_sync.errors import MerchantSecretInvalid, SecretNotAnObject, SecretNotFound
-from customer_sync.models.common import invalid_fields
 from customer_sync.models.merchant_secrets import WebhookSigningKey
+from customer_sync.models.validation import invalid_fields
 
 
 class MerchantSigningKeys:

@@ -19,9 +19,9 @@ from customer_sync.errors import (
     PaySimpleRequestError,
     PaySimpleTransientError,
 )
-from customer_sync.models.common import invalid_fields
 from customer_sync.models.merchant_secrets import PaySimpleCredentials
 from customer_sync.models.paysimple import CustomerPage, PaySimpleCustomer
+from customer_sync.models.validation import invalid_fields
 from customer_sync.observability import logger
 
 __all__ = [

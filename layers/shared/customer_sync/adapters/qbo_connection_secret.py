@@ -20,8 +20,8 @@ from pydantic import ValidationError
 
 from customer_sync.adapters.aws_session import aws_client
 from customer_sync.errors import QboConnectionBroken
-from customer_sync.models.common import invalid_fields
 from customer_sync.models.qbo import QboConnection, StagedRotation, StoredConnection
+from customer_sync.models.validation import invalid_fields
 from customer_sync.observability import logger
 
 if TYPE_CHECKING:

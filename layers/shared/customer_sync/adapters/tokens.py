@@ -38,8 +38,9 @@ from customer_sync.errors import (
     QboTransientError,
     SecretNotFound,
 )
-from customer_sync.models.common import Lease, invalid_fields
+from customer_sync.models.common import Lease
 from customer_sync.models.qbo import QboAppCredentials, QboConnection, StoredConnection, TokenSet
+from customer_sync.models.validation import invalid_fields
 from customer_sync.observability import logger
 from customer_sync.ports import (
     Clock,

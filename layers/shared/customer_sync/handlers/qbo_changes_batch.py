@@ -27,8 +27,8 @@ from pydantic import ValidationError
 from customer_sync.domain.qbo_changes import QboChangeService
 from customer_sync.domain.sync.failure_policy import describe
 from customer_sync.errors import UnreadableMessage
-from customer_sync.models.common import invalid_fields
 from customer_sync.models.qbo_events import QboChangeMessage
+from customer_sync.models.validation import invalid_fields
 from customer_sync.observability import logger, metrics
 
 # Intuit retries a delivery for days (every 6 h after the first hours): remember events for a week.

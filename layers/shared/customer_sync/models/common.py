@@ -1,12 +1,12 @@
-"""Small shapes shared by the models: UTC timestamps with one fixed text form, result pages, leases, and
-validation errors described without their input."""
+"""Small shapes shared by the models: UTC timestamps with one fixed text form, result pages and leases.
+(Validation errors are described in models/validation.py.)"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, PlainSerializer, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, PlainSerializer
 
 ISO_UTC_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -49,10 +49,3 @@ class Lease(BaseModel):
 
     owner: str
     fence: int
-
-
-def invalid_fields(error: ValidationError, *, whole: str = "(root)") -> str:
-    """Where validation failed, as `a.b, c` (sorted, each once; `whole` when the value itself is wrong).
-    Locations only: pydantic's own message quotes the input, which may hold secrets or card numbers."""
-    locations = {".".join(str(part) for part in issue["loc"]) or whole for issue in error.errors()}
-    return ", ".join(sorted(locations))

@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from customer_sync.errors import UnreadableMessage
-from customer_sync.models.common import invalid_fields
+from customer_sync.models.validation import invalid_fields
 
 CustomerEventType = Literal["customer_created", "customer_updated", "customer_deleted"]
 CUSTOMER_EVENT_TYPES: frozenset[str] = frozenset({"customer_created", "customer_updated", "customer_deleted"})
