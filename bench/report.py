@@ -281,7 +281,8 @@ def write_benchmarks_md(results: dict[str, Any], path: Path) -> None:
     if rss:
         lines += [
             "Peak memory (RSS high-water mark) per function process: "
-            + ", ".join(f"{name} {mb} MB" for name, mb in rss.items())
+            # 0: no environment of that function was started in the run (nothing reached its queue)
+            + ", ".join(f"{name} {mb} MB" if mb else f"{name} not invoked" for name, mb in rss.items())
             + " (the template gives 512 MB).",
             "",
         ]
