@@ -7,8 +7,8 @@ garbage in SyncFunction's init). With the collector running, those allocations s
 collection, each scanning every object loaded so far: about 30 ms of each cold start (bench/cold_start.py).
 
 `done()` then moves everything loaded into the permanent generation (`gc.freeze`), so no later collection
-scans it: the first invocation does not pay the skipped collections back. The few hundred garbage objects
-of the init stay for the life of the environment.
+scans it: the first invocation does not pay the skipped collections back. The init's garbage (those 900
+objects or so) stays for the life of the environment.
 
 Only the first import in a process pauses the collector, and only that pause is ended: a test process that
 loads several handler modules (or one handler module again) keeps collecting as before.
