@@ -4,26 +4,15 @@ more than it must (bench/cold_start.py measures the time; these tests keep the c
 from __future__ import annotations
 
 import ast
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from local.cfn import PROJECT_ROOT
+from tests.support.fresh_interpreter import run_fresh
 
 _PROBE = "import json, sys, {module}; print(json.dumps(sorted(sys.modules)))"
-
-
-def run_fresh(probe: str) -> Any:
-    """What `probe` prints as JSON in a fresh interpreter, with tracing off as in the tests."""
-    env = {"PYTHONPATH": f"{PROJECT_ROOT}:{PROJECT_ROOT / 'layers' / 'shared'}", "AWS_SAM_LOCAL": "true"}
-    answer = subprocess.run(
-        [sys.executable, "-c", probe], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
-    )
-    return json.loads(answer.stdout)
 
 
 def modules_loaded_by(module: str) -> set[str]:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from customer_sync.observability import tracer, tracing_enabled
-from local.cfn import PROJECT_ROOT
+from tests.support.fresh_interpreter import run_fresh
 
 IN_LAMBDA = {"LAMBDA_TASK_ROOT": "/var/task"}
 
@@ -37,11 +34,10 @@ def test_with_tracing_off_the_handler_is_left_as_it_is():
 
 def test_importing_a_function_without_tracing_never_loads_the_xray_sdk():
     # Given a fresh interpreter with tracing off, as the local stack and sam local run the functions
-    probe = "import sys, functions.sync.app, functions.ingest.app; print('aws_xray_sdk' in sys.modules)"
-    env = {"PYTHONPATH": f"{PROJECT_ROOT}:{PROJECT_ROOT / 'layers' / 'shared'}", "AWS_SAM_LOCAL": "true"}
     # When both handler modules are imported
-    answer = subprocess.run(
-        [sys.executable, "-c", probe], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, check=True
+    loaded = run_fresh(
+        "import json, sys, functions.sync.app, functions.ingest.app\n"
+        "print(json.dumps('aws_xray_sdk' in sys.modules))"
     )
     # Then the X-Ray SDK was not loaded
-    assert answer.stdout.strip() == "False"
+    assert loaded is False

@@ -9,7 +9,7 @@ import inspect
 import pytest
 
 import customer_sync.ports as ports
-from tests.unit.test_cold_start_imports import run_fresh
+from tests.support.fresh_interpreter import run_fresh
 
 
 def _names_for_type_checkers() -> dict[str, str]:
