@@ -32,7 +32,7 @@ import boto3
 from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
-from customer_sync.config import SecretNames
+from customer_sync.config.shared import SecretNames
 from customer_sync.models.merchant_secrets import PaySimpleCredentials, WebhookSigningKey
 
 if TYPE_CHECKING:

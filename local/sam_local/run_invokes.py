@@ -28,7 +28,7 @@ import yaml
 from moto.server import ThreadedMotoServer
 
 from customer_sync.adapters.dynamodb_history import DynamoDbHistoryRepository
-from customer_sync.config import SecretNames
+from customer_sync.config.shared import SecretNames
 from customer_sync.models.messages import CustomerChangeMessage
 from events.generate import TEST_MERCHANT_ID, TEST_SIGNING_KEY
 from local.bootstrap import LocalStack, create_local_resources

@@ -28,7 +28,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from moto.sqs.models import sqs_backends
 
-from customer_sync.config import SecretNames
+from customer_sync.config.shared import SecretNames
 from customer_sync.models.merchant_secrets import PaySimpleCredentials
 from customer_sync.observability import logger as powertools_logger
 from events.generate import SIGNATURE_HEADER, TEST_SIGNING_KEY, rest_proxy_event, sign

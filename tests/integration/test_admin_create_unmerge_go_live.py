@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from customer_sync.adapters.dynamodb_links import DynamoDbLinksRepository
 from customer_sync.adapters.qbo_client import QboClient
 from customer_sync.adapters.secrets import SecretsStore
-from customer_sync.config import SecretNames
+from customer_sync.config.shared import SecretNames
 from customer_sync.domain.sync.request_ids import create_request_id
 from customer_sync.models.links import CustomerLink
 from customer_sync.models.settings import SettingsChanges

@@ -10,7 +10,7 @@ from botocore.stub import Stubber
 
 from customer_sync.adapters.merchant_secrets import MerchantSigningKeys
 from customer_sync.adapters.sqs import SqsChangePublisher
-from customer_sync.config import SecretNames
+from customer_sync.config.shared import SecretNames
 from customer_sync.errors import MerchantSecretInvalid
 from customer_sync.models.merchant_secrets import PaySimpleCredentials
 from customer_sync.models.messages import CustomerChangeMessage

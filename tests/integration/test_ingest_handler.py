@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from customer_sync import composition
-from customer_sync.config import SecretNames
+from customer_sync.config.shared import SecretNames
 from customer_sync.models.merchant_secrets import PaySimpleCredentials
 from customer_sync.observability import logger as powertools_logger, metrics
 from events.generate import (

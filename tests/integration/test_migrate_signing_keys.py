@@ -7,7 +7,7 @@ import json
 import boto3
 import pytest
 
-from customer_sync.config import SecretNames
+from customer_sync.config.shared import SecretNames
 from customer_sync.models.merchant_secrets import PaySimpleCredentials
 from events.generate import JOHN_DOE, TEST_SIGNING_KEY, signed_event, webhook_body
 from functions.ingest.app import lambda_handler

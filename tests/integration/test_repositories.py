@@ -22,7 +22,8 @@ from customer_sync.adapters.dynamodb_settings import (
     DynamoDbSyncConfigs,
 )
 from customer_sync.adapters.dynamodb_sync_journal import DynamoDbSyncJournal
-from customer_sync.config import SyncSettings, load_settings
+from customer_sync.config import load_settings
+from customer_sync.config.sync import SyncSettings
 from customer_sync.domain.mapping import default_mapping
 from customer_sync.domain.sync.outcomes import SyncAction, SyncOutcome
 from customer_sync.domain.sync.records import Completion, LinkWrite

@@ -19,7 +19,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from customer_sync import composition
 from customer_sync.adapters.merchant_clients import QboRetryPolicy
 from customer_sync.composition.sync import sync_components
-from customer_sync.config import SecretNames
+from customer_sync.config.shared import SecretNames
 from functions.sync.app import lambda_handler
 from tests.support import sync_stack as stack_support
 from tests.support.lambda_context import LambdaContextStub, RunningLambdaContextStub

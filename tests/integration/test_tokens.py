@@ -27,7 +27,7 @@ from customer_sync.adapters.qbo_client import QboClient
 from customer_sync.adapters.qbo_connection_secret import SecretsManagerQboConnection
 from customer_sync.adapters.secrets import SecretsStore
 from customer_sync.adapters.tokens import OAuthTokenEndpoint, QboTokenProvider
-from customer_sync.config import SecretNames
+from customer_sync.config.shared import SecretNames
 from customer_sync.errors import (
     InvalidGrant,
     QboAuthorizationFailed,

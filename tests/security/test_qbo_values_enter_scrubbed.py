@@ -12,7 +12,7 @@ import pytest
 
 from customer_sync.adapters.qbo_client import QboClient
 from customer_sync.adapters.secrets import SecretsStore
-from customer_sync.config import SecretNames
+from customer_sync.config.shared import SecretNames
 from customer_sync.domain.scrub import REDACTION_MARKER, aba_routing_valid
 from customer_sync.errors import QboValidationError
 from customer_sync.models.qbo import BatchItem

@@ -17,7 +17,7 @@ from customer_sync.adapters.admin_secrets import SecretsManagerMerchantCredentia
 from customer_sync.adapters.dynamodb_realms import DynamoDbRealmDirectory
 from customer_sync.adapters.dynamodb_settings import DynamoDbSettingsRepository
 from customer_sync.adapters.secrets import SecretsStore
-from customer_sync.config import SecretNames
+from customer_sync.config.shared import SecretNames
 from customer_sync.models.merchant_secrets import PaySimpleCredentials
 from customer_sync.models.settings import MerchantSettings, SettingsChanges
 from emulators.paysimple.control import PaySimpleEmulatorControl

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from customer_sync.adapters.secrets import SecretsStore
-from customer_sync.config import SecretNames
+from customer_sync.config.shared import SecretNames
 from functions.qbo_cdc.app import lambda_handler as cdc_handler
 from functions.qbo_changes.app import lambda_handler as changes_handler
 from functions.qbo_keep_alive.app import lambda_handler as keep_alive_handler

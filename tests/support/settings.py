@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from customer_sync.config import SyncSettings
+from customer_sync.config.sync import SyncSettings
 
 # What SyncFunction's environment must name, as field names (environment variables are these upper-cased).
 SYNC_REQUIRED: dict[str, str] = {

@@ -31,7 +31,7 @@ from customer_sync.adapters.dynamodb_settings import DynamoDbMappingRepository, 
 from customer_sync.adapters.qbo_client import QboClient
 from customer_sync.adapters.secrets import SecretsStore
 from customer_sync.composition.sync import sync_components
-from customer_sync.config import SecretNames
+from customer_sync.config.shared import SecretNames
 from customer_sync.domain.mapping import default_mapping
 from customer_sync.models.history import HistoryEntry, ParkedFailure
 from customer_sync.models.links import CustomerLink

@@ -16,17 +16,14 @@ import pytest
 from pydantic import BaseModel
 
 from customer_sync.adapters.dynamodb_connection import CONNECTION_BROKEN_METRIC
-from customer_sync.config import (
-    AdminSettings,
-    DeadLetterSettings,
-    IngestSettings,
-    QboChangesSettings,
-    QboFollowSettings,
-    QboKeepAliveSettings,
-    QboWebhookSettings,
-    SecretNames,
-    SyncSettings,
-)
+from customer_sync.config.admin import AdminSettings
+from customer_sync.config.dead_letters import DeadLetterSettings
+from customer_sync.config.ingest import IngestSettings
+from customer_sync.config.qbo_follow import QboChangesSettings, QboFollowSettings
+from customer_sync.config.qbo_keep_alive import QboKeepAliveSettings
+from customer_sync.config.qbo_webhook import QboWebhookSettings
+from customer_sync.config.shared import SecretNames
+from customer_sync.config.sync import SyncSettings
 from customer_sync.domain.sync.retry_delay import JITTER, RetryDelays
 from customer_sync.errors import MerchantSecretInvalid
 from customer_sync.handlers.dead_letter_batch import DEAD_LETTER_ARRIVALS_METRIC

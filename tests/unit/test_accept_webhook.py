@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from customer_sync.config import IngestSettings
+from customer_sync.config.ingest import IngestSettings
 from customer_sync.domain.ingest import accept_webhook
 from customer_sync.domain.webhook_signature import sign_body
 from customer_sync.errors import (

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from customer_sync.config import SyncSettings, load_settings
+from customer_sync.config import load_settings
+from customer_sync.config.sync import SyncSettings
 from tests.support.settings import SYNC_REQUIRED
 
 REQUIRED = {name.upper(): value for name, value in SYNC_REQUIRED.items()}

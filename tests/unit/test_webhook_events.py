@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from customer_sync.adapters.sqs import queue_body
-from customer_sync.config import IngestSettings
+from customer_sync.config.ingest import IngestSettings
 from customer_sync.domain.ingest import accept_webhook
 from events.generate import build_events, render
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from customer_sync.config import SecretNames
+from customer_sync.config.shared import SecretNames
 from emulators.paysimple.control import PaySimpleEmulatorControl
 from emulators.paysimple.server import PaySimpleEmulator
 from emulators.qbo.control import QboEmulatorControl

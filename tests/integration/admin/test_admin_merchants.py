@@ -19,7 +19,9 @@ from customer_sync.adapters.dynamodb_links import DynamoDbLinksRepository
 from customer_sync.adapters.dynamodb_settings import DynamoDbSettingsRepository
 from customer_sync.adapters.merchant_clients import MerchantClientFactory
 from customer_sync.adapters.secrets import SecretsStore
-from customer_sync.config import SecretNames, SyncSettings, load_settings
+from customer_sync.config import load_settings
+from customer_sync.config.shared import SecretNames
+from customer_sync.config.sync import SyncSettings
 from customer_sync.domain.admin.qbo_connect import StateClaims, sign_state
 from customer_sync.models.links import CustomerLink
 from customer_sync.models.qbo import QboConnection

@@ -12,7 +12,7 @@ import pytest
 
 from customer_sync import composition
 from customer_sync.adapters.secrets import SecretsStore
-from customer_sync.config import SecretNames
+from customer_sync.config.shared import SecretNames
 from tests.support.admin_api import call, secret_json
 from tests.support.qbo_side import QboSide
 from tests.support.sync_stack import CapturedOutput

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import requests
 
-from customer_sync.config import SecretNames
+from customer_sync.config.shared import SecretNames
 from tests.support.admin_api import call, secret_json
 from tests.support.qbo_side import QboSide
 

@@ -12,7 +12,7 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from customer_sync.adapters.tokens import DISCONNECTED_AT, QboTokenProvider, stored_qbo_connection
-from customer_sync.config import SecretNames
+from customer_sync.config.shared import SecretNames
 from customer_sync.errors import SecretMisconfigured, SecretNotFound
 from customer_sync.models.common import iso_utc
 from customer_sync.models.merchant_secrets import PaySimpleCredentials, WebhookSigningKey

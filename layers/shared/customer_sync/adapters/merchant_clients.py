@@ -29,7 +29,8 @@ from customer_sync.adapters.paysimple_client import PaySimpleClient
 from customer_sync.adapters.qbo_client import QboClient, default_backoff
 from customer_sync.adapters.qbo_connection_secret import SecretsManagerQboConnection
 from customer_sync.adapters.tokens import OAuthTokenEndpoint, QboTokenProvider
-from customer_sync.config import ClientSettings, SecretNames, ServiceUrls
+from customer_sync.config.clients import ClientSettings
+from customer_sync.config.shared import SecretNames, ServiceUrls
 from customer_sync.errors import MerchantNotConfigured, QboAuthorizationFailed, SecretNotFound
 from customer_sync.models.merchant_secrets import PaySimpleCredentials
 from customer_sync.models.qbo import QboAppCredentials, QboConnection, TokenSet

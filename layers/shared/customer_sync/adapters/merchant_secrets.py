@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from customer_sync.adapters.aws_session import FAIL_FAST
 from customer_sync.adapters.secrets import SecretsStore
-from customer_sync.config import SecretNames
+from customer_sync.config.shared import SecretNames
 from customer_sync.errors import MerchantSecretInvalid, SecretNotAnObject, SecretNotFound
 from customer_sync.models.merchant_secrets import WebhookSigningKey
 from customer_sync.models.validation import invalid_fields

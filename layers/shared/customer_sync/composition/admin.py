@@ -20,7 +20,8 @@ from customer_sync.adapters.secrets import SecretsStore
 from customer_sync.adapters.sqs import SqsChangePublisher
 from customer_sync.composition.cache import built_once
 from customer_sync.composition.shared import build_merchant_clients, build_qbo_budget, build_repositories
-from customer_sync.config import AdminSettings, load_settings
+from customer_sync.config import load_settings
+from customer_sync.config.admin import AdminSettings
 from customer_sync.domain.admin.service import AdminPorts, AdminService
 
 # An admin waits on the answer (API Gateway gives up after 29 s): try QBO twice on a 5xx, never sit out a

@@ -8,7 +8,8 @@ from customer_sync.adapters.aws_session import aws_client
 from customer_sync.adapters.clock import SystemClock
 from customer_sync.composition.cache import built_once
 from customer_sync.composition.shared import build_repositories
-from customer_sync.config import DeadLetterSettings, load_settings
+from customer_sync.config import load_settings
+from customer_sync.config.dead_letters import DeadLetterSettings
 from customer_sync.domain.dead_letters import DeadLetterIntake
 from customer_sync.handlers.dead_letter_batch import DeadLetterBatch
 

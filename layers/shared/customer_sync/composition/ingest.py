@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from customer_sync.adapters.merchant_secrets import MerchantSigningKeys
 from customer_sync.adapters.sqs import SqsChangePublisher
 from customer_sync.composition.cache import built_once
-from customer_sync.config import IngestSettings, load_settings
+from customer_sync.config import load_settings
+from customer_sync.config.ingest import IngestSettings
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,8 @@ from customer_sync.adapters.secrets import SecretsStore
 from customer_sync.adapters.sqs import SqsChangePublisher
 from customer_sync.composition.cache import built_once
 from customer_sync.composition.shared import build_merchant_clients, build_qbo_budget, build_repositories
-from customer_sync.config import QboChangesSettings, QboFollowSettings, load_settings
+from customer_sync.config import load_settings
+from customer_sync.config.qbo_follow import QboChangesSettings, QboFollowSettings
 from customer_sync.domain.cdc_sweep import CdcSweep
 from customer_sync.domain.qbo_changes import QboChangeService
 from customer_sync.handlers.qbo_changes_batch import QboChangesBatch

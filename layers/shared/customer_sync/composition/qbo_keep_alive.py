@@ -14,7 +14,8 @@ from customer_sync.adapters.merchant_clients import QboRetryPolicy
 from customer_sync.adapters.secrets import SecretsStore
 from customer_sync.composition.cache import built_once
 from customer_sync.composition.shared import build_merchant_clients, build_qbo_budget, build_repositories
-from customer_sync.config import QboKeepAliveSettings, load_settings
+from customer_sync.config import load_settings
+from customer_sync.config.qbo_keep_alive import QboKeepAliveSettings
 from customer_sync.domain.keep_alive import KeepAlive
 
 

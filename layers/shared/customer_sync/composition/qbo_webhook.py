@@ -10,7 +10,8 @@ from customer_sync.adapters.qbo_webhook_verifier import SecretsManagerVerifierTo
 from customer_sync.adapters.secrets import SecretsStore
 from customer_sync.adapters.sqs import SqsQboChangePublisher
 from customer_sync.composition.cache import built_once
-from customer_sync.config import QboWebhookSettings, load_settings
+from customer_sync.config import load_settings
+from customer_sync.config.qbo_webhook import QboWebhookSettings
 
 
 @dataclass(frozen=True)

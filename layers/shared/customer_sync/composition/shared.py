@@ -16,7 +16,8 @@ from customer_sync.adapters.dynamodb_settings import (
 )
 from customer_sync.adapters.merchant_clients import MerchantClientFactory, QboRetryPolicy
 from customer_sync.adapters.qbo_budget import DynamoDbQboBudget
-from customer_sync.config import ClientSettings, QboBudgetSettings, TableNames
+from customer_sync.config.clients import ClientSettings, QboBudgetSettings
+from customer_sync.config.shared import TableNames
 from customer_sync.domain.qbo_budget import BudgetPriority
 from customer_sync.ports import Clock, SecretStore
 

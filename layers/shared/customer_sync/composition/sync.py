@@ -17,7 +17,8 @@ from customer_sync.adapters.secrets import SecretsStore
 from customer_sync.adapters.sqs_hand_backs import SqsChangeHandBacks
 from customer_sync.composition.cache import built_once
 from customer_sync.composition.shared import build_merchant_clients, build_qbo_budget, build_repositories
-from customer_sync.config import SyncSettings, load_settings
+from customer_sync.config import load_settings
+from customer_sync.config.sync import SyncSettings
 from customer_sync.domain.sync.retry_delay import RetryDelays
 from customer_sync.domain.sync.service import SyncService
 from customer_sync.handlers.sync_batch import SyncBatch

@@ -45,7 +45,7 @@ from typing import Any, Literal, NoReturn, TypeVar
 
 from pydantic import ValidationError
 
-from customer_sync.config import IngestSettings
+from customer_sync.config.ingest import IngestSettings
 from customer_sync.domain.webhook_signature import signature_matches
 from customer_sync.errors import WebhookInvalid, WebhookNotJson, WebhookTooLarge, WebhookUnauthorized
 from customer_sync.models.messages import CUSTOMER_EVENT_TYPES, CustomerChangeMessage
