@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from customer_sync.errors import MerchantNotConfigured, QboConnectionBroken
+from customer_sync.errors import MerchantNotConfigured, QboCompanyChanging, QboConnectionBroken
 from tests.fakes.paysimple import FakePaySimpleCustomers
 from tests.fakes.qbo import FakeQboCustomers
 
@@ -14,6 +14,8 @@ class FakeMerchantClients:
         self.paysimple_by_merchant: dict[str, FakePaySimpleCustomers] = {}
         self.qbo_by_merchant: dict[str, FakeQboCustomers] = {}
         self.disconnected: set[str] = set()
+        # The company of each merchant's stored connection, where a test sets one (else any company).
+        self.stored_realm: dict[str, str] = {}
 
     def add_merchant(self, merchant_id: str) -> tuple[FakePaySimpleCustomers, FakeQboCustomers]:
         paysimple, qbo = FakePaySimpleCustomers(), FakeQboCustomers()
@@ -26,9 +28,12 @@ class FakeMerchantClients:
             raise MerchantNotConfigured(merchant_id)
         return self.paysimple_by_merchant[merchant_id]
 
-    def qbo(self, merchant_id: str) -> FakeQboCustomers:
+    def qbo(self, merchant_id: str, *, connected_realm_id: str | None = None) -> FakeQboCustomers:
         if merchant_id in self.disconnected or merchant_id not in self.qbo_by_merchant:
             raise QboConnectionBroken("no QBO connection is stored for this merchant", code="not_connected")
+        stored = self.stored_realm.get(merchant_id)
+        if connected_realm_id is not None and stored is not None and stored != connected_realm_id:
+            raise QboCompanyChanging(connected_realm_id=connected_realm_id, stored_realm_id=stored)
         return self.qbo_by_merchant[merchant_id]
 
 

@@ -31,6 +31,9 @@ class InMemoryRealmDirectory:
     def unregister(self, merchant_id: str) -> None:
         self._realm_of.pop(merchant_id, None)
 
+    def realm_of(self, merchant_id: str) -> str | None:
+        return self._realm_of.get(merchant_id)
+
     def merchants_for_realm(self, realm_id: str) -> list[str]:
         return sorted(merchant for merchant, realm in self._realm_of.items() if realm == realm_id)
 

@@ -39,7 +39,7 @@ from customer_sync.models.settings import OAuthState
 from customer_sync.ports import ConnectionRecord
 from tests.fakes.merchant_clients import FakeMerchantClients, SettableClock
 from tests.fakes.qbo import FakeQboCustomers
-from tests.fakes.qbo_side import RecordingChangePublisher
+from tests.fakes.qbo_side import InMemoryRealmDirectory, RecordingChangePublisher
 from tests.fakes.repositories import (
     InMemoryFailuresRepository,
     InMemoryLinksRepository,
@@ -101,6 +101,7 @@ class Parts:
     qbo: FakeQboCustomers
     failures: InMemoryFailuresRepository
     publisher: RecordingChangePublisher
+    realms: InMemoryRealmDirectory
 
     def __iter__(self):
         return iter((self.flow, self.connections, self.clock, self.links))
@@ -119,6 +120,7 @@ def parts() -> Parts:
     _, qbo = clients.add_merchant("1225")
     qbo.company_name = "Doe Plumbing <Supplies>"
     failures, publisher = InMemoryFailuresRepository(), RecordingChangePublisher()
+    realms = InMemoryRealmDirectory()
     flow = QboConnect(
         connections=connections,
         states=states,
@@ -126,12 +128,13 @@ def parts() -> Parts:
         links=links,
         audit=audit,
         clients=clients,
+        realms=realms,
         failures=failures,
         publisher=publisher,
         clock=clock,
         authorize_url="https://appcenter.example/connect/oauth2",
     )
-    return Parts(flow, connections, clock, links, states, audit, qbo, failures, publisher)
+    return Parts(flow, connections, clock, links, states, audit, qbo, failures, publisher, realms)
 
 
 class FakeConnectionAudit:
@@ -398,12 +401,12 @@ def test_a_merchant_removed_since_the_start_is_not_found(parts):
         complete(flow, state=state, code="code-1", realm_id="42")
 
 
-def test_connecting_another_company_is_refused_while_customers_are_linked(parts):
-    # Given a merchant connected to realm 42 with a linked customer
-    flow, connections, _, links = parts
-    connections.codes["first"] = "42"
-    complete(flow, state=started_state(flow), code="first", realm_id="42")
-    links.save_linked(
+def linked_on_realm_42(parts: Parts) -> None:
+    """Merchant 1225 connected to realm 42 (recorded as its company), with a linked customer."""
+    parts.connections.codes["first"] = "42"
+    complete(parts.flow, state=started_state(parts.flow), code="first", realm_id="42")
+    parts.realms.register("1225", "42")
+    parts.links.save_linked(
         CustomerLink(
             merchant_id="1225",
             paysimple_customer_id="1",
@@ -413,6 +416,12 @@ def test_connecting_another_company_is_refused_while_customers_are_linked(parts)
         ),
         expected_version=0,
     )
+
+
+def test_connecting_another_company_is_refused_while_customers_are_linked(parts):
+    # Given a merchant connected to realm 42 with a linked customer
+    flow, connections, _, _ = parts
+    linked_on_realm_42(parts)
     connections.codes["second"] = "43"
 
     # When the admin connects realm 43
@@ -524,19 +533,8 @@ def test_a_state_without_a_user_or_for_another_merchant_is_refused_in_the_consol
 
 def test_another_company_needs_a_confirmation_that_unlinks_everyone_first(parts):
     # Given a merchant on realm 42 with a linked customer
-    flow, connections, _, links = parts
-    connections.codes["first"] = "42"
-    complete(flow, state=started_state(flow), code="first", realm_id="42")
-    links.save_linked(
-        CustomerLink(
-            merchant_id="1225",
-            paysimple_customer_id="1",
-            status="linked",
-            qbo_customer_id="5",
-            updated_at=NOW,
-        ),
-        expected_version=0,
-    )
+    flow, connections, _, _ = parts
+    linked_on_realm_42(parts)
     connections.codes["second"] = "43"
     state = user_state(flow)
     unlinked: list[str] = []
@@ -557,3 +555,49 @@ def test_another_company_needs_a_confirmation_that_unlinks_everyone_first(parts)
         "1225", user_id=USER_A, request=console_request(state, "second", "43", True), unlink_all=unlink_all
     )
     assert unlinked == ["1225"] and connections.stored["1225"].realm_id == "43"
+
+
+def confirm_realm_43(parts: Parts, code: str) -> list[str | None]:
+    """User A confirms connecting realm 43 with `code`; returns the company recorded for the merchant at
+    each call of unlink_all (the error, if any, is raised after the list is filled)."""
+    company_while_unlinking: list[str | None] = []
+
+    def unlink_all(merchant_id: str) -> int:
+        company_while_unlinking.append(parts.realms.realm_of(merchant_id))
+        return 1
+
+    request = console_request(user_state(parts.flow), code, "43", True)
+    try:
+        parts.flow.complete_for_user("1225", user_id=USER_A, request=request, unlink_all=unlink_all)
+    except AuthorizationRejected:
+        company_while_unlinking.append("refused")
+    return company_while_unlinking
+
+
+def test_a_confirmed_change_of_company_records_the_new_one_before_anybody_is_unlinked(parts):
+    # Given a merchant on realm 42 with a linked customer
+    linked_on_realm_42(parts)
+    parts.connections.codes["second"] = "43"
+
+    # When the admin confirms connecting realm 43
+    company_while_unlinking = confirm_realm_43(parts, "second")
+
+    # Then realm 43 was the merchant's recorded company while everyone was unlinked (the sync and the
+    # admin API call no company meanwhile: the stored connection was still realm 42's), and is now stored
+    assert company_while_unlinking == ["43"]
+    assert parts.connections.stored["1225"].realm_id == "43"
+
+
+def test_a_change_of_company_that_fails_before_the_new_connection_is_stored_records_the_old_one_again(parts):
+    # Given a merchant on realm 42 with a linked customer, and an authorization code QBO refuses
+    linked_on_realm_42(parts)
+    parts.connections.codes["second"] = "another realm"
+
+    # When the admin confirms connecting realm 43
+    company_while_unlinking = confirm_realm_43(parts, "second")
+
+    # Then realm 43 was recorded while everyone was unlinked, the connect was refused, and realm 42 is the
+    # merchant's company again, as its stored connection says
+    assert company_while_unlinking == ["43", "refused"]
+    assert parts.realms.realm_of("1225") == "42"
+    assert parts.connections.stored["1225"].realm_id == "42"

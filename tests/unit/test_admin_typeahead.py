@@ -64,7 +64,7 @@ class Clients:
     def paysimple(self, merchant_id: str) -> Any:
         raise AssertionError("the type-ahead never calls PaySimple")
 
-    def qbo(self, merchant_id: str) -> Any:  # only `query` is used
+    def qbo(self, merchant_id: str, *, connected_realm_id: str | None = None) -> Any:  # only `query` is used
         if self._qbo is None:
             raise QboConnectionBroken("not connected", code="not_connected")
         return self._qbo

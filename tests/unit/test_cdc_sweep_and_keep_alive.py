@@ -73,7 +73,7 @@ class Clients:
     def paysimple(self, merchant_id: str) -> Any:
         raise AssertionError("not used")
 
-    def qbo(self, merchant_id: str) -> Any:
+    def qbo(self, merchant_id: str, *, connected_realm_id: str | None = None) -> Any:
         if merchant_id in self._broken:
             raise QboConnectionBroken("broken", code="invalid_grant")
         return self._by_merchant[merchant_id]

@@ -124,6 +124,21 @@ class QboTransientError(QboError):
     permanent = False
 
 
+class QboCompanyChanging(QboTransientError):
+    """The merchant is connected to another QBO company than the stored connection's: a connect is under
+    way (the company recorded before the connection is stored, or the other way round). Nothing was sent;
+    try again shortly. A link's QBO id means nothing in another company, so no call may cross over."""
+
+    def __init__(self, *, connected_realm_id: str, stored_realm_id: str) -> None:
+        super().__init__(
+            f"the merchant is connected to QBO company {connected_realm_id}, but the stored connection is "
+            f"for company {stored_realm_id}: a change of company is under way",
+            code="company_changing",
+        )
+        self.connected_realm_id = connected_realm_id
+        self.stored_realm_id = stored_realm_id
+
+
 class InvalidGrant(QboError):
     """OAuth `invalid_grant`: the refresh token (or authorization code) is dead or unknown.
 

@@ -60,11 +60,10 @@ class DynamoDbRealmDirectory:
         self._table = DynamoDbTable(table_name, client=client)
 
     def register(self, merchant_id: str, realm_id: str) -> None:
-        own_key = string_key(pk=merchant_pk(merchant_id), sk=MERCHANT_REALM_SK)
-        previous = self._table.client.get_item(TableName=self._table.name, Key=own_key, ConsistentRead=True)
-        old_realm = from_item(previous["Item"]).get("realm_id") if "Item" in previous else None
+        old_realm = self.realm_of(merchant_id)
         if old_realm == realm_id:
             return
+        own_key = string_key(pk=merchant_pk(merchant_id), sk=MERCHANT_REALM_SK)
         items: list[Any] = [
             {"Put": {"TableName": self._table.name, "Item": {**own_key, **to_item({"realm_id": realm_id})}}},
             {
@@ -81,22 +80,26 @@ class DynamoDbRealmDirectory:
                 }
             },
         ]
-        if isinstance(old_realm, str):
+        if old_realm is not None:
             items.append(self._delete_entry(old_realm, merchant_id))
         self._table.client.transact_write_items(TransactItems=items)
 
     def unregister(self, merchant_id: str) -> None:
-        own_key = string_key(pk=merchant_pk(merchant_id), sk=MERCHANT_REALM_SK)
-        previous = self._table.client.get_item(TableName=self._table.name, Key=own_key, ConsistentRead=True)
-        if "Item" not in previous:
+        realm_id = self.realm_of(merchant_id)
+        if realm_id is None:
             return
-        realm_id = str(from_item(previous["Item"])["realm_id"])
+        own_key = string_key(pk=merchant_pk(merchant_id), sk=MERCHANT_REALM_SK)
         self._table.client.transact_write_items(
             TransactItems=[
                 {"Delete": {"TableName": self._table.name, "Key": own_key}},
                 self._delete_entry(realm_id, merchant_id),
             ]
         )
+
+    def realm_of(self, merchant_id: str) -> str | None:
+        own_key = string_key(pk=merchant_pk(merchant_id), sk=MERCHANT_REALM_SK)
+        stored = self._table.client.get_item(TableName=self._table.name, Key=own_key, ConsistentRead=True)
+        return str(from_item(stored["Item"])["realm_id"]) if "Item" in stored else None
 
     def _delete_entry(self, realm_id: str, merchant_id: str) -> Any:
         key = string_key(pk=DIRECTORY_PK, sk=_directory_sk(realm_id, merchant_id))

@@ -213,7 +213,8 @@ class DynamoDbSyncConfigs:
     """ports.SyncConfigSource: a merchant's settings, mapping versions and name variants in one Query. In
     the merchant's partition the sort keys `MAPPING#...` < `NAMES#...` < `PROFILE` < `QBO_REALM` <
     `SETTINGS` sit next to each other, so one key range reads them all (and the profile, a few bytes) and
-    nothing else. Only the variants of the company the merchant is connected to (`QBO_REALM`) count."""
+    nothing else. `QBO_REALM` is the company the merchant is connected to: the sync works in no other, and
+    only that company's name variants count."""
 
     def __init__(self, table_name: str, *, client: DynamoDBClient | None = None) -> None:
         self._table = DynamoDbTable(table_name, client=client)
@@ -243,7 +244,9 @@ class DynamoDbSyncConfigs:
             elif sk.startswith(NAMES_SK_PREFIX):
                 names.append(values)
         variants = None if realm_id is None else name_variants_from_items(names, realm_id)
-        return MerchantSyncConfig(settings=settings, mappings=tuple(mappings), name_variants=variants)
+        return MerchantSyncConfig(
+            settings=settings, mappings=tuple(mappings), realm_id=realm_id, name_variants=variants
+        )
 
 
 class DynamoDbOAuthStateRepository:

@@ -6,10 +6,12 @@
   valid access token never depend on it.
 
 Everything is built on first use and kept while the Lambda is warm: one factory per cold start serves every
-merchant. Secret reads go through the SecretStore's cache, so changed credentials or a reconnect to another
-realm are picked up within the cache period. The admin API reuses the factory (`token_provider` for the
-OAuth callback, `qbo` for its type-ahead search). Every QBO client draws on the factory's request budget,
-at the priority the function gave it (the sync's, or interactive for the admin API).
+merchant. Secret reads go through the SecretStore's cache, so changed credentials are picked up within the
+cache period; a connect to another company is picked up at once by a caller that names the company the
+merchant is connected to now (`connected_realm_id`), which the sync and the admin API do. The admin API
+reuses the factory (`token_provider` for the OAuth callback, `qbo` for its type-ahead search). Every QBO
+client draws on the factory's request budget, at the priority the function gave it (the sync's, or
+interactive for the admin API).
 """
 
 from __future__ import annotations
@@ -31,7 +33,12 @@ from customer_sync.adapters.qbo_connection_secret import SecretsManagerQboConnec
 from customer_sync.adapters.tokens import OAuthTokenEndpoint, QboTokenProvider
 from customer_sync.config.clients import ClientSettings
 from customer_sync.config.shared import SecretNames, ServiceUrls
-from customer_sync.errors import MerchantNotConfigured, QboAuthorizationFailed, SecretNotFound
+from customer_sync.errors import (
+    MerchantNotConfigured,
+    QboAuthorizationFailed,
+    QboCompanyChanging,
+    SecretNotFound,
+)
 from customer_sync.models.merchant_secrets import PaySimpleCredentials
 from customer_sync.models.qbo import QboAppCredentials, QboConnection, TokenSet
 from customer_sync.ports import Clock, ConnectionStateRecorder, MerchantLock, QboRequestBudget, SecretStore
@@ -205,10 +212,16 @@ class MerchantClientFactory:
         with self._cache.lock:
             return self._qbo_entry(merchant_id).provider
 
-    def qbo(self, merchant_id: str) -> QboClient:
-        """Raises QboConnectionBroken when no usable connection is stored, before any call."""
+    def qbo(self, merchant_id: str, *, connected_realm_id: str | None = None) -> QboClient:
+        """Raises QboConnectionBroken when no usable connection is stored, and QboCompanyChanging when it is
+        not `connected_realm_id`'s (ports.MerchantClients), before any call."""
         provider = self.token_provider(merchant_id)
         realm_id = provider.realm_id()
+        if connected_realm_id is not None and realm_id != connected_realm_id:
+            # Loaded before the merchant connected another company: this container's copy is out of date.
+            realm_id = provider.reload().realm_id
+            if realm_id != connected_realm_id:
+                raise QboCompanyChanging(connected_realm_id=connected_realm_id, stored_realm_id=realm_id)
         with self._cache.lock:
             entry = self._qbo_entry(merchant_id)
             if entry.client is None or entry.client.realm_id != realm_id:

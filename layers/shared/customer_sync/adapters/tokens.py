@@ -237,6 +237,13 @@ class QboTokenProvider:
             self._connection = self._connection or self._load()
             return self._connection.realm_id
 
+    def reload(self) -> QboConnection:
+        """The stored connection, read again past every cache: another worker may have stored a new one
+        (a connect to another company) since this one was loaded."""
+        with self._mutex:
+            self._connection = self._load(force=True)
+            return self._connection
+
     def connection(self) -> QboConnection:
         """The connection as last loaded or refreshed (tokens stay SecretStr)."""
         with self._mutex:

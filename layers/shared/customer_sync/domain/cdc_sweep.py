@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from customer_sync.domain.name_variants import build_name_variants, variants_built
 from customer_sync.domain.qbo_changes import QboChangeService
-from customer_sync.errors import ConcurrentModification, QboConnectionBroken
+from customer_sync.errors import ConcurrentModification, QboCompanyChanging, QboConnectionBroken
 from customer_sync.observability import logger
 from customer_sync.ports import (
     CdcCheckpoints,
@@ -102,7 +102,7 @@ class CdcSweep:
         return results
 
     def sweep(self, realm_id: str, merchant_ids: list[str]) -> CompanySweep:
-        client = self._client(merchant_ids)
+        client = self._client(realm_id, merchant_ids)
         if client is None:
             return CompanySweep(realm_id, "not_connected")
         now = self._clock.now()
@@ -141,11 +141,13 @@ class CdcSweep:
             name_variants=built,
         )
 
-    def _client(self, merchant_ids: list[str]) -> QboCustomers | None:
+    def _client(self, realm_id: str, merchant_ids: list[str]) -> QboCustomers | None:
+        """A client of `realm_id` through one of its merchants (one whose connection is being changed to
+        another company is passed over)."""
         for merchant_id in merchant_ids:
             try:
-                return self._clients.qbo(merchant_id)
-            except QboConnectionBroken:
+                return self._clients.qbo(merchant_id, connected_realm_id=realm_id)
+            except (QboConnectionBroken, QboCompanyChanging):
                 continue
         return None
 

@@ -53,7 +53,7 @@ from customer_sync.domain.qbo_values import scrub_changes
 from customer_sync.domain.redrive import resend_all_parked
 from customer_sync.domain.scrub import scrub_payment_data
 from customer_sync.domain.sync.outcomes import PARK_QBO_CUSTOMER_INACTIVE
-from customer_sync.errors import QboConnectionBroken, QboNotFound
+from customer_sync.errors import QboCompanyChanging, QboConnectionBroken, QboNotFound
 from customer_sync.models.history import FieldChange, HistoryAction, HistoryEntry
 from customer_sync.models.links import REASON_QBO_MERGE, CustomerLink, DriftedField, LinkCandidate
 from customer_sync.models.qbo_events import QboChangeMessage
@@ -193,13 +193,13 @@ class QboChangeService:
     ) -> QboChangeOutcome | None:
         for merchant_id in merchants:
             try:
-                qbo = self._clients.qbo(merchant_id)
+                qbo = self._clients.qbo(merchant_id, connected_realm_id=realm_id)
                 before = qbo.calls_made
                 try:
                     customer: Mapping[str, Any] | None = qbo.read_customer(qbo_id).raw
                 except QboNotFound:
                     customer = None
-            except QboConnectionBroken:
+            except (QboConnectionBroken, QboCompanyChanging):
                 continue
             reads = qbo.calls_made - before
             if customer is None:
@@ -232,7 +232,7 @@ class QboChangeService:
         if supplied is None and _is_echo(change, link):
             return QboChangeOutcome("echo", merchant_id, paysimple_id, detail="no_later_than_our_last_write")
         try:
-            seen = supplied or self._read(link)
+            seen = supplied or self._read(link, change.realm_id)
         except QboConnectionBroken:
             return QboChangeOutcome("ignored", merchant_id, paysimple_id, detail="qbo_connection_broken")
         current = seen.customer
@@ -244,8 +244,9 @@ class QboChangeService:
             )
         return self._updated(link, change, current, seen.reads)
 
-    def _read(self, link: CustomerLink) -> _Seen:
-        qbo = self._clients.qbo(link.merchant_id)
+    def _read(self, link: CustomerLink, realm_id: str) -> _Seen:
+        """The customer as `realm_id`, the event's company, holds it (never another company's by its id)."""
+        qbo = self._clients.qbo(link.merchant_id, connected_realm_id=realm_id)
         before = qbo.calls_made
         try:
             customer: Mapping[str, Any] | None = qbo.read_customer(str(link.qbo_customer_id)).raw

@@ -57,6 +57,7 @@ from customer_sync.errors import (
     PaySimpleError,
     PaySimpleTransientError,
     QboAuthorizationFailed,
+    QboCompanyChanging,
     QboConnectionBroken,
     QboCustomerAlreadyLinked,
     QboError,
@@ -287,7 +288,10 @@ def refuse_upstream(error: QboError | PaySimpleError) -> Response[dict[str, Any]
     if isinstance(error, QboAuthorizationFailed | PaySimpleAuthError):
         return _error(HTTPStatus.CONFLICT, f"{service} refused this merchant's credentials")
     if isinstance(error, QboTransientError | QboThrottled | PaySimpleTransientError):
-        response = _error(HTTPStatus.SERVICE_UNAVAILABLE, f"{service} is unavailable; try again shortly")
+        message = f"{service} is unavailable; try again shortly"
+        if isinstance(error, QboCompanyChanging):
+            message = "QuickBooks is being connected to another company; try again shortly"
+        response = _error(HTTPStatus.SERVICE_UNAVAILABLE, message)
         response.headers["Retry-After"] = "5"
         return response
     return _error(HTTPStatus.BAD_GATEWAY, f"{service} refused the request ({type(error).__name__})")

@@ -125,13 +125,15 @@ class NameVariants(BaseModel):
 
 class MerchantSyncConfig(BaseModel):
     """What the sync reads of a merchant once per batch: its settings, every saved mapping version, newest
-    first (domain.mapping.mapping_in_effect picks the one a change was saved under), and the name variants
-    of the QBO company it is connected to (None until they are built)."""
+    first (domain.mapping.mapping_in_effect picks the one a change was saved under), the QBO company it is
+    connected to (`realm_id`, recorded when it connects; None when it never did), and that company's name
+    variants (None until they are built)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     settings: MerchantSettings
     mappings: tuple[FieldMapping, ...] = ()
+    realm_id: str | None = None
     name_variants: NameVariants | None = None
 
 

@@ -20,4 +20,9 @@ class MerchantClients(Protocol):
 
     def paysimple(self, merchant_id: str) -> PaySimpleCustomers: ...
 
-    def qbo(self, merchant_id: str) -> QboCustomers: ...
+    def qbo(self, merchant_id: str, *, connected_realm_id: str | None = None) -> QboCustomers:
+        """`connected_realm_id`: the company the merchant is connected to now, as recorded when it connected
+        (None: not known). A client of another company is never returned: a connection loaded before the
+        merchant connected that company is read again, and QboCompanyChanging is raised if the stored one
+        is still another company's (a connect under way)."""
+        ...

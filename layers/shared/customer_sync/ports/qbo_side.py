@@ -50,6 +50,10 @@ class RealmDirectory(Protocol):
 
     def unregister(self, merchant_id: str) -> None: ...
 
+    def realm_of(self, merchant_id: str) -> str | None:
+        """The company the merchant is connected to now (None: none recorded)."""
+        ...
+
     def merchants_for_realm(self, realm_id: str) -> list[str]: ...
 
     def connections(self) -> list[RealmConnection]:

@@ -16,7 +16,11 @@ Two more claims, both optional:
 - `c`: the starter already confirmed connecting a different QBO company than the one the links point into.
 
 A different company needs that confirmation (RealmChangeUnconfirmed, 409, before the state is used up).
-When confirmed, every linked customer is unlinked first: their QBO ids belong to the old company.
+When confirmed, the new company is recorded as the merchant's (ports.RealmDirectory) and every linked
+customer is unlinked, before the new connection is stored: their QBO ids belong to the old company. Between
+the two, the sync and the admin API call no company for the merchant (the stored connection is not the
+recorded company's: QboCompanyChanging), so no customer is linked in the old company meanwhile. A change
+that fails before the connection is stored records the old company again.
 
 Once connected, the company's name is read from QBO's CompanyInfo, once per connect (a metered read, on
 the company's request budget like every QBO call) and kept beside the connection's health for the status.
@@ -65,6 +69,7 @@ from customer_sync.ports import (
     MerchantClients,
     OAuthStateRepository,
     QboConnections,
+    RealmDirectory,
     SettingsRepository,
 )
 
@@ -161,6 +166,7 @@ class QboConnect:
         links: LinksRepository,
         audit: ConnectionAudit,
         clients: MerchantClients,
+        realms: RealmDirectory,
         failures: FailuresRepository,
         publisher: ChangePublisher,
         clock: Clock,
@@ -174,6 +180,7 @@ class QboConnect:
         self._links = links
         self._audit = audit
         self._clients = clients
+        self._realms = realms
         self._failures = failures
         self._publisher = publisher
         self._clock = clock
@@ -304,13 +311,22 @@ class QboConnect:
         if issued is None or issued.merchant_id != merchant_id:
             raise InvalidOAuthState("the connect link was already used or has expired; start again")
         if changes_realm:
-            unlink_all(merchant_id)
+            # The new company is recorded first: from now on the sync and the admin API call neither
+            # company for this merchant (the stored connection is the old one's) until the new connection
+            # is stored, so nobody links a customer of the old company while everyone is being unlinked.
+            self._realms.register(merchant_id, realm_id)
         try:
+            if changes_realm:
+                unlink_all(merchant_id)
             connection = self._connections.connect(merchant_id, code=code, realm_id=realm_id)
         except InvalidGrant:
+            self._keep_old_company(merchant_id, changes_realm)
             raise AuthorizationRejected(
                 "QuickBooks refused the authorization code; start the connection again"
             ) from None
+        except Exception:
+            self._keep_old_company(merchant_id, changes_realm)
+            raise
         if issued.started_by:
             self._audit.record_connected_by(merchant_id, issued.started_by, now)
         company_name = self._read_company_name(merchant_id, connection.realm_id)
@@ -322,6 +338,12 @@ class QboConnect:
             refresh_token_expires_at=connection.refresh_token_expires_at,
             requeued_changes=self._requeue_parked(merchant_id),
         )
+
+    def _keep_old_company(self, merchant_id: str, old_realm_id: str | None) -> None:
+        """A change of company that failed before the new connection was stored: the old company is the
+        merchant's again (those already unlinked stay unlinked; connecting again finishes the change)."""
+        if old_realm_id is not None:
+            self._realms.register(merchant_id, old_realm_id)
 
     def _read_company_name(self, merchant_id: str, realm_id: str) -> str | None:
         """The company's name, read once and kept; None (unknown) when QBO did not give it."""

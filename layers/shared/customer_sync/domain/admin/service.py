@@ -15,6 +15,7 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from customer_sync.domain.admin.access import Caller
+from customer_sync.domain.admin.connected_company import ConnectedCompanyClients
 from customer_sync.domain.admin.customer_matching import CustomerMatching, customer_view
 from customer_sync.domain.admin.dry_run import DryRun
 from customer_sync.domain.admin.failures import Failures
@@ -134,19 +135,18 @@ def _mapping_response(mapping: FieldMapping) -> MappingResponse:
 class AdminService:
     def __init__(self, ports: AdminPorts, *, qbo_authorize_url: str) -> None:
         self._ports = ports
+        clients = ConnectedCompanyClients(ports.clients, ports.realms)
         self.matching = CustomerMatching(
-            links=ports.links, history=ports.history, clients=ports.clients, clock=ports.clock
+            links=ports.links, history=ports.history, clients=clients, clock=ports.clock
         )
-        self.typeahead = QboTypeahead(clients=ports.clients, links=ports.links, clock=ports.clock)
+        self.typeahead = QboTypeahead(clients=clients, links=ports.links, clock=ports.clock)
         self.failures = Failures(
             failures=ports.failures,
             history=ports.history,
             publisher=ports.publisher,
             clock=ports.clock,
         )
-        self.dry_runs = DryRun(
-            links=ports.links, settings=ports.settings, clients=ports.clients, clock=ports.clock
-        )
+        self.dry_runs = DryRun(links=ports.links, settings=ports.settings, clients=clients, clock=ports.clock)
         self.go_live = GoLiveApply(
             dry_run=self.dry_runs, links=ports.links, history=ports.history, clock=ports.clock
         )
@@ -155,7 +155,7 @@ class AdminService:
             mappings=ports.mappings,
             settings=ports.settings,
             history=ports.history,
-            clients=ports.clients,
+            clients=clients,
             clock=ports.clock,
         )
         self.disconnect_flow = QboDisconnect(
@@ -167,7 +167,8 @@ class AdminService:
             settings=ports.settings,
             links=ports.links,
             audit=ports.connection_audit,
-            clients=ports.clients,
+            clients=clients,
+            realms=ports.realms,
             failures=ports.failures,
             publisher=ports.publisher,
             clock=ports.clock,

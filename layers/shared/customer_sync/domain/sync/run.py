@@ -40,6 +40,7 @@ class SyncRun:
         self.now = now
         self.occurred_at = aware(message.occurred_at)
         self._clients = clients
+        self._connected_realm_id: str | None = None
         self._qbo: QboCustomers | None = None
         self._calls_at_start = 0
         self.truncations: tuple[Truncation, ...] = ()
@@ -55,11 +56,19 @@ class SyncRun:
         return self.message.customer_id
 
     def qbo(self) -> QboCustomers:
-        """The client, obtained on first use (raises QboConnectionBroken for a merchant not connected)."""
+        """The client, obtained on first use (raises QboConnectionBroken for a merchant not connected, and
+        QboCompanyChanging while the stored connection is not the company `works_in` named)."""
         if self._qbo is None:
-            self._qbo = self._clients.qbo(self.merchant_id)
+            self._qbo = self._clients.qbo(self.merchant_id, connected_realm_id=self._connected_realm_id)
             self._calls_at_start = self._qbo.calls_made
         return self._qbo
+
+    def works_in(self, realm_id: str | None) -> None:
+        """The QBO company the merchant is connected to now (its sync config), named before the run's first
+        QBO call: every call goes to that company or to none, whatever connection this container loaded
+        earlier. A client obtained before (for the budget check, which calls nothing) is obtained again."""
+        self._connected_realm_id = realm_id
+        self._qbo = None
 
     @property
     def qbo_calls(self) -> int:

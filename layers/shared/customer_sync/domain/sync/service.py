@@ -29,6 +29,12 @@
 5. **Record** a history entry: event, action, QBO fields before → after, truncations, QBO calls, error,
    together with the link and the change's outcome ("Writes" below).
 
+Every QBO call goes to the company the merchant is connected to now, as its sync config records it: a
+container that loaded the connection before the merchant connected another company reads it again, and
+while the stored connection is still another company's (a connect under way) the change is delivered
+again later (QboCompanyChanging). A QBO id means nothing in another company: no update may land on the
+customer that happens to have it there.
+
 Creates are crash-safe. Before the first create call, an intent is stored: the customer's record becomes
 unlinked with reason "creating". The create's `requestid` is derived from merchant, PaySimple id and the
 intent record's version (domain.sync.request_ids), never from the attempt or the time. If the Lambda dies
@@ -293,6 +299,7 @@ class SyncService:
 
     def _sync(self, run: SyncRun, batch: ChangeBatch) -> StepResult:
         config = batch.config(run.merchant_id)
+        run.works_in(config.realm_id)
         settings = config.settings
         link = batch.links.get(run.merchant_id, run.customer_id)
         gated = self._gate(run, settings, link)
@@ -530,12 +537,14 @@ class SyncService:
         now is left out: its change fetches again at its turn and fails or goes on from there."""
         seen = {run.customer_id}
         ahead: list[tuple[SyncRun, SyncSource]] = []
-        settings = batch.config(run.merchant_id).settings
+        config = batch.config(run.merchant_id)
+        settings = config.settings
         for message in batch.later_changes_of_merchant(run.message):
             if message.customer_id in seen or batch.outcome_of(message) is not None:
                 continue
             seen.add(message.customer_id)
             later = SyncRun(message, run.now, self._clients)
+            later.works_in(config.realm_id)
             link = batch.links.get(later.merchant_id, later.customer_id)
             if self._gate(later, settings, link) is not None or not _needs_match(link):
                 continue
