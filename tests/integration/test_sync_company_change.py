@@ -164,6 +164,22 @@ def test_while_the_stored_connection_is_not_yet_the_connected_company_a_change_w
     assert sync_stack.failures() == []
 
 
+def test_a_change_of_company_that_stopped_halfway_shows_on_the_status_as_a_connection_to_finish(
+    sync_stack: SyncStack,
+) -> None:
+    # Given the merchant recorded as connected to a second company while its stored connection is still the
+    # first one's: an admin request that timed out while unlinking everyone
+    second = str(sync_stack.qbo.create_realm()["realm_id"])
+    DynamoDbRealmDirectory(sync_stack.env["SETTINGS_TABLE_NAME"]).register(sync_stack.merchant_id, second)
+
+    # When the status is read
+    status = call("GET", f"/admin/merchants/{sync_stack.merchant_id}/status").json
+
+    # Then the connection needs the admin: connecting the second company again finishes the change
+    assert (status["connection"], status["realm_id"]) == ("broken", sync_stack.realm_id)
+    assert f"connecting QuickBooks company {second} did not finish" in status["connection_reason"]
+
+
 def test_once_connected_the_company_costs_no_call_of_its_own(
     sync_stack: SyncStack, ann_synced: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:

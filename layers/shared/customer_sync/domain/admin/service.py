@@ -318,6 +318,15 @@ class AdminService:
         )
         if recorded is not None and recorded.status == "broken":
             return "broken", recorded.reason, connection, company_name
+        connected = self._ports.realms.realm_of(merchant_id)
+        if connected is not None and connected != connection.realm_id:
+            # Recorded before the unlinking, stored after it (domain.admin.qbo_connect): a change that
+            # stopped between the two holds the merchant's changes until it is finished.
+            reason = (
+                f"connecting QuickBooks company {connected} did not finish; connect it again "
+                "(changes wait until then)"
+            )
+            return "broken", reason, connection, company_name
         expiry = connection.refresh_token_expires_at
         if expiry is not None and expiry <= now:
             return (
